@@ -1,25 +1,68 @@
 """eemo-rewards: GRPO rewards for image-evoked emotion understanding.
 
 ``import eemo_rewards`` uses the standard library only (scipy is imported lazily by the
-metrics that need it).
+metrics that need it). The ready-made rewards follow TRL's reward-function contract and can
+be passed to ``GRPOTrainer(reward_funcs=[...])`` as they are; adapters for verl, OpenRLHF,
+EasyR1 and ms-swift live in :mod:`eemo_rewards.adapters`.
 """
 
+from eemo_rewards import metrics
 from eemo_rewards._text import completion_text
+from eemo_rewards.choice import choose_option, extract_choice, normalise_options, read_yes_no
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
+from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
 from eemo_rewards.rewards.format import FormatReward, format_reward
+from eemo_rewards.rewards.intensity import IntensityReward, intensity_reward, parse_scores
+from eemo_rewards.rewards.ranking import (
+    RankingReward,
+    ThurstoneReward,
+    parse_comparison,
+    parse_ranking,
+    ranking_reward,
+    thurstone_reward,
+)
 from eemo_rewards.tasks import TASKS, normalise_task
+from eemo_rewards.taxonomy import (
+    TAXONOMIES,
+    Taxonomy,
+    emotion_similarity,
+    get_taxonomy,
+    vad_norms,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TASKS",
+    "TAXONOMIES",
+    "AccuracyReward",
     "FormatReward",
+    "IntensityReward",
     "ParsedCompletion",
+    "RankingReward",
     "RewardFunction",
     "RewardInternalError",
+    "Taxonomy",
+    "ThurstoneReward",
+    "accuracy_reward",
+    "choose_option",
     "completion_text",
+    "emotion_similarity",
+    "extract_choice",
     "format_reward",
+    "get_taxonomy",
+    "intensity_reward",
+    "metrics",
+    "normalise_options",
     "normalise_task",
+    "parse_comparison",
     "parse_completion",
+    "parse_ranking",
+    "parse_scores",
+    "ranking_reward",
+    "read_yes_no",
+    "soft_reward_matrix",
+    "thurstone_reward",
+    "vad_norms",
 ]

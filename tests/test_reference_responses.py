@@ -1,0 +1,84 @@
+"""Agreement of :func:`extract_choice` with EEmo-Bench's official judgements on real answers.
+
+``../shared/reference/eemo-bench/responses/*-pair.json`` hold the real free-form answers of two
+multimodal models to the 2,312 EEmo-Bench pair questions with the benchmark's official 0/1
+judgement. For the Yes-or-No and What/How items, ``extract_choice(response, options) ==
+correct_answer`` must agree with that judgement on at least 98% of items, per model.
+
+Run ``python tests/test_reference_responses.py`` to print the agreement and every
+disagreement.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eemo_rewards.choice import extract_choice
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+RESPONSES = REFERENCE / "eemo-bench" / "responses"
+MODEL_FILES = {"gpt-4o": "gpt-4o-pair.json", "qwen2-7b": "qwen2-7b-pair.json"}
+CHOICE_TYPES = ("Yes-or-No", "What/How")
+
+
+def reference_agreement(path: Path) -> tuple[float, int, list[dict]]:
+    """Agreement of ``extract_choice`` with the official judgement in one response file.
+
+    Returns the agreement rate, the number of items compared, and one record per
+    disagreement (id, question type, response, our letter, gold letter, official judgement).
+    """
+    records = json.loads(path.read_text())
+    items = [r for r in records if r["question_type"] in CHOICE_TYPES]
+    disagreements = []
+    for item in items:
+        response_key = next(k for k in item if k.startswith("response("))
+        judgement_key = next(k for k in item if k.startswith("eval_result("))
+        ours = extract_choice(item[response_key], item["options"])
+        official = item[judgement_key]
+        # one file stores the judgement as 1, the other as [1]
+        official = int(official[0] if isinstance(official, list) else official)
+        if int(ours == item["correct_answer"]) != official:
+            disagreements.append(
+                {
+                    "id": item["id"],
+                    "type": item["question_type"],
+                    "response": item[response_key],
+                    "ours": ours,
+                    "gold": item["correct_answer"],
+                    "official": official,
+                    "options": item["options"],
+                }
+            )
+    return 1 - len(disagreements) / len(items), len(items), disagreements
+
+
+@pytest.mark.skipif(not RESPONSES.is_dir(), reason=f"reference responses not found at {RESPONSES}")
+@pytest.mark.parametrize("model", sorted(MODEL_FILES))
+def test_extract_choice_agrees_with_official_judgements(model):
+    agreement, n, disagreements = reference_agreement(RESPONSES / MODEL_FILES[model])
+    assert n == 2012
+    assert agreement >= 0.98, (
+        f"{model}: agreement {agreement:.4f} below 0.98; first disagreements: "
+        f"{[(d['id'], d['response'][:60], d['ours'], d['gold']) for d in disagreements[:5]]}"
+    )
+
+
+def main() -> None:
+    if not RESPONSES.is_dir():
+        raise SystemExit(f"reference responses not found at {RESPONSES}")
+    for model, filename in sorted(MODEL_FILES.items()):
+        agreement, n, disagreements = reference_agreement(RESPONSES / filename)
+        print(f"{model}: agreement {agreement:.4f} on {n} items, {len(disagreements)} disagree")
+        for d in disagreements:
+            excerpt = " ".join(d["response"].split())[:110]
+            print(
+                f"  id={d['id']} {d['type']} ours={d['ours']} gold={d['gold']} "
+                f"official={d['official']} options={d['options']} | {excerpt}"
+            )
+
+
+if __name__ == "__main__":
+    main()
