@@ -1,0 +1,207 @@
+"""Reward throughput: completions scored per second, single-threaded, against TRL.
+
+Scores the same deterministic set of realistic completions (a mix of every task; well-formed
+correct, well-formed wrong and malformed answers; think parts of 200–800 characters) with
+every registered reward, the default composite and TRL's ``think_format_reward`` (given the
+completions as message lists, the only shape it accepts), and prints completions per second
+and the ratio to TRL measured in the same run. Then times :func:`parse_completion` on a 1 MB
+adversarial completion.
+
+    .venv/bin/python benchmarks/rewards.py               # 100k completions
+    .venv/bin/python benchmarks/rewards.py -n 20000      # quicker
+    .venv/bin/python benchmarks/rewards.py --profile     # + cProfile of the composite
+
+Targets: default composite >= 200k completions/s; format reward at least as fast as TRL's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eemo_rewards.parsing import parse_completion
+from eemo_rewards.spec import default_spec, known_rewards, reward_class
+
+EMOTIONS = ["joy", "anger", "disgust", "sadness", "surprise", "fear", "neutral"]
+_THINK_VOCABULARY = (
+    "the image shows a warm sunset over calm water with soft orange light people smiling "
+    "dark clouds gather above an empty street a child holds a balloon the colours are muted "
+    "bright saturated contrast faces relaxed tense posture open space crowded scene evokes "
+    "feeling of comfort unease wonder because lighting composition expression suggests"
+)
+WORDS = _THINK_VOCABULARY.split()
+TASK_MIX = (
+    ["yes_no"] * 2
+    + ["multiple_choice"] * 2
+    + ["emotion"] * 2
+    + ["ranking"] * 2
+    + ["assessment"] * 2
+    + ["comparison"]
+    + ["description"]
+)
+
+
+def _think(rng: random.Random) -> str:
+    target = rng.randint(200, 800)
+    parts, size = [], 0
+    while size < target:
+        w = rng.choice(WORDS)
+        parts.append(w)
+        size += len(w) + 1
+    return " ".join(parts)[:target]
+
+
+def _sample(rng: random.Random) -> dict:
+    """One sample: task, solution, options, and a right answer and a wrong one."""
+    task = rng.choice(TASK_MIX)
+    options = None
+    if task == "yes_no":
+        solution = rng.choice(["yes", "no"])
+        right, wrong = solution, "no" if solution == "yes" else "yes"
+    elif task == "multiple_choice":
+        options = rng.sample(EMOTIONS, 4)
+        k = rng.randrange(4)
+        solution = "ABCD"[k]
+        right, wrong = f"{solution}. {options[k]}", "ABCD"[(k + 1) % 4]
+    elif task == "emotion":
+        solution = rng.choice(EMOTIONS)
+        right, wrong = solution, rng.choice([e for e in EMOTIONS if e != solution])
+    elif task == "ranking":
+        top = rng.sample(EMOTIONS, 3)
+        solution = ", ".join(top)
+        right, wrong = solution, ", ".join(reversed(top))
+    elif task == "assessment":
+        dim = rng.choice(["valence", "arousal", "dominance"])
+        value = round(rng.random(), 2)
+        solution = f"{dim}: {value}"
+        right = f"{dim.capitalize()}: {value}"
+        wrong = f"{dim.capitalize()}: {round(1 - value, 2)}"
+    elif task == "comparison":
+        solution = rng.choice(["first", "second", "same"])
+        right, wrong = solution, "same" if solution != "same" else "first"
+    else:
+        solution = "a calm lake at dusk with warm light"
+        right, wrong = "a quiet lake in warm evening light", "a crowded street at noon"
+    return {"task": task, "solution": solution, "options": options, "right": right, "wrong": wrong}
+
+
+def make_completions(n: int, seed: int = 0) -> dict[str, list]:
+    """``n`` completions with their columns: 50% correct, 30% wrong, 20% malformed."""
+    rng = random.Random(seed)
+    cols: dict[str, list] = {"completions": [], "solution": [], "task": [], "options": []}
+    for _ in range(n):
+        s = _sample(rng)
+        think = _think(rng)
+        kind = rng.random()
+        if kind < 0.5:
+            text = f"<think>{think}</think>\n<answer>{s['right']}</answer>"
+        elif kind < 0.8:
+            text = f"<think>{think}</think>\n<answer>{s['wrong']}</answer>"
+        else:
+            text = rng.choice(
+                [
+                    f"{think} The answer is {s['right']}.",
+                    f"<think>{think}</think><answer>{s['right']}</answer> I am sure.",
+                    f"<think>{think}<answer>{s['right']}</answer>",
+                    f"<think>{think}</think><answer>{s['right']}</answer><answer>x</answer>",
+                ]
+            )
+        cols["completions"].append(text)
+        cols["solution"].append(s["solution"])
+        cols["task"].append(s["task"])
+        cols["options"].append(s["options"])
+    return cols
+
+
+def adversarial_completion(size: int = 1_000_000) -> str:
+    """About ``size`` characters of tag fragments, nested brackets and near-miss tags, with
+    one valid answer at the end."""
+    unit = "<think><answer <answer</think> <<<>>> <answ <think <thinking></an <\\answer> [[(("
+    body = (unit * (size // len(unit) + 1))[:size]
+    return f"<think>{body}</think><answer>joy</answer>"
+
+
+def _best_rates(scorers: list[tuple[str, object]], n: int, repeats: int) -> dict[str, float]:
+    """Completions per second of each scorer, best of ``repeats``. The scorers take turns
+    within each round, so a burst of load from elsewhere slows them alike and the ratios
+    stay fair."""
+    best = {label: float("inf") for label, _ in scorers}
+    for _ in range(repeats):
+        for label, fn in scorers:
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            best[label] = min(best[label], time.perf_counter() - t0)
+    return {label: n / seconds for label, seconds in best.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=100_000, help="completions (default 100000)")
+    parser.add_argument("--repeats", type=int, default=5, help="best of this many rounds")
+    parser.add_argument("--profile", action="store_true", help="cProfile the composite")
+    args = parser.parse_args(argv)
+
+    cols = make_completions(args.n)
+    n = len(cols["completions"])
+    texts = cols["completions"]
+    messages = [[{"role": "assistant", "content": c}] for c in texts]
+    batch = {k: cols[k] for k in ("solution", "task", "options")}
+
+    from trl.rewards import think_format_reward
+
+    trl_label = "trl think_format_reward (messages)"
+    scorers: list[tuple[str, object]] = [
+        (trl_label, lambda: think_format_reward(completions=messages))
+    ]
+    for name in known_rewards():
+        reward = reward_class(name)()
+        if name == "format":
+            scorers.append(("format (messages)", lambda r=reward: r(completions=messages, **batch)))
+        scorers.append((name, lambda r=reward: r(completions=texts, **batch)))
+    composite = default_spec().composite()
+    scorers.append(("default composite", lambda: composite(completions=texts, **batch)))
+    scorers.append(("parse_completion only", lambda: [parse_completion(c) for c in texts]))
+
+    rates = _best_rates(scorers, n, args.repeats)
+    trl_rate = rates[trl_label]
+    rows = list(rates.items())
+
+    print(f"\n{n} completions, single-threaded, best of {args.repeats}")
+    print(f"{'scorer':40s} {'completions/s':>14s} {'vs TRL':>8s}")
+    for label, rate in rows:
+        print(f"{label:40s} {rate:14,.0f} {rate / trl_rate:8.2f}")
+    comp_rate = dict(rows)["default composite"]
+    print(f"\ncomposite target 200,000/s: {'met' if comp_rate >= 200_000 else 'MISSED'}")
+
+    big = adversarial_completion()
+    t0 = time.perf_counter()
+    parsed = parse_completion(big)
+    seconds = time.perf_counter() - t0
+    print(
+        f"parse_completion on a {len(big) / 1e6:.1f} MB adversarial completion: "
+        f"{seconds:.4f} s (ok={parsed.ok}, reason={parsed.reason!r})"
+    )
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        composite(completions=cols["completions"], **batch)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,968 @@
+"""Reward composition as data: which rewards, with which weights and parameters, on which tasks.
+
+A :class:`RewardSpec` is a list of :class:`RewardTerm` (a registered reward name, a weight, its
+constructor parameters and optionally the tasks it is routed to). It serialises to JSON (and
+YAML when PyYAML is installed), validates itself with messages that say what to fix, and
+turns into what a trainer needs:
+
+- :meth:`RewardSpec.build` gives ``(reward_funcs, reward_weights)`` for TRL's
+  ``GRPOTrainer(reward_funcs=..., args=GRPOConfig(reward_weights=...))``; TRL then logs each
+  term under its own ``rewards/<name>/mean``;
+- :meth:`RewardSpec.composite` gives one :class:`CompositeReward`, the weighted combination
+  as a single reward, which parses each completion once and is what the verl, OpenRLHF,
+  EasyR1 and ms-swift adapters call;
+- :meth:`RewardSpec.grid` enumerates variants for an ablation, each with a stable short id.
+
+Reward classes are found by name in a registry that imports their module only when a spec
+first uses them, so ``import eemo_rewards.spec`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eemo_rewards.parsing import parse_completion
+from eemo_rewards.rewards.base import RewardFunction, RewardInternalError, _column
+from eemo_rewards.tasks import TASKS, normalise_task
+
+__all__ = [
+    "AGGREGATIONS",
+    "PRESETS",
+    "CompositeReward",
+    "RewardSpec",
+    "RewardTerm",
+    "default_spec",
+    "known_rewards",
+    "preset",
+    "register_reward",
+    "reward_class",
+]
+
+AGGREGATIONS = ("sum", "mean")
+
+# how a composite calls a term: from the shared parse, through the term's own score() (it
+# reads the raw completion), or once per batch (it scores the batch jointly)
+_FROM_PARSE, _OWN_SCORE, _BATCH = 0, 1, 2
+
+# name -> "module:Class" (imported on first use) or the class itself once resolved/registered
+_REGISTRY: dict[str, str | type[RewardFunction]] = {
+    "format": "eemo_rewards.rewards.format:FormatReward",
+    "accuracy": "eemo_rewards.rewards.accuracy:AccuracyReward",
+    "intensity": "eemo_rewards.rewards.intensity:IntensityReward",
+    "ranking": "eemo_rewards.rewards.ranking:RankingReward",
+    "thurstone": "eemo_rewards.rewards.ranking:ThurstoneReward",
+}
+
+
+def register_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bool = False):
+    """Make a reward class available to specs under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The name a :class:`RewardTerm` uses.
+    cls : RewardFunction subclass or str
+        The class, or its dotted path ``"package.module:ClassName"`` (imported on first use).
+    overwrite : bool, default False
+        Replace an existing registration instead of refusing to.
+
+    Examples
+    --------
+    >>> from eemo_rewards.rewards.format import FormatReward
+    >>> class StrictFormat(FormatReward):
+    ...     default_name = "strict_format"
+    >>> register_reward("strict_format", StrictFormat)
+    >>> "strict_format" in known_rewards()
+    True
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"reward name must be a non-empty string, got {name!r}")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(
+            f"a reward named {name!r} is already registered; pass overwrite=True to replace it"
+        )
+    if isinstance(cls, str):
+        if ":" not in cls:
+            raise ValueError(f"dotted path {cls!r} must look like 'package.module:ClassName'")
+    elif not (isinstance(cls, type) and issubclass(cls, RewardFunction)):
+        raise TypeError(
+            f"register_reward({name!r}, ...) needs a RewardFunction subclass or a "
+            f"'module:Class' path, got {cls!r}"
+        )
+    _REGISTRY[name] = cls
+
+
+def known_rewards() -> list[str]:
+    """The registered reward names, sorted.
+
+    Examples
+    --------
+    >>> {"format", "accuracy", "intensity", "ranking", "thurstone"} <= set(known_rewards())
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def reward_class(name: str) -> type[RewardFunction]:
+    """The reward class registered under ``name``, importing its module if needed.
+
+    Examples
+    --------
+    >>> reward_class("format").__name__
+    'FormatReward'
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown reward {name!r}; known rewards are {known_rewards()}")
+    entry = _REGISTRY[name]
+    if isinstance(entry, str):
+        module_name, _, attr = entry.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ImportError(
+                f"reward {name!r} lives in {module_name}, which cannot be imported ({exc}); "
+                "check that eemo_rewards is fully installed"
+            ) from exc
+        try:
+            entry = getattr(module, attr)
+        except AttributeError:
+            raise ImportError(f"reward {name!r}: {module_name} defines no {attr!r}") from None
+        _REGISTRY[name] = entry
+    return entry
+
+
+def _accepted_params(cls: type) -> tuple[list[str], bool]:
+    """Keyword parameters the constructors along ``cls``'s MRO accept.
+
+    A constructor that forwards ``**kwargs`` to its parent accepts the parent's names too;
+    the walk stops at the first constructor without ``**kwargs``. Returns the names and
+    whether some constructor accepts arbitrary keywords without forwarding them anywhere we
+    can see (then unknown names cannot be rejected here).
+    """
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if klass is object:
+            break
+        params = inspect.signature(init).parameters.values()
+        var_kw = False
+        for p in params:
+            if p.name == "self" or p.kind is p.VAR_POSITIONAL:
+                continue
+            if p.kind is p.VAR_KEYWORD:
+                var_kw = True
+            elif p.name not in names:
+                names.append(p.name)
+        if not var_kw:
+            return names, False
+    return names, True
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class RewardTerm:
+    """One reward in a spec.
+
+    Parameters
+    ----------
+    name : str
+        A registered reward name (see :func:`known_rewards`).
+    weight : float, default 1.0
+        Its weight; finite and non-negative (0 keeps it for logging only).
+    params : dict
+        Keyword arguments for the reward's constructor (``tasks`` goes in ``tasks`` below;
+        ``name`` sets the logged metric name).
+    tasks : list of str or None
+        The tasks it is routed to; ``None`` keeps the reward's own default tasks.
+    label : str or None
+        A short name for the term in grids and logs; defaults to ``name``.
+    """
+
+    name: str
+    weight: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] | None = None
+    label: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or self.name not in _REGISTRY:
+            raise ValueError(f"unknown reward {self.name!r}; known rewards are {known_rewards()}")
+        if not _finite_number(self.weight) or self.weight < 0:
+            raise ValueError(
+                f"term {self.name!r}: weight must be a finite number >= 0, got {self.weight!r}"
+            )
+        self.weight = float(self.weight)
+        if not isinstance(self.params, Mapping):
+            raise TypeError(f"term {self.name!r}: params must be a dict, got {self.params!r}")
+        self.params = dict(self.params)
+        if "tasks" in self.params:
+            raise ValueError(
+                f"term {self.name!r}: give tasks as RewardTerm(tasks=...), not inside params"
+            )
+        accepted, open_ended = _accepted_params(reward_class(self.name))
+        unknown = sorted(k for k in self.params if k not in accepted)
+        if unknown and not open_ended:
+            shown = [a for a in accepted if a != "tasks"]
+            raise ValueError(
+                f"term {self.name!r}: unknown parameter(s) {unknown}; "
+                f"{reward_class(self.name).__name__} accepts {shown}"
+            )
+        if self.tasks is not None:
+            if isinstance(self.tasks, str):
+                self.tasks = [self.tasks]
+            canonical = [normalise_task(t) for t in self.tasks]
+            bad = [t for t, c in zip(self.tasks, canonical, strict=True) if c not in TASKS]
+            if bad:
+                raise ValueError(
+                    f"term {self.name!r}: unknown task(s) {bad}; use some of {list(TASKS)}"
+                )
+            self.tasks = list(dict.fromkeys(canonical))
+        if self.label is not None and (not isinstance(self.label, str) or not self.label):
+            raise ValueError(f"term {self.name!r}: label must be a non-empty string or None")
+
+    @property
+    def key(self) -> str:
+        """The label, or the reward name when no label is set."""
+        return self.label or self.name
+
+    def build(self) -> RewardFunction:
+        """Instantiate the reward (constructor errors are re-raised naming the term)."""
+        cls = reward_class(self.name)
+        try:
+            return cls(tasks=self.tasks, **self.params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"term {self.key!r}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "weight": self.weight}
+        if self.params:
+            out["params"] = dict(self.params)
+        if self.tasks is not None:
+            out["tasks"] = list(self.tasks)
+        if self.label is not None:
+            out["label"] = self.label
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RewardTerm:
+        if isinstance(data, RewardTerm):
+            return data
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a reward term must be a dict or RewardTerm, got {data!r}")
+        allowed = {"name", "weight", "params", "tasks", "label"}
+        extra = sorted(set(data) - allowed)
+        if extra:
+            raise ValueError(f"reward term {dict(data)!r}: unknown key(s) {extra}; use {allowed}")
+        if "name" not in data:
+            raise ValueError(f"reward term {dict(data)!r} has no 'name'; known {known_rewards()}")
+        return cls(**data)
+
+
+@dataclass
+class RewardSpec:
+    """A weighted, task-routed combination of rewards.
+
+    Parameters
+    ----------
+    terms : list of RewardTerm or dict
+        The rewards; dicts are read with :meth:`RewardTerm.from_dict`.
+    aggregation : {"sum", "mean"}, default "sum"
+        How :meth:`composite` combines the terms that apply to a sample's task: ``"sum"`` is
+        the weighted sum (what TRL computes from ``reward_weights``, where a non-applicable
+        reward contributes nothing); ``"mean"`` divides it by the total weight of the
+        applicable terms, so every task's reward has the same scale.
+    name : str or None
+        A label for reports; :meth:`grid` fills it with the varied settings.
+
+    Examples
+    --------
+    >>> partial = {"name": "format", "params": {"partial": True}, "label": "format_partial"}
+    >>> spec = RewardSpec([RewardTerm("format", 0.5), partial])
+    >>> funcs, weights = spec.build()
+    >>> [f.__name__ for f in funcs], weights
+    (['format_reward', 'format_reward_partial'], [0.5, 1.0])
+    >>> RewardSpec.from_json(spec.to_json()) == spec
+    True
+    """
+
+    terms: list[RewardTerm]
+    aggregation: str = "sum"
+    name: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.terms, RewardTerm | Mapping) or not isinstance(self.terms, Iterable):
+            raise TypeError("terms must be a list of RewardTerm or dicts")
+        self.terms = [RewardTerm.from_dict(t) for t in self.terms]
+        if not self.terms:
+            raise ValueError(f"a reward spec needs at least one term; known {known_rewards()}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; use one of {list(AGGREGATIONS)}"
+            )
+        settings = [json.dumps(t.to_dict(), sort_keys=True, default=str) for t in self.terms]
+        repeated = sorted(
+            {t.key for t, s in zip(self.terms, settings, strict=True) if settings.count(s) > 1}
+        )
+        if repeated:
+            raise ValueError(
+                f"term(s) {repeated} appear more than once with the same settings; merge them "
+                "into one term with the summed weight"
+            )
+
+    # -- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "terms": [t.to_dict() for t in self.terms],
+            "aggregation": self.aggregation,
+        }
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RewardSpec:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a reward spec must be a dict, got {type(data).__name__}")
+        extra = sorted(set(data) - {"terms", "aggregation", "name"})
+        if extra:
+            raise ValueError(f"reward spec: unknown key(s) {extra}; use terms/aggregation/name")
+        if "terms" not in data:
+            raise ValueError("reward spec has no 'terms' list")
+        return cls(
+            terms=list(data["terms"]),
+            aggregation=data.get("aggregation", "sum"),
+            name=data.get("name"),
+        )
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> RewardSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"reward spec is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    def to_yaml(self) -> str:
+        """YAML text (needs PyYAML, imported only here)."""
+        return _yaml().safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> RewardSpec:
+        return cls.from_dict(_yaml().safe_load(text))
+
+    def short_id(self) -> str:
+        """A stable 8-character id of the settings (the ``name`` is not part of it).
+
+        Examples
+        --------
+        >>> default_spec().short_id() == default_spec().short_id()
+        True
+        """
+        canonical = json.dumps(
+            {"terms": [t.to_dict() for t in self.terms], "aggregation": self.aggregation},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha1(canonical.encode()).hexdigest()[:8]
+
+    # -- building --------------------------------------------------------------------------
+    def build(self) -> tuple[list[RewardFunction], list[float]]:
+        """``(reward_funcs, reward_weights)`` for TRL's GRPOTrainer, with distinct names."""
+        funcs = [t.build() for t in self.terms]
+        _make_names_distinct(self.terms, funcs)
+        return funcs, [t.weight for t in self.terms]
+
+    def composite(self, *, name: str = "eemo_reward", fallback: float = 0.0) -> CompositeReward:
+        """One reward combining every term (see :class:`CompositeReward`)."""
+        funcs, weights = self.build()
+        return CompositeReward(
+            funcs, weights, aggregation=self.aggregation, name=name, fallback=fallback
+        )
+
+    def check_tasks(self, tasks: Iterable[Any]) -> dict[str, list[str]]:
+        """Check that every task in a dataset is scored by some term with a positive weight.
+
+        Returns ``{task: [term names scoring it]}``; raises ``ValueError`` naming the tasks
+        nothing would reward (GRPO would then learn nothing from those samples).
+
+        Examples
+        --------
+        >>> RewardSpec([RewardTerm("format")]).check_tasks(["emotion", "yes_no"])
+        {'emotion': ['format_reward'], 'yes_no': ['format_reward']}
+        """
+        funcs, weights = self.build()
+        wanted = []
+        for t in tasks:
+            c = normalise_task(t)
+            if c is None:
+                continue
+            if c not in TASKS:
+                raise ValueError(f"unknown task {t!r} in the data; known tasks are {list(TASKS)}")
+            if c not in wanted:
+                wanted.append(c)
+        routing = {
+            task: [
+                f.__name__
+                for f, w in zip(funcs, weights, strict=True)
+                if w > 0 and (f.tasks is None or task in f.tasks)
+            ]
+            for task in wanted
+        }
+        missing = [task for task, names in routing.items() if not names]
+        if missing:
+            raise ValueError(
+                f"no reward term with a positive weight scores task(s) {missing}; add a term "
+                f"for them (e.g. RewardTerm('format', tasks={missing})) or drop those samples"
+            )
+        return routing
+
+    # -- ablations -------------------------------------------------------------------------
+    def with_settings(self, settings: Mapping[str, Any]) -> RewardSpec:
+        """A copy with settings changed, addressed as ``"<term>.weight"``,
+        ``"<term>.<param>"``, ``"<term>.tasks"`` or ``"aggregation"`` (``<term>`` is a term's
+        label or reward name)."""
+        data = self.to_dict()
+        by_key: dict[str, dict[str, Any]] = {}
+        ambiguous = set()
+        for t in data["terms"]:
+            key = t.get("label") or t["name"]
+            if key in by_key:
+                ambiguous.add(key)
+            by_key[key] = t
+        for path, value in settings.items():
+            if path == "aggregation":
+                data["aggregation"] = value
+                continue
+            term_key, dot, attr = path.partition(".")
+            if not dot or not attr:
+                raise ValueError(
+                    f"setting {path!r} must look like '<term>.<param>', '<term>.weight' or "
+                    "'aggregation'"
+                )
+            if term_key not in by_key:
+                raise ValueError(
+                    f"setting {path!r}: no term {term_key!r}; terms are {list(by_key)}"
+                )
+            if term_key in ambiguous:
+                raise ValueError(
+                    f"setting {path!r}: several terms are called {term_key!r}; give them "
+                    "distinct labels (RewardTerm(label=...)) to address one"
+                )
+            term = by_key[term_key]
+            if attr in ("weight", "tasks"):
+                term[attr] = value
+            else:
+                term.setdefault("params", {})[attr] = value
+        return RewardSpec.from_dict(data)
+
+    def grid(self, axes: Mapping[str, Sequence[Any]] | None = None, **kwaxes: Sequence[Any]):
+        """Every combination of the given settings, as a list of named specs.
+
+        Axes are addressed as in :meth:`with_settings`; as keyword arguments write ``__`` for
+        the dot (``accuracy__mode=["binary", "soft"]``). Each variant's ``name`` lists its
+        settings and :meth:`short_id` identifies it stably.
+
+        Examples
+        --------
+        >>> variants = RewardSpec([RewardTerm("format")]).grid(
+        ...     format__weight=[0.5, 1.0], format__partial=[False, True])
+        >>> [v.name for v in variants][:2]
+        ['format.weight=0.5,format.partial=False', 'format.weight=0.5,format.partial=True']
+        >>> len({v.short_id() for v in variants})
+        4
+        """
+        all_axes: dict[str, Sequence[Any]] = dict(axes or {})
+        for k, v in kwaxes.items():
+            all_axes[k.replace("__", ".")] = v
+        for k, v in all_axes.items():
+            if isinstance(v, str | bytes) or not isinstance(v, Sequence) or len(v) == 0:
+                raise ValueError(f"grid axis {k!r} needs a non-empty list of values, got {v!r}")
+        names = list(all_axes)
+        variants = []
+        for combo in itertools.product(*(all_axes[n] for n in names)):
+            settings = dict(zip(names, combo, strict=True))
+            spec = self.with_settings(settings)
+            spec.name = ",".join(f"{k}={_short(v)}" for k, v in settings.items())
+            variants.append(spec)
+        return variants
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "+".join(_short(v) for v in value)
+    return str(value)
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError(
+            "YAML needs PyYAML; install it, or use to_json()/from_json() instead"
+        ) from None
+    return yaml
+
+
+def _make_names_distinct(terms: list[RewardTerm], funcs: list[RewardFunction]) -> None:
+    """Give every built reward its own ``__name__`` (TRL logs one metric per name)."""
+    for term, func in zip(terms, funcs, strict=True):
+        if "name" in term.params:
+            continue
+        if term.label is not None and term.label != term.name:
+            base = func.__name__
+            suffix = term.label[len(term.name) :] if term.label.startswith(term.name) else ""
+            func.__name__ = base + suffix if suffix else term.label
+    counts: dict[str, int] = {}
+    for f in funcs:
+        counts[f.__name__] = counts.get(f.__name__, 0) + 1
+    for term, func in zip(terms, funcs, strict=True):
+        if counts[func.__name__] > 1 and "name" not in term.params:
+            detail = "_".join(f"{k}_{_short(v)}" for k, v in sorted(term.params.items()))
+            if term.tasks is not None:
+                detail = "_".join(filter(None, [detail, "+".join(term.tasks)]))
+            if len(detail) > 48:  # e.g. a similarity matrix in params: name it by a digest
+                detail = hashlib.sha1(detail.encode()).hexdigest()[:8]
+            if detail:
+                func.__name__ = f"{func.__name__}_{detail}"
+    seen: dict[str, int] = {}
+    for func in funcs:
+        n = seen.get(func.__name__, 0)
+        seen[func.__name__] = n + 1
+        if n:
+            func.__name__ = f"{func.__name__}_{n + 1}"
+    names = [f.__name__ for f in funcs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"reward names are not distinct: {names}; give the terms labels")
+
+
+class CompositeReward(RewardFunction):
+    """Several rewards combined into one, parsing each completion once.
+
+    For a sample of task ``t`` the score is ``Σ w_i · s_i`` over the terms routed to ``t``
+    (``aggregation="sum"``), or that sum divided by ``Σ w_i`` over the same terms
+    (``"mean"``). A term that does not apply to ``t`` contributes nothing — as in TRL, where
+    a ``None`` reward is left out of the weighted sum. When no term applies, TRL gets
+    ``None`` and :meth:`score` (used by the other trainers' adapters, which need a number)
+    returns ``fallback``.
+
+    A batch-level term (one that overrides the batch call, such as
+    :class:`~eemo_rewards.rewards.ranking.ThurstoneReward`, which ranks rollouts across the
+    images of a batch) is called once per batch in :meth:`__call__`; in the one-sample
+    :meth:`score` (what the other trainers' adapters use) it contributes its own one-sample
+    score instead.
+
+    Each term's scorer runs behind its own safety net: a term that raises scores its own
+    ``low`` (with a :class:`RewardInternalError` warning) and the other terms still count.
+
+    Parameters
+    ----------
+    rewards : list of RewardFunction
+        Built rewards with distinct ``__name__``.
+    weights : list of float
+        One finite, non-negative weight per reward.
+    aggregation : {"sum", "mean"}, default "sum"
+    name : str, default "eemo_reward"
+    fallback : float, default 0.0
+        The score :meth:`score` gives a sample no term applies to; ``[low, high]`` is
+        widened to include it.
+
+    Examples
+    --------
+    >>> from eemo_rewards.rewards.format import FormatReward
+    >>> both = CompositeReward([FormatReward(), FormatReward(name="fmt_desc",
+    ...                         tasks=["description"])], [1.0, 0.5])
+    >>> both.score("<think>a</think><answer>joy</answer>", task="description")
+    1.5
+    >>> both.components("<think>a</think><answer>joy</answer>", task="emotion")
+    {'format_reward': 1.0, 'fmt_desc': None}
+    """
+
+    default_name = "eemo_reward"
+
+    def __init__(
+        self,
+        rewards: Sequence[RewardFunction],
+        weights: Sequence[float] | None = None,
+        *,
+        aggregation: str = "sum",
+        name: str | None = None,
+        fallback: float = 0.0,
+    ):
+        rewards = list(rewards)
+        if not rewards:
+            raise ValueError("CompositeReward needs at least one reward")
+        for r in rewards:
+            if not isinstance(r, RewardFunction):
+                raise TypeError(
+                    f"CompositeReward combines RewardFunction instances, got {r!r}; wrap a "
+                    "plain function by subclassing RewardFunction"
+                )
+        weights = [1.0] * len(rewards) if weights is None else list(weights)
+        if len(weights) != len(rewards):
+            raise ValueError(f"{len(weights)} weights for {len(rewards)} rewards")
+        for w in weights:
+            if not _finite_number(w) or w < 0:
+                raise ValueError(f"weights must be finite numbers >= 0, got {weights}")
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {aggregation!r}; use one of {AGGREGATIONS}")
+        names = [r.__name__ for r in rewards]
+        if len(set(names)) != len(names):
+            raise ValueError(f"reward names must be distinct, got {names}")
+        if not _finite_number(fallback):
+            raise ValueError(f"fallback must be a finite number, got {fallback!r}")
+        if any(r.tasks is None for r in rewards):
+            tasks = None
+        else:
+            tasks = sorted(set().union(*(r.tasks for r in rewards)))
+        super().__init__(name=name, tasks=tasks)
+        self.rewards = rewards
+        self.weights = [float(w) for w in weights]
+        self.aggregation = aggregation
+        self.columns = tuple(dict.fromkeys(c for r in rewards for c in r.columns))
+        if aggregation == "sum":
+            self.low = sum(min(0.0, w * r.low) for r, w in zip(rewards, self.weights, strict=True))
+            self.high = sum(
+                max(0.0, w * r.high) for r, w in zip(rewards, self.weights, strict=True)
+            )
+        else:
+            self.low = min(r.low for r in rewards)
+            self.high = max(r.high for r in rewards)
+        self.low = min(self.low, fallback)
+        self.high = max(self.high, fallback)
+        self.fallback = float(fallback)
+        self._routes: dict[str | None, tuple] = {}
+        # A term that overrides score() to read the raw text (lenient scoring without an
+        # answer block, require_format=False) must get the completion, not only its parse;
+        # with require_format on, the parse is all it reads, so it keeps the one-parse path.
+        self._own_score_rewards = frozenset(
+            i
+            for i, r in enumerate(rewards)
+            if isinstance(r, CompositeReward)
+            or (
+                type(r).score is not RewardFunction.score
+                and getattr(r, "require_format", True) is False
+            )
+        )
+        # Terms that override the batch call score a batch jointly (Thurstone ranking across
+        # the images of a batch); per sample they contribute their one-sample score.
+        self._batch_rewards = frozenset(
+            i for i, r in enumerate(rewards) if type(r).__call__ is not RewardFunction.__call__
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_routes"] = {}
+        return state
+
+    def _route(self, task: str | None) -> tuple:
+        """``(index, reward, weight, its columns, how to call it)`` of the terms applying to
+        ``task``, cached per task."""
+        route = self._routes.get(task)
+        if route is None:
+            route = tuple(
+                (i, r, w, r.columns, self._call_kind(i))
+                for i, (r, w) in enumerate(zip(self.rewards, self.weights, strict=True))
+                if r.applies_to(task)
+            )
+            self._routes[task] = route
+        return route
+
+    def _call_kind(self, i: int) -> int:
+        if i in self._batch_rewards:
+            return _BATCH
+        if i in self._own_score_rewards:
+            return _OWN_SCORE
+        return _FROM_PARSE
+
+    def applies_to(self, task: Any) -> bool:
+        return bool(self._route(normalise_task(task)))
+
+    def _accumulate(self, route, completion, solution, task, options, columns, parts, skip):
+        """``(Σ w·s, Σ w)`` over ``route`` from one parse. With ``skip``, batch-level terms
+        are left out of the sum (the batch call adds them) but counted in the weight."""
+        parsed = parse_completion(completion)
+        total = 0.0
+        weight_sum = 0.0
+        for _, reward, weight, cols, kind in route:
+            weight_sum += weight
+            if skip and kind == _BATCH:
+                continue
+            extra = {c: columns[c] for c in cols if c in columns} if cols and columns else {}
+            if kind == _OWN_SCORE:
+                value = reward.score(completion, solution, task=task, options=options, **extra)
+            else:
+                # inlined per-term safety net (this loop is the hot path of every trainer)
+                try:
+                    value = float(
+                        reward._score(parsed, solution, task=task, options=options, **extra)
+                    )
+                except Exception as exc:  # one failing term must not take the others down
+                    warnings.warn(
+                        f"{reward.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
+                        f"scored {reward.low}. Please report this with the completion that "
+                        "caused it.",
+                        RewardInternalError,
+                        stacklevel=4,
+                    )
+                    value = reward.low
+                if value != value or value < reward.low:  # NaN
+                    value = reward.low
+                elif value > reward.high:
+                    value = reward.high
+            if parts is not None:
+                parts[reward.__name__] = value
+            total += weight * value
+        return total, weight_sum
+
+    def _finish(self, total: float, weight_sum: float) -> float:
+        if self.aggregation == "mean":
+            total = total / weight_sum if weight_sum > 0 else self.fallback
+        if total != total:  # NaN
+            return self.low
+        return self.low if total < self.low else self.high if total > self.high else total
+
+    def _safe(self, route, completion, solution, task, options, columns, parts=None, skip=False):
+        try:
+            return self._accumulate(
+                route, completion, solution, task, options, columns, parts, skip
+            )
+        except Exception as exc:  # parsing failing would be a bug; never crash training
+            warnings.warn(
+                f"{self.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
+                f"scored {self.low}. Please report this with the completion that caused it.",
+                RewardInternalError,
+                stacklevel=3,
+            )
+            return self.low, 0.0
+
+    def score(
+        self,
+        completion: Any,
+        solution: Any = None,
+        *,
+        task: Any = None,
+        options: Any = None,
+        **columns: Any,
+    ) -> float:
+        """Score one completion: the weighted terms applying to ``task``. Never raises."""
+        task = normalise_task(task)
+        route = self._route(task)
+        if not route:
+            return self.fallback
+        return self._finish(*self._safe(route, completion, solution, task, options, columns))
+
+    def _score(self, parsed, solution, *, task, options, **columns) -> float:
+        # A composite scores from the completion (its terms may need the raw text); an outer
+        # composite calls its score() instead, so nothing reaches this.
+        raise NotImplementedError(
+            "CompositeReward scores through score() or __call__, not from a parse"
+        )
+
+    def score_with_components(
+        self,
+        completion: Any,
+        solution: Any = None,
+        *,
+        task: Any = None,
+        options: Any = None,
+        **columns: Any,
+    ) -> tuple[float, dict[str, float | None]]:
+        """The combined score and each term's own (unweighted) score, from one parse.
+
+        Terms that do not apply to the task are ``None``. Never raises.
+        """
+        task = normalise_task(task)
+        parts: dict[str, float | None] = {r.__name__: None for r in self.rewards}
+        route = self._route(task)
+        if not route:
+            return self.fallback, parts
+        scored: dict[str, float] = {}
+        total, weight_sum = self._safe(route, completion, solution, task, options, columns, scored)
+        parts.update(scored)
+        return self._finish(total, weight_sum), parts
+
+    def components(self, completion: Any, solution: Any = None, **kwargs: Any):
+        """Each term's unweighted score (``None`` where it does not apply), for logging."""
+        return self.score_with_components(completion, solution, **kwargs)[1]
+
+    def __call__(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        """TRL's reward contract: one score per completion, ``None`` where no term applies.
+
+        Batch-level terms are called once on the whole batch and added in; every other term
+        is scored per sample from one parse.
+        """
+        if completions is None:
+            return []
+        n = len(completions)
+        solutions = _column(kwargs, "solution", n)
+        tasks = _column(kwargs, "task", n)
+        options = _column(kwargs, "options", n)
+        # only columns the batch carries: a missing column reaches a term as its default
+        extras = {c: _column(kwargs, c, n) for c in self.columns if kwargs.get(c) is not None}
+        skip = bool(self._batch_rewards)
+        totals: list[float | None] = [None] * n
+        weight_sums = [0.0] * n
+        canonical: dict[Any, str | None] = {}
+        for i, completion in enumerate(completions):
+            raw_task = tasks[i]
+            try:
+                task = canonical[raw_task]
+            except KeyError:
+                task = canonical[raw_task] = normalise_task(raw_task)
+            except TypeError:  # an unhashable task value
+                task = normalise_task(raw_task)
+            route = self._route(task)
+            if not route:
+                continue
+            columns = {c: v[i] for c, v in extras.items()} if extras else {}
+            totals[i], weight_sums[i] = self._safe(
+                route, completion, solutions[i], task, options[i], columns, None, skip
+            )
+        for index in sorted(self._batch_rewards):
+            reward, weight = self.rewards[index], self.weights[index]
+            values = reward(prompts, completions, completion_ids, **kwargs)
+            for i, value in enumerate(values):
+                if value is not None and totals[i] is not None:
+                    totals[i] += weight * value
+        return [
+            None if total is None else self._finish(total, weight_sum)
+            for total, weight_sum in zip(totals, weight_sums, strict=True)
+        ]
+
+    def component_names(self) -> list[str]:
+        return [r.__name__ for r in self.rewards]
+
+    def __repr__(self) -> str:
+        terms = ", ".join(
+            f"{w:g}*{r.__name__}" for r, w in zip(self.rewards, self.weights, strict=True)
+        )
+        return f"CompositeReward({terms}, aggregation={self.aggregation!r})"
+
+
+# -- presets ------------------------------------------------------------------------------
+def default_spec() -> RewardSpec:
+    """Format everywhere plus the task reward for each task kind.
+
+    format (weight 0.5, every task) + accuracy (yes/no, multiple choice, emotion) +
+    intensity (assessment) + ranking (ranking, comparison), each task reward with weight 1
+    and routed by its own default tasks; description is scored by format alone. Format's
+    half weight keeps it from dominating the task signal while still separating well-formed
+    from malformed rollouts in a group.
+
+    Examples
+    --------
+    >>> [t.name for t in default_spec().terms]
+    ['format', 'accuracy', 'intensity', 'ranking']
+    """
+    return RewardSpec(
+        [
+            RewardTerm("format", 0.5),
+            RewardTerm("accuracy", 1.0),
+            RewardTerm("intensity", 1.0),
+            RewardTerm("ranking", 1.0),
+        ],
+        name="default",
+    )
+
+
+def _eemo_logic_spec() -> RewardSpec:
+    # EEmo-Logic's GRPO stage (arXiv 2602.01173): a binary format reward plus the soft
+    # dominant-emotion reward R = (a*S + (1-a)*E^k)^p with a=0.6, k=2, p=3, equal weights;
+    # here both read our one <think>/<answer> scheme.
+    return RewardSpec(
+        [
+            RewardTerm("format", 1.0),
+            RewardTerm("accuracy", 1.0, {"mode": "soft", "alpha": 0.6, "k": 2, "p": 3}),
+        ],
+        name="eemo_logic",
+    )
+
+
+def _binary_spec() -> RewardSpec:
+    # the default with accuracy's binary mode spelled out, so that an ablation comparing it
+    # with "soft" stays binary even if accuracy's default changes
+    return RewardSpec(
+        [
+            RewardTerm("format", 0.5),
+            RewardTerm("accuracy", 1.0, {"mode": "binary"}),
+            RewardTerm("intensity", 1.0),
+            RewardTerm("ranking", 1.0),
+        ],
+        name="binary",
+    )
+
+
+def _soft_spec() -> RewardSpec:
+    # the default routing with EEmo-Logic's partial credit for near-miss emotions and a
+    # Gaussian intensity kernel, which rewards near-exact scores more sharply than linear
+    return RewardSpec(
+        [
+            RewardTerm("format", 0.5),
+            RewardTerm("accuracy", 1.0, {"mode": "soft"}),
+            RewardTerm("intensity", 1.0, {"kernel": "gaussian"}),
+            RewardTerm("ranking", 1.0),
+        ],
+        name="soft",
+    )
+
+
+def _format_only_spec() -> RewardSpec:
+    return RewardSpec([RewardTerm("format", 1.0)], name="format_only")
+
+
+PRESETS = {
+    "default": default_spec,
+    "eemo_logic": _eemo_logic_spec,
+    "binary": _binary_spec,
+    "soft": _soft_spec,
+    "format_only": _format_only_spec,
+}
+
+
+def preset(name: str) -> RewardSpec:
+    """A named spec.
+
+    ``"default"``
+        :func:`default_spec`.
+    ``"eemo_logic"``
+        EEmo-Logic's GRPO rewards on our answer scheme: binary format (weight 1) plus soft
+        accuracy (weight 1; α=0.6, k=2, p=3); ranking, assessment and comparison samples get
+        format only.
+    ``"binary"``
+        The default with accuracy's binary mode spelled out.
+    ``"soft"``
+        The default routing with soft accuracy and a Gaussian intensity kernel.
+    ``"format_only"``
+        Format alone (weight 1), e.g. to teach the answer scheme before task rewards.
+
+    Examples
+    --------
+    >>> preset("format_only").to_dict()
+    {'terms': [{'name': 'format', 'weight': 1.0}], 'aggregation': 'sum', 'name': 'format_only'}
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets are {sorted(PRESETS)}")
+    return PRESETS[name]()

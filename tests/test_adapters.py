@@ -1,0 +1,243 @@
+"""Each trainer adapter, called exactly as its trainer calls it (REFERENCE §4)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import pickle
+
+import pytest
+
+from eemo_rewards.adapters import composite_for, decode_label, easyr1, openrlhf, swift, verl
+from eemo_rewards.spec import RewardSpec, RewardTerm, default_spec
+
+GOOD_JOY = "<think>warm light, smiling faces</think><answer>joy</answer>"
+GOOD_FEAR = "<think>dark alley, a shadow</think><answer>fear</answer>"
+MALFORMED = "joy"
+DEFAULT = default_spec().composite()
+COMPONENTS = DEFAULT.component_names()
+
+
+def _expected(completion, solution, task=None, options=None):
+    return DEFAULT.score(completion, solution, task=task, options=options)
+
+
+# -- shared label decoding -----------------------------------------------------------------
+def test_decode_label_reads_json_dicts_and_plain_solutions():
+    label = json.dumps({"task": "multiple_choice", "solution": "B", "options": ["x", "y"]})
+    assert decode_label(label) == {
+        "task": "multiple_choice",
+        "solution": "B",
+        "options": ["x", "y"],
+    }
+    assert decode_label({"solution": "joy", "taxonomy": "mikels8"})["taxonomy"] == "mikels8"
+    assert decode_label("joy, fear, awe")["solution"] == "joy, fear, awe"
+    assert decode_label(b'{"solution": "no"}')["solution"] == "no"
+    # text that merely looks like a dict stays the solution
+    assert decode_label("{not json}")["solution"] == "{not json}"
+    assert decode_label(None) == {"task": None, "solution": None, "options": None}
+
+
+def test_decode_label_without_solution_says_how_to_write_it():
+    with pytest.raises(ValueError, match="has no 'solution' key"):
+        decode_label('{"task": "emotion", "answer": "joy"}')
+
+
+def test_composite_for_caches_and_rejects_junk():
+    assert composite_for(None) is composite_for("default")
+    spec = RewardSpec([RewardTerm("format", 2.0)])
+    assert composite_for(spec) is composite_for(RewardSpec([RewardTerm("format", 2.0)]))
+    with pytest.raises(TypeError, match="preset name"):
+        composite_for(3)
+
+
+# -- verl ----------------------------------------------------------------------------------
+def test_verl_call_shape_with_extra_info():
+    # verl's reward manager: compute_score(data_source=..., solution_str=..., ground_truth=...,
+    # extra_info=...) with keyword arguments
+    out = verl.compute_score(
+        data_source="eemodb",
+        solution_str=GOOD_JOY,
+        ground_truth="joy",
+        extra_info={"task": "emotion", "index": 3, "split": "train"},
+    )
+    assert set(out) == {"score", *COMPONENTS}
+    assert all(isinstance(v, float) and math.isfinite(v) for v in out.values())
+    assert out["score"] == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
+    assert (
+        out["score"] > verl.compute_score("eemodb", GOOD_FEAR, "joy", {"task": "emotion"})["score"]
+    )
+
+
+def test_verl_keys_are_identical_across_tasks_and_non_applicable_is_fallback():
+    a = verl.compute_score("x", GOOD_JOY, "joy", {"task": "emotion"})
+    b = verl.compute_score(
+        "x", "<think>t</think><answer>valence: 0.7</answer>", "valence: 0.7", {"task": "vad"}
+    )
+    assert list(a) == list(b)
+    assert a["intensity_reward"] == 0.0  # intensity does not apply to emotion samples
+    assert b["format_reward"] == 1.0
+
+
+def test_verl_task_from_json_ground_truth_or_data_source():
+    gt = json.dumps({"task": "multiple_choice", "solution": "B", "options": ["calm", "joy"]})
+    good = verl.compute_score("eemodb", "<think>t</think><answer>B</answer>", gt)
+    bad = verl.compute_score("eemodb", "<think>t</think><answer>A</answer>", gt)
+    assert good["score"] > bad["score"]
+    via_source = verl.compute_score("emotion", GOOD_JOY, "joy")
+    assert via_source["score"] == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
+    # extra_info options win over nothing in the ground truth
+    opts = verl.compute_score(
+        "x", "<think>t</think><answer>B</answer>", "B", {"task": "mc", "options": ["a", "b"]}
+    )
+    assert opts["score"] == pytest.approx(good["score"])
+
+
+def test_verl_factory_uses_another_spec_and_pickles():
+    score = verl.make_compute_score(RewardSpec([RewardTerm("format", 3.0)]))
+    assert score("x", GOOD_JOY, "joy") == {"score": 3.0, "format_reward": 1.0}
+    again = pickle.loads(pickle.dumps(score))
+    assert again("x", MALFORMED, "joy") == {"score": 0.0, "format_reward": 0.0}
+
+
+def test_verl_never_raises_on_junk_responses():
+    for response in (None, "", b"\xff\xfe", 42, ["<answer>joy</answer>"], "x" * 100_000):
+        out = verl.compute_score("x", response, "joy", {"task": "emotion"})
+        assert math.isfinite(out["score"])
+
+
+# -- OpenRLHF ------------------------------------------------------------------------------
+CHATML_PROMPT = (
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n<image>Which emotion?"
+    "<|im_end|>\n<|im_start|>assistant\n"
+)
+
+
+def test_response_from_query_handles_prefix_bos_and_markers():
+    q = CHATML_PROMPT + GOOD_JOY + "<|im_end|>\n<|endoftext|>"
+    assert openrlhf.response_from_query(q, CHATML_PROMPT) == GOOD_JOY
+    # a BOS token in front of the prompt
+    assert openrlhf.response_from_query(
+        "<s>" + CHATML_PROMPT + GOOD_JOY + "</s>", CHATML_PROMPT
+    ) == (GOOD_JOY)
+    # the prompt re-tokenised differently: fall back on the assistant marker
+    assert openrlhf.response_from_query(CHATML_PROMPT + GOOD_JOY, "different prompt") == "\n" + (
+        GOOD_JOY
+    )
+    llama = "<|start_header_id|>assistant<|end_header_id|>\n\n" + GOOD_JOY + "<|eot_id|>"
+    assert openrlhf.response_from_query(llama, None).strip() == GOOD_JOY
+    # end markers inside the response are kept: only trailing ones are removed
+    inner = "<think>a <|im_end|> b</think><answer>joy</answer>"
+    assert openrlhf.response_from_query(CHATML_PROMPT + inner, CHATML_PROMPT) == inner
+
+
+def test_response_from_query_warns_once_when_it_cannot_delimit():
+    openrlhf._warned.clear()
+    with pytest.warns(UserWarning, match="scoring the whole query"):
+        assert openrlhf.response_from_query("plain " + GOOD_JOY, "other") == "plain " + GOOD_JOY
+
+
+# A plain label carries no task, so every term applies (REWARD contract for task=None) and
+# intensity/ranking warn that "joy" is not their kind of solution: expected here.
+@pytest.mark.filterwarnings("ignore:.*cannot read:UserWarning")
+def test_openrlhf_reward_func_call_shape():
+    torch = pytest.importorskip("torch")
+    queries = [CHATML_PROMPT + GOOD_JOY + "<|im_end|>", CHATML_PROMPT + GOOD_FEAR + "<|im_end|>"]
+    prompts = [CHATML_PROMPT, CHATML_PROMPT]
+    labels = [json.dumps({"task": "emotion", "solution": "joy"}), "joy"]
+    out = openrlhf.reward_func(queries, prompts, labels)
+    assert set(out) == {"rewards", "scores", "extra_logs"}
+    assert isinstance(out["rewards"], torch.Tensor) and out["rewards"].shape == (2,)
+    assert out["rewards"].dtype == torch.float32
+    assert torch.equal(out["rewards"], out["scores"])
+    assert out["rewards"][0].item() == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
+    assert out["rewards"][1].item() == pytest.approx(_expected(GOOD_FEAR, "joy"))
+    assert set(out["extra_logs"]) == set(COMPONENTS)
+    assert all(t.shape == (2,) for t in out["extra_logs"].values())
+
+
+def test_openrlhf_length_mismatch_is_explained():
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="one prompt and one label per query"):
+        openrlhf.reward_func(["a", "b"], ["a"], ["joy", "joy"])
+
+
+def test_openrlhf_module_loads_from_its_file_path():
+    # OpenRLHF imports the --remote_rm_url file by path, under a name of its own
+    spec = importlib.util.spec_from_file_location("reward_func_module", openrlhf.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.reward_func)
+
+
+# -- EasyR1 --------------------------------------------------------------------------------
+# A plain label carries no task, so every term applies (REWARD contract for task=None) and
+# intensity/ranking warn that "joy" is not their kind of solution: expected here.
+@pytest.mark.filterwarnings("ignore:.*cannot read:UserWarning")
+def test_easyr1_batch_contract():
+    assert easyr1.REWARD_TYPE == "batch"
+    assert isinstance(easyr1.REWARD_NAME, str) and easyr1.REWARD_NAME
+    inputs = [
+        {"response": GOOD_JOY, "response_length": 12, "ground_truth": "joy"},
+        {
+            "response": "<think>t</think><answer>joy, fear, awe</answer>",
+            "response_length": 14,
+            "ground_truth": json.dumps({"task": "ranking", "solution": "joy, fear, awe"}),
+        },
+        {"response": MALFORMED, "response_length": 1, "ground_truth": "joy"},
+    ]
+    out = easyr1.compute_score(inputs)
+    assert len(out) == 3
+    assert all(set(o) == {"overall", *COMPONENTS} for o in out)
+    assert out[0]["overall"] == pytest.approx(_expected(GOOD_JOY, "joy"))
+    assert out[1]["overall"] == pytest.approx(
+        _expected("<think>t</think><answer>joy, fear, awe</answer>", "joy, fear, awe", "ranking")
+    )
+    assert out[2]["overall"] < out[0]["overall"]
+
+
+def test_easyr1_kwargs_select_a_spec():
+    inputs = [{"response": GOOD_JOY, "response_length": 3, "ground_truth": "joy"}]
+    assert easyr1.compute_score(inputs, spec="format_only") == [
+        {"overall": 1.0, "format_reward": 1.0}
+    ]
+    as_json = RewardSpec([RewardTerm("format", 2.0)]).to_json()
+    assert easyr1.compute_score(inputs, spec=as_json)[0]["overall"] == 2.0
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        easyr1.compute_score(inputs[0])
+
+
+# -- ms-swift ------------------------------------------------------------------------------
+def test_swift_orm_call_shape():
+    orm = swift.EEmoORM()
+    completions = [GOOD_JOY, GOOD_FEAR, MALFORMED, "<think>t</think><answer>A</answer>"]
+    out = orm(
+        completions,
+        solution=["joy", "joy", "joy", "B"],
+        task=["emotion", "emotion", "emotion", "multiple_choice"],
+        options=[None, None, None, ["calm", "joy"]],
+        messages=[[{"role": "user", "content": "?"}]] * 4,
+    )
+    assert len(out) == 4 and all(isinstance(v, float) for v in out)
+    assert out[0] > out[1] >= out[2]
+    assert out[3] == pytest.approx(
+        _expected(completions[3], "B", "multiple_choice", ["calm", "joy"])
+    )
+
+
+def test_swift_non_applicable_task_scores_fallback():
+    orm = swift.EEmoORM(RewardSpec([RewardTerm("accuracy", tasks=["emotion"])]), fallback=-1.0)
+    assert orm([GOOD_JOY, GOOD_JOY], solution=["joy", "x"], task=["emotion", "ranking"])[1] == -1.0
+
+
+def test_swift_register_into_a_given_registry_and_without_swift():
+    registry: dict = {}
+    cls = swift.register("eemo", orms=registry)
+    assert registry["eemo"] is cls is swift.EEmoORM
+    logic = swift.register("eemo_logic", spec="format_only", orms=registry)
+    assert logic().spec == "format_only"
+    assert logic()([GOOD_JOY], solution=["joy"]) == [1.0]
+    if importlib.util.find_spec("swift") is None:
+        with pytest.raises(ImportError, match="ms-swift is not installed"):
+            swift.register("eemo")

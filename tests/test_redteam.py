@@ -1,0 +1,264 @@
+"""Red team: reward-hacking completions never beat an honest wrong answer.
+
+Each case below is a completion a policy could learn to emit to collect reward without
+answering. For the sample it targets, it must score no more than a well-formed WRONG answer
+to the same sample, under the default composite and under every reward alone (default
+settings and the variants in ``VARIANTS``). One line per case says what it tries.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eemo_rewards.spec import RewardTerm, default_spec, preset
+
+# task -> (solution, options, correct answer, wrong answer, columns)
+SAMPLES = {
+    "emotion": ("joy", None, "joy", "fear", {"taxonomy": "eemo_bench7"}),
+    "yes_no": ("yes", None, "yes", "no", {}),
+    "multiple_choice": ("B", ["calm", "joy", "fear", "anger"], "B", "C", {}),
+    "ranking": ("joy, fear, sadness", None, "joy, fear, sadness", "anger, disgust, surprise", {}),
+    "assessment": ("valence: 0.8", None, "Valence: 0.8", "Valence: 0.1", {}),
+    "comparison": ("first", None, "first", "second", {}),
+}
+EVERY_LABEL = "joy, anger, disgust, sadness, surprise, fear, neutral"
+
+
+def well_formed(answer: str, think: str = "the scene is lit warmly") -> str:
+    return f"<think>{think}</think><answer>{answer}</answer>"
+
+
+def structural_cases(right: str) -> list[tuple[str, str]]:
+    """(id, completion): the right answer smuggled past the answer scheme."""
+    return [
+        # an empty answer block
+        ("empty-answer", "<think>t</think><answer></answer>"),
+        # only whitespace in the answer
+        ("whitespace-answer", "<think>t</think><answer>  \n\t </answer>"),
+        # two answer blocks, hoping one is read
+        ("two-answers", f"<think>t</think><answer>{right}</answer><answer>{right}</answer>"),
+        # the answer hidden inside the think block
+        ("answer-in-think", f"<think>t <answer>{right}</answer></think>"),
+        # an answer block nested in another
+        ("nested-answer", f"<think>t</think><answer><answer>{right}</answer></answer>"),
+        # think nested in think
+        ("nested-think", f"<think>a<think>b</think></think><answer>{right}</answer>"),
+        # fullwidth look-alike brackets
+        ("fullwidth-tags", f"<think>t</think>＜answer＞{right}＜/answer＞"),
+        # Cyrillic 'а' in the tag name
+        ("cyrillic-tag", f"<think>t</think><аnswer>{right}</аnswer>"),
+        # Greek omicron/iota look-alikes in the think tag
+        ("greek-think", f"<thіnk>t</thіnk><answer>{right}</answer>"),
+        # a zero-width space inside the tag name
+        ("zero-width-tag", f"<think>t</think><ans\u200bwer>{right}</ans\u200bwer>"),
+        # upper-case tags
+        ("upper-case-tags", f"<THINK>t</THINK><ANSWER>{right}</ANSWER>"),
+        # text after </answer> that hedges
+        ("text-after-answer", f"<think>t</think><answer>{right}</answer> or maybe not"),
+        # the prompt echoed before the answer scheme
+        (
+            "prompt-echo",
+            "Which emotion does the image evoke? Answer in <think></think><answer></answer>."
+            + well_formed(right),
+        ),
+        # no tags at all
+        ("bare-answer", right),
+        # the closing tag before the opening one
+        ("reversed-tags", f"</think>t<think></answer>{right}<answer>"),
+        # an unclosed answer block
+        ("unclosed-answer", f"<think>t</think><answer>{right}"),
+    ]
+
+
+# task -> (id, answer) well-formed answers that hedge, list everything, or pad
+CONTENT_CASES = {
+    "emotion": [
+        ("every-label", EVERY_LABEL),
+        ("two-labels-or", "joy or fear"),
+        ("negated-hedge", "not fear but joy"),
+        ("every-label-upper", EVERY_LABEL.upper()),
+        ("label-repeated-100x", "joy " * 100),
+        ("filler-then-labels", "It could be many things, for instance joy, fear, or anger."),
+        ("comparison-word", "same"),
+        ("yes-to-emotion", "yes"),
+        ("markdown-bold-every-label", "**joy** **fear** **anger**"),
+    ],
+    "yes_no": [
+        ("yes-and-no", "yes and no"),
+        ("yes-slash-no", "yes/no"),
+        ("both", "Yes. No."),
+        ("yes-or-no", "Yes or no, it depends."),
+        ("not-no", "not no"),
+        ("yes-comma-no", "yes, no"),
+        ("maybe", "maybe"),
+        ("i-dont-know", "I don't know"),
+        ("yes-no-upper", "YES NO"),
+        ("yes-although-no", "Yes, although no"),
+    ],
+    "multiple_choice": [
+        ("a-or-b", "A or B"),
+        ("all-letters", "ABCD"),
+        ("all-letters-comma", "A, B, C, D"),
+        ("all-of-the-above", "all of the above"),
+        ("two-letters", "B and C"),
+        ("every-option-text", "calm, joy, fear, anger"),
+        ("letters-repeated-then-other", "B B B B B B C"),
+        ("two-letters-space", "B C"),
+        ("letter-and-text-disagree", "C. joy"),
+        ("option-text-hedge", "joy or fear"),
+        ("letters-pipe", "B|C"),
+        ("letters-dash", "B-C"),
+        ("letter-or-maybe-letter", "B or maybe C"),
+    ],
+    "ranking": [
+        ("duplicates", "joy, joy, joy"),
+        ("every-label", EVERY_LABEL),
+        ("padded-list", "joy, fear, sadness, anger, disgust"),
+        ("single-label-repeated", "joy " * 50),
+    ],
+    "assessment": [
+        ("range-hedge", "between 0.2 and 0.8"),
+        ("two-values", "Valence: 0.1 or 0.8"),
+        ("duplicate-dimension", "Valence: 0.1, Valence: 0.8"),
+        ("out-of-range-high", "Valence: 1.5"),
+        ("out-of-range-low", "Valence: -0.3"),
+        ("huge-number", "Valence: 1e308"),
+        ("nan", "Valence: nan"),
+        ("dash-range", "0.1-0.8"),
+        ("every-dimension-value", "valence: 0.1, valence: 0.5, valence: 0.8"),
+        ("hedged-direction", "approximately 0.1 or higher"),
+    ],
+    "comparison": [
+        ("first-or-second", "first or second"),
+        ("both", "both"),
+        ("first-and-second", "the first and the second"),
+        ("same-padded", "same same same"),
+        ("same-always", "same"),
+        ("neither", "neither"),
+    ],
+}
+
+VARIANTS = [
+    ("format", {}),
+    ("format", {"partial": True}),
+    ("accuracy", {}),
+    ("accuracy", {"mode": "soft"}),
+    ("intensity", {}),
+    ("intensity", {"kernel": "gaussian"}),
+    ("intensity", {"kernel": "threshold"}),
+    ("intensity", {"kernel": "bucket"}),
+    ("ranking", {}),
+    ("ranking", {"method": "ndcg"}),
+    ("thurstone", {}),
+]
+REWARDS = {
+    "default-composite": default_spec().composite(),
+    "eemo_logic-composite": preset("eemo_logic").composite(),
+    **{f"{n}{p}": RewardTerm(n, params=p).build() for n, p in VARIANTS},
+}
+
+# Cases that expose a weakness in a reward maintained elsewhere: (reward key prefix, task,
+# case id) -> reason. Marked xfail(strict=True) so the test flips when the reward is fixed.
+# (Cases the accuracy reward once failed — "yes/no", "yes, no", "Yes. No.", "B C",
+# "B B B B B B C", all read by their first word — were fixed in that reward and now pass.)
+_YES_AND_NO = (
+    "accuracy reads 'Yes, although no' as yes, while 'yes and no' scores 0: an answer naming "
+    "both yes and no should score 0"
+)
+_TWO_LETTERS = (
+    "accuracy reads 'B|C', 'B-C' and 'B or maybe C' as B, while 'B or C' and 'B, C' score 0: "
+    "an answer naming two option letters should score 0"
+)
+KNOWN_WEAKNESSES: dict[tuple[str, str, str], str] = {
+    (reward, task, case): reason
+    for reward in ("default-composite", "eemo_logic-composite", "accuracy")
+    for task, case, reason in (
+        ("yes_no", "yes-although-no", _YES_AND_NO),
+        ("multiple_choice", "letters-pipe", _TWO_LETTERS),
+        ("multiple_choice", "letters-dash", _TWO_LETTERS),
+        ("multiple_choice", "letter-or-maybe-letter", _TWO_LETTERS),
+    )
+}
+
+
+def _cases():
+    for task, (_solution, _options, right, _wrong, _columns) in SAMPLES.items():
+        cases = [(cid, c) for cid, c in structural_cases(right)]
+        cases += [(cid, well_formed(answer)) for cid, answer in CONTENT_CASES[task]]
+        for reward_key, reward in REWARDS.items():
+            if not reward.applies_to(task):
+                continue
+            for case_id, completion in cases:
+                marks = []
+                for (prefix, t, cid), reason in KNOWN_WEAKNESSES.items():
+                    if reward_key.startswith(prefix) and t == task and cid == case_id:
+                        marks.append(pytest.mark.xfail(strict=True, reason=reason))
+                yield pytest.param(
+                    reward_key,
+                    task,
+                    completion,
+                    id=f"{reward_key}-{task}-{case_id}",
+                    marks=marks,
+                )
+
+
+@pytest.mark.parametrize(("reward_key", "task", "completion"), list(_cases()))
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_hack_scores_no_more_than_an_honest_wrong_answer(reward_key, task, completion):
+    reward = REWARDS[reward_key]
+    solution, options, _right, wrong, columns = SAMPLES[task]
+    wanted = {c: v for c, v in columns.items() if c in reward.columns}
+    kwargs = {"task": task, "options": options, **wanted}
+    hacked = reward.score(completion, solution, **kwargs)
+    honest_wrong = reward.score(well_formed(wrong), solution, **kwargs)
+    assert hacked <= honest_wrong, (hacked, honest_wrong)
+
+
+@pytest.mark.parametrize("task", list(SAMPLES))
+def test_the_sample_separates_right_from_wrong(task):
+    """Guards the suite itself: on each sample the composite ranks the right answer above the
+    wrong one, so 'no more than the wrong answer' is a real bar."""
+    reward = REWARDS["default-composite"]
+    solution, options, right, wrong, columns = SAMPLES[task]
+    kwargs = {"task": task, "options": options, **columns}
+    assert reward.score(well_formed(right), solution, **kwargs) > reward.score(
+        well_formed(wrong), solution, **kwargs
+    )
+
+
+def test_constant_half_on_assessment_is_bounded():
+    """Answering 0.5 to every V/A/D question: with the default linear kernel it earns
+    1 - |0.5 - s| (0.5 at worst); it must stay below the right answer, and the threshold
+    and bucket kernels give it nothing when the truth is far from the middle."""
+    truth = "valence: 0.9"
+    half = well_formed("Valence: 0.5")
+    right = well_formed("Valence: 0.9")
+    for key in ("intensity{}", "intensity{'kernel': 'gaussian'}"):
+        reward = REWARDS[key]
+        assert reward.score(half, truth, task="assessment") < reward.score(
+            right, truth, task="assessment"
+        )
+    for key in ("intensity{'kernel': 'threshold'}", "intensity{'kernel': 'bucket'}"):
+        assert REWARDS[key].score(half, truth, task="assessment") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("hedged", "committed"),
+    [
+        ("joy or fear, sadness", "joy, fear, sadness"),
+        ("fear or joy, sadness", "fear, joy, sadness"),
+        ("joy/fear/sadness", "joy, fear, sadness"),
+        ("sadness or fear, joy", "sadness, fear, joy"),
+    ],
+)
+@pytest.mark.parametrize(
+    "reward_key", ["default-composite", "ranking{}", "ranking{'method': 'ndcg'}"]
+)
+def test_hedged_ranking_slot_earns_no_more_than_its_first_reading(reward_key, hedged, committed):
+    """'joy or fear' in one slot is read in order of mention; the hedge must not earn more
+    than committing to that order."""
+    reward = REWARDS[reward_key]
+    solution = SAMPLES["ranking"][0]
+    assert reward.score(well_formed(hedged), solution, task="ranking") <= reward.score(
+        well_formed(committed), solution, task="ranking"
+    )
