@@ -53,6 +53,13 @@ def completion_text(completion: Any) -> str:
     """
     if isinstance(completion, str):
         return completion
+    if type(completion) is list and len(completion) == 1:
+        # TRL's conversational shape: [{"role": "assistant", "content": "..."}]
+        message = completion[0]
+        if type(message) is dict:
+            content = message.get("content")
+            if type(content) is str and message.get("role", "assistant") == "assistant":
+                return content
     if isinstance(completion, bytes | bytearray):
         return bytes(completion).decode("utf-8", errors="replace")
     if isinstance(completion, Mapping):

@@ -54,6 +54,46 @@ def _fail(reason: str, think=None, answer=None, prefilled=False, checks=(False,)
     return ParsedCompletion(think, answer, False, reason, prefilled, checks)
 
 
+_ALL_CHECKS = (True, True, True, True)
+_new_parsed = tuple.__new__
+
+
+def _parse_canonical(text: str, allow_prefilled_think: bool) -> ParsedCompletion | None:
+    """The well-formed case in a handful of C-level scans; ``None`` sends the completion to
+    the full parser, which then says what is wrong. Most completions of a trained policy are
+    well formed, so this is the path that sets the reward throughput."""
+    s = text.strip()
+    if not s.endswith(ANSWER_CLOSE):
+        return None
+    end = len(s) - len(ANSWER_CLOSE)
+    t_close = s.find(THINK_CLOSE)
+    a_open = s.find(ANSWER_OPEN)
+    if (
+        t_close < 0
+        or a_open < t_close
+        or s.find(ANSWER_CLOSE) != end
+        or s.find(ANSWER_OPEN, a_open + 1) >= 0
+        or s.find(THINK_CLOSE, t_close + 1) >= 0
+    ):
+        return None
+    if s.startswith(THINK_OPEN):
+        if s.find(THINK_OPEN, 1) >= 0:
+            return None
+        think_start, prefilled = len(THINK_OPEN), False
+    elif allow_prefilled_think and s.find(THINK_OPEN) < 0:
+        think_start, prefilled = 0, True
+    else:
+        return None
+    between = s[t_close + len(THINK_CLOSE) : a_open]
+    if between and not between.isspace():
+        return None
+    answer = s[a_open + len(ANSWER_OPEN) : end].strip()
+    if not answer:
+        return None
+    think = s[think_start:t_close].strip()
+    return _new_parsed(ParsedCompletion, (think, answer, True, None, prefilled, _ALL_CHECKS))
+
+
 def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> ParsedCompletion:
     """Split a completion into its think and answer parts and check the answer scheme.
 
@@ -77,7 +117,12 @@ def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> 
     >>> parse_completion("<think>a</think><answer>joy</answer><answer>fear</answer>").reason
     'more than one <answer> block'
     """
-    text = completion_text(completion)
+    text = completion if type(completion) is str else completion_text(completion)
+    fast = _parse_canonical(text, allow_prefilled_think)
+    return fast if fast is not None else _parse_full(text, allow_prefilled_think)
+
+
+def _parse_full(text: str, allow_prefilled_think: bool) -> ParsedCompletion:
     n_to, n_tc = text.count(THINK_OPEN), text.count(THINK_CLOSE)
     n_ao, n_ac = text.count(ANSWER_OPEN), text.count(ANSWER_CLOSE)
 

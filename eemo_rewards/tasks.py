@@ -74,9 +74,18 @@ def normalise_task(task: Any) -> str | None:
     >>> normalise_task("Yes-or-No"), normalise_task("What/How"), normalise_task(None)
     ('yes_no', 'multiple_choice', None)
     """
+    try:
+        return _normalised[task]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
     if task is None:
         return None
     key = str(task).strip().lower().replace(" ", "_")
-    if not key:
-        return None
-    return _ALIASES.get(key, key)
+    result = _ALIASES.get(key, key) if key else None
+    if isinstance(task, str) and len(_normalised) < 4096:
+        _normalised[task] = result
+    return result
+
+
+# every sample of a batch names its task; most batches use a handful of names
+_normalised: dict[str, str | None] = {}

@@ -1,7 +1,7 @@
 """The answer-scheme parser: what is well formed, what is not, and why."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eemo_rewards import completion_text, parse_completion
@@ -126,3 +126,25 @@ def test_parser_never_raises_and_is_consistent(text):
         assert parsed.answer
         assert parsed.think is not None
         assert all(parsed.checks)
+
+
+_TAGGY = st.lists(
+    st.sampled_from(
+        ["<think>", "</think>", "<answer>", "</answer>", " ", "\n", "joy", "x", "<", ">", "/"]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=2000)
+@given(_TAGGY, st.booleans())
+def test_fast_path_agrees_with_the_full_parser(text, allow_prefilled):
+    # the canonical fast path must be an exact shortcut: same result, and every
+    # well-formed completion takes it
+    from eemo_rewards.parsing import _parse_canonical, _parse_full
+
+    full = _parse_full(text, allow_prefilled)
+    fast = _parse_canonical(text, allow_prefilled)
+    if fast is not None:
+        assert fast == full
+    assert (fast is not None) == full.ok

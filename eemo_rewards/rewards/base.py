@@ -16,7 +16,6 @@ declares its name, range and the tasks it scores. The base class supplies
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -114,9 +113,9 @@ class RewardFunction:
                 stacklevel=2,
             )
             return self.low
-        if math.isnan(value):
-            return self.low
-        return min(max(value, self.low), self.high)
+        if self.low <= value <= self.high:  # False for NaN
+            return value
+        return self.high if value > self.high else self.low
 
     def _score(
         self,
@@ -157,15 +156,18 @@ class RewardFunction:
         tasks = _column(kwargs, "task", n)
         options = _column(kwargs, "options", n)
         extras = {c: _column(kwargs, c, n) for c in self.columns}
+        score, applies_to, every_task = self.score, self.applies_to, self.tasks is None
         out: list[float | None] = []
         for i, completion in enumerate(completions):
-            if not self.applies_to(tasks[i]):
+            if not every_task and not applies_to(tasks[i]):
                 out.append(None)
-                continue
-            extra = {c: v[i] for c, v in extras.items()}
-            out.append(
-                self.score(completion, solutions[i], task=tasks[i], options=options[i], **extra)
-            )
+            elif extras:
+                extra = {c: v[i] for c, v in extras.items()}
+                out.append(
+                    score(completion, solutions[i], task=tasks[i], options=options[i], **extra)
+                )
+            else:
+                out.append(score(completion, solutions[i], task=tasks[i], options=options[i]))
         return out
 
     def __repr__(self) -> str:
