@@ -1,0 +1,87 @@
+"""Export: HF datasets with Image features, parquet, verl's schema; missing images are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+pl = pytest.importorskip("polars")
+pytest.importorskip("datasets")
+
+from eemo_rewards.data.builtin import generate_builtin  # noqa: E402
+from eemo_rewards.data.export import (  # noqa: E402
+    ANSWER_INSTRUCTION,
+    to_hf_dataset,
+    to_parquet,
+    to_trl_dataset,
+    to_verl_parquet,
+)
+from eemo_rewards.data.qa import generate_qa  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    records = generate_builtin(14, image_size=64, cache_dir=tmp_path_factory.mktemp("b"))
+    return generate_qa(records, seed=0)
+
+
+def test_trl_prompt_holds_the_question_and_the_answer_scheme(qa):
+    ds = to_trl_dataset(qa)
+    assert len(ds) == qa.height
+    row = ds[qa["task"].to_list().index("assessment")]
+    text = row["prompt"][0]["content"][-1]["text"]
+    assert text.startswith(qa.filter(task="assessment")["question"][0])
+    assert ANSWER_INSTRUCTION in text and "valence: 0.50" in text
+    completion = row["completion"][0]["content"]
+    assert completion.endswith(f"<answer>{row['solution']}</answer>")
+    plain = to_trl_dataset(qa.head(2), instruction=False)
+    assert plain[0]["prompt"][0]["content"][-1]["text"] == qa["question"][0]
+
+
+def test_trl_pair_rows_carry_two_images(qa):
+    pairs = qa.filter(pl.col("image_id_2").is_not_null()).head(2)
+    ds = to_trl_dataset(pairs)
+    assert [len(r["images"]) for r in ds] == [2, 2]
+    assert [p["type"] for p in ds[0]["prompt"][0]["content"]] == ["image", "image", "text"]
+
+
+def test_relative_paths_resolve_against_image_root_and_missing_files_fail(qa, tmp_path):
+    root = qa["image_path"][0].rsplit("/", 1)[0]
+    relative = qa.head(3).with_columns(
+        pl.col("image_path").str.replace(root + "/", "", literal=True)
+    )
+    assert len(to_trl_dataset(relative, image_root=root)) == 3
+    with pytest.raises(FileNotFoundError, match="pass image_root="):
+        to_trl_dataset(relative)
+    with pytest.raises(ValueError, match="QA frame lacks columns"):
+        to_trl_dataset(qa.drop("answer"))
+
+
+def test_hf_dataset_has_image_features(qa):
+    ds = to_hf_dataset(qa.tail(5))
+    assert type(ds.features["image"]).__name__ == "Image"
+    assert ds[4]["image"].size == (64, 64)
+    assert ds.column_names.count("solution") == 1
+
+
+def test_parquet_round_trips(qa, tmp_path):
+    path = to_parquet(qa, tmp_path / "out" / "qa.parquet")
+    assert pl.read_parquet(path).equals(qa)
+
+
+def test_verl_parquet_schema(qa, tmp_path):
+    path = to_verl_parquet(qa.head(10), tmp_path / "verl.parquet", data_source="eemo_builtin")
+    table = pl.read_parquet(path)
+    assert table.columns == [
+        "data_source",
+        "prompt",
+        "images",
+        "ability",
+        "reward_model",
+        "extra_info",
+    ]
+    row = table.row(0, named=True)
+    assert row["data_source"] == "eemo_builtin" and row["ability"] == qa["task"][0]
+    assert row["prompt"][0]["role"] == "user" and row["prompt"][0]["content"].startswith("<image>")
+    assert row["images"][0]["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert row["reward_model"] == {"style": "rule", "ground_truth": qa["solution"][0]}
+    assert row["extra_info"]["index"] == 0 and row["extra_info"]["id"] == qa["id"][0]
