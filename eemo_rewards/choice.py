@@ -10,15 +10,19 @@ Evidence is read in tiers, strongest first, and the first tier that names any op
 decides; a tier that names several options makes the answer ambiguous:
 
 1. a letter that opens the answer (``"B"``, ``"(B)"``, ``"B: …"``, ``"**B**"``, ``"Answer: B"``);
-   an answer that opens by listing the options one per line, or with ``"A or B"``, names
-   several;
+   an answer that opens by listing the options one per line, or with two letters joined
+   (``"A or B"``, ``"B, C"``, ``"B|C"``, ``"B-C"``, ``"B or maybe C"``), names several;
 2. an explicit statement (``"answer is B"``, ``"the correct option is (B)"``, ``"I choose B"``);
 3. a reference (``"Option C is the most suitable"``);
 4. a letter followed by its own option text anywhere (``"… is C: Neutral."``), a letter in
    parentheses or bold, or a letter that ends the answer (``"I think it's B"``);
 5. an option's whole text set in bold (``"**anger**"``);
 6. the option texts themselves, as whole words (``"Joy"``), and for yes/no options a
-   leading ``yes``/``no`` (a hedge opening with both, ``"yes/no"``, names both).
+   leading ``yes``/``no`` (a hedge opening with both, ``"yes/no"``, ``"Yes, although
+   no"``, names both).
+
+The rule throughout: an answer that names two different options, or both yes and no,
+chooses none.
 
 When the strongest tier names several options, a final paragraph or sentence that reads as
 a conclusion (``"Therefore, the answer is A."``) and names one option decides; otherwise the
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -79,13 +84,29 @@ _CONCLUSION_CUE = re.compile(
 _MARKED_LETTER = re.compile(r"(?<![A-Za-z0-9'’])(?:\(([A-Z])\)|\*\*([A-Z])\*\*|([A-Z])\s*[:.)])")
 # A capital letter that ends the answer ("I think it's B"): never an article there.
 _FINAL_LETTER = re.compile(r"(?<![A-Za-z0-9'’])([A-Z])[\s*_.)\]]*$")
-# ... and the letter listed before it ("… would be A and B").
-_LISTED_BEFORE = re.compile(r"(?<![A-Za-z0-9'’])([A-Z])[\s*)]*(?:,|;|/|&|\bor\b|\band\b)[\s*(]*$")
+# Two letters joined into one answer name both: "B, C", "B or C", "B|C", "B or maybe C",
+# "B and/or C", "B vs C", "B-C". Every run of separators is possessive (``*+``): what
+# follows it never starts with one of its characters, so giving some back could not help,
+# and the hedge words are bounded; no backtracking beyond a few steps.
+_JOINER = r"(?:[,;/&|+]|\bor\b|\band\b|\bnor\b|\bvs\b\.?|\bversus\b)"
+_HEDGES = (
+    r"(?:(?:maybe|perhaps|possibly|probably|also|even|either|likely|rather|else|option)\b"
+    r"[\s*(,]*+){0,3}"
+)
+_DASH = r"[-–—]{1,3}"
+# ... and the letter listed before it ("… would be A and B", "… is B or maybe C").
+_LISTED_BEFORE = re.compile(
+    rf"(?<![A-Za-z0-9'’])([A-Z])[\s*).\]:]*+"
+    rf"(?:(?:{_JOINER}[\s*(]*+){{1,3}}{_HEDGES}|{_DASH}[\s*(]*+)$"
+)
+_LISTED_WINDOW = 40
 _LINE_LETTER = re.compile(r"^[ \t*_\-•>#]*\(?([A-Z])[ \t]*[:.)]", re.MULTILINE)
-# Another letter right after the leading one: "A or B", "B, C", "B/C", "B C", "B B B C". After
-# bare spaces the letter must not start prose ("B. I think …", "B: A strong sense …").
+# Another letter right after the leading one: "A or B", "B, C", "B/C", "B|C", "B or maybe C",
+# "B-C", "B C", "B B B C". After bare spaces or a dash the letter must not start prose
+# ("B. I think …", "B: A strong sense …", "B - A strong sense …").
 _NEXT_LETTER = re.compile(
-    r"[\s*).\]:]*(?:(?:,|;|/|&|\bor\b|\band\b)[\s*(]*([A-Z])|\(?([A-Z])(?!\s+[a-z]))"
+    rf"[\s*().\[\]:]*+(?:(?:{_JOINER}[\s*(]*+){{1,3}}{_HEDGES}([A-Z])"
+    rf"|(?:{_DASH}[\s*(]*+)?\(?([A-Z])(?!\s+[a-z]))"
     r"(?![A-Za-z0-9'’])"
 )
 
@@ -305,6 +326,8 @@ def _emphasised_texts(region: str, opts: dict[str, str]) -> set[str]:
 
 def _is_own_text(rest: str, option_text: str) -> bool:
     """Whether ``rest`` (the text after a letter) starts with the option's own text."""
+    if not rest:
+        return False
     own = _option_phrase(option_text)
     if not own:
         return False
@@ -321,18 +344,24 @@ def _leading_letter(region: str, opts: dict[str, str]) -> set[str]:
     if upper not in opts:
         return set()
     rest = region[m.end(1) :]
-    run = _letter_run(region, m.end(1), opts) if not _is_own_text(rest, opts[upper]) else set()
-    if run - {upper}:
-        return run | {upper}  # "A or B", "A and C", "B, C", "B C"
-    listed = {x for x in _LINE_LETTER.findall(region) if x in opts}
-    if len(listed) > 1:
-        return listed  # the answer opens by listing the options, one per line
-    # an empty delimiter is the end of the text or of the line: a letter on its own
-    marked = delimiter in (".", ":", ")", "：", "") or any(c in markup for c in "*)]")
+    own_text = _is_own_text(rest, opts[upper])
+    if not own_text:
+        run = _letter_run(region, m.end(1), opts)
+        if run and run != {upper}:
+            return run | {upper}  # "A or B", "A and C", "B, C", "B C"
+    if "\n" in region:  # only several lines can list the options one per line
+        listed = {x for x in _LINE_LETTER.findall(region) if x in opts}
+        if len(listed) > 1:
+            return listed  # the answer opens by listing the options, one per line
     # "A strong sense", "I think", "a joyful scene" are prose, not letters, unless marked by
-    # punctuation or followed by the option's own text; "B yes" is a letter
-    prose_risk = letter != upper or upper in "AI"
-    if prose_risk and not marked and not _is_own_text(rest, opts[upper]):
+    # punctuation (an empty delimiter is the end of the text or of the line: a letter on its
+    # own) or followed by the option's own text; "B yes" is a letter
+    if (
+        (letter != upper or upper in "AI")
+        and delimiter not in (".", ":", ")", "：", "")
+        and not any(c in markup for c in "*)]")
+        and not own_text
+    ):
         return set()
     return {upper}
 
@@ -382,7 +411,9 @@ def _letters_with_text(region: str, opts: dict[str, str]) -> set[str]:
     final = _FINAL_LETTER.search(region)
     if final and final.group(1) in opts:
         found.add(final.group(1))
-        before = _LISTED_BEFORE.search(region, max(0, final.start() - 16), final.start())
+        before = _LISTED_BEFORE.search(
+            region, max(0, final.start() - _LISTED_WINDOW), final.start()
+        )
         if before and before.group(1) in opts:
             found.add(before.group(1))
     for m in _MARKED_LETTER.finditer(region):
@@ -398,35 +429,73 @@ def _letters_with_text(region: str, opts: dict[str, str]) -> set[str]:
 _YES_NO = {"yes": "yes", "no": "no", "true": "yes", "false": "no"}
 _BOTH = "both"
 _HEDGE_JOINERS = frozenset({"and", "or", "but", "maybe", "then", "nor"})
+# Words that may stand between an opening yes/no and the opposite word of a hedge ("Yes,
+# although no", "No, but in some ways yes", "Yes, I'd say no"): bounded to a few words.
+_HEDGE_WORDS = _HEDGE_JOINERS | frozenset(
+    {
+        "although", "though", "however", "yet", "perhaps", "possibly", "probably", "also",
+        "still", "actually", "rather", "even", "well", "partly", "partially", "i", "d",
+        "guess", "think", "mean", "would", "say", "sort", "kind", "of", "in", "some", "a",
+        "way", "ways", "sense", "at", "same", "time", "the",
+    }
+)  # fmt: skip
+_MAX_HEDGE_WORDS = 5
+_CLAUSE_END = frozenset(",.;:!?)]*\"'…\n")
 
 
-def _leading_yes_no(words: list[str]) -> str | None:
+def _leading_yes_no(words: list[str], text: str) -> str | None:
     """``"yes"``/``"no"`` for an answer that opens with one of them, :data:`_BOTH` for a
-    hedge that opens with both ("yes/no", "Yes. No.", "yes or no"), else ``None``."""
+    hedge that opens with both, else ``None``. ``words`` are the lower-case words of
+    ``text`` (at least its first ``_MAX_HEDGE_WORDS + 2``).
+
+    Both are named when the opposite word follows the opening one directly or after one
+    joiner ("yes/no", "Yes. No.", "yes or no"), or after a few hedge words and ends its
+    clause ("Yes, although no", "No, but in some ways yes."); "Yes, although no one …" uses
+    "no" as a determiner and stays yes."""
     first = _YES_NO.get(words[0]) if words else None
     if first is None:
         return None
-    nxt = words[1] if len(words) > 1 else None
+    n = len(words)
+    nxt = words[1] if n > 1 else None
     if nxt in _HEDGE_JOINERS:
-        nxt = words[2] if len(words) > 2 else None
+        nxt = words[2] if n > 2 else None
     other = _YES_NO.get(nxt)
-    return _BOTH if other is not None and other != first else first
+    if other is not None and other != first:
+        return _BOTH
+    i = 1
+    while i < n and i <= _MAX_HEDGE_WORDS and words[i] in _HEDGE_WORDS:
+        i += 1
+    if i > 1 and i < n:
+        other = _YES_NO.get(words[i])
+        if other is not None and other != first:
+            if words[i] == "yes":  # never a determiner
+                return _BOTH
+            # "no", "true", "false" must end their clause
+            word = next(itertools.islice(_WORD.finditer(text), i, None), None)
+            rest = text[word.end() :].lstrip(" \t") if word is not None else ""
+            if not rest or rest[0] in _CLAUSE_END:
+                return _BOTH
+    return first
 
 
 def read_yes_no(text: Any) -> str | None:
     """``"yes"`` or ``"no"`` for an answer that says one of them, else ``None``.
 
     An answer that opens with yes/no (or true/false) is read by that word, unless it opens
-    with both ("yes/no", "Yes. No.", "yes or no"); otherwise the whole words ``yes`` and
-    ``no`` must name one side only. ``"not"``, ``"know"`` and ``"none"`` are not ``"no"``.
+    with both ("yes/no", "Yes. No.", "yes or no", "Yes, although no"); otherwise the whole
+    words ``yes`` and ``no`` must name one side only. ``"not"``, ``"know"`` and ``"none"``
+    are not ``"no"``.
 
     Examples
     --------
     >>> read_yes_no("Yes, there is no doubt."), read_yes_no("I don't know"), read_yes_no("yes/no")
     ('yes', None, None)
+    >>> read_yes_no("Yes, although no."), read_yes_no("Yes, although no one is sad.")
+    (None, 'yes')
     """
-    words = _WORD.findall(completion_text(text).lower())
-    lead = _leading_yes_no(words[:3])
+    text = completion_text(text)
+    words = _WORD.findall(text.lower())
+    lead = _leading_yes_no(words, text)
     if lead is not None:
         return None if lead == _BOTH else lead
     said = {w for w in words if w in ("yes", "no")}
@@ -440,7 +509,7 @@ def _option_texts(region: str, opts: dict[str, str]) -> set[str]:
     phrases = {letter: _option_phrase(text) for letter, text in opts.items()}
     yes_no = {_YES_NO[p]: letter for letter, p in phrases.items() if p in _YES_NO}
     if yes_no:
-        lead = _leading_yes_no(words.split(" ", 3)[:3])
+        lead = _leading_yes_no(words.split(" ", _MAX_HEDGE_WORDS + 2), region)
         if lead == _BOTH:
             return set(yes_no.values())
         if lead in yes_no:

@@ -114,8 +114,17 @@ class Taxonomy:
         """
         if not isinstance(text, str) or not text:
             return []
-        words = _WORD.findall(text.lower())
+        if text.isascii() and text.isalpha():  # one plain word, the common answer
+            label = self.synonyms.get(text.lower())
+            return [] if label is None else [label]
+        return self._labels_in_words(_WORD.findall(text.lower()))
+
+    def _labels_in_words(self, words: list[str]) -> list[str]:
+        """:meth:`find_labels` for text already split into lower-case words."""
         synonyms = self.synonyms
+        if len(words) == 1:  # the common answer: one word, no phrase to try
+            label = synonyms.get(words[0])
+            return [] if label is None else [label]
         found: list[str] = []
         i, n = 0, len(words)
         starts = self.phrase_starts

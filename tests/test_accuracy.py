@@ -166,6 +166,45 @@ def test_yes_no_with_options_accepts_letter_or_word_solutions(solution):
 
 
 @pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Yes, although no", 0.0),
+        ("No, but in some ways yes.", 0.0),
+        ("Yes, although no one looks sad.", 1.0),
+    ],
+)
+def test_yes_no_hedge_naming_both_scores_zero(answer, expected):
+    assert accuracy_reward.score(wrap(answer), "yes", task="yes_no") == expected
+    options = {"A": "No.", "B": "Yes."}
+    assert accuracy_reward.score(wrap(answer), "B", task="yes_no", options=options) == expected
+
+
+@pytest.mark.parametrize("answer", ["B|C", "B-C", "B or maybe C", "B and/or C", "B (or perhaps C)"])
+def test_two_joined_letters_score_zero(answer):
+    assert accuracy_reward.score(wrap(answer), "B", task="multiple_choice", options=OPTIONS) == 0
+    assert accuracy_reward.score(wrap(answer), "B", task="multiple_choice") == 0
+
+
+def test_a_samples_ground_truth_is_prepared_from_its_content_not_its_identity():
+    # GRPO repeats each sample's ground truth once per generation, and the reward prepares
+    # it once; what it keeps must follow the options' content, whatever their shape.
+    options = ["calm", "joy", "fear"]
+    assert accuracy_reward.score(wrap("joy"), "B", task="multiple_choice", options=options) == 1
+    options[1] = "awe"  # the same list, edited in place
+    assert accuracy_reward.score(wrap("joy"), "B", task="multiple_choice", options=options) == 0
+    assert accuracy_reward.score(wrap("awe"), "B", task="multiple_choice", options=options) == 1
+    # 1 == True == 1.0 as keys, but they are different option texts
+    for texts, expected in (([1, 2], 1.0), ([True, 2], 0.0), ([1.0, 2], 0.0)):
+        got = accuracy_reward.score(wrap("1"), "A", task="multiple_choice", options=texts)
+        assert got == expected, texts
+    # a dict in another order, and options that cannot be hashed, score the same
+    shuffled = {"C": "fear", "A": "calm", "B": "joy"}
+    assert accuracy_reward.score(wrap("joy"), "B", task="multiple_choice", options=shuffled) == 1
+    nested = [["calm"], ["joy"]]  # unhashable entries: read as their text, never cached
+    assert accuracy_reward.score(wrap("B"), "B", task="multiple_choice", options=nested) == 1
+
+
+@pytest.mark.parametrize(
     ("answer", "solution", "options", "expected"),
     [
         ("yes", "yes", None, 1.0),

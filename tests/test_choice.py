@@ -56,6 +56,9 @@ def test_no_words_choose_a(text):
         "Yes, no",
         "Yes. No.",
         "No and yes",
+        "Yes, although no",
+        "No, but in some ways yes.",
+        "Yes, I'd say no.",
     ],
 )
 def test_no_choice_is_none(text):
@@ -76,6 +79,9 @@ def test_no_choice_is_none(text):
         ("The emotion shared by both images is D: Neutral. Neither evokes joy or fear.", "D"),
         ("b) fear", "B"),
         ("**Fear**", "B"),
+        ("B - Fear", "B"),  # a dash before the option's own text is not a second letter
+        ("C – A strong sense of dominance", "C"),
+        ("B. (A is wrong)", "B"),
     ],
 )
 def test_multiple_choice_answers(text, letter):
@@ -91,6 +97,16 @@ def test_multiple_choice_answers(text, letter):
         "B C",
         "B B B B B B C",
         "B/C",
+        "B|C",
+        "B-C",
+        "B -- C",
+        "B+C",
+        "B or maybe C",
+        "B, or possibly C",
+        "B and/or C",
+        "B (or perhaps C)",
+        "B vs C",
+        "I think it is B or maybe C",
         "(B) (C)",
         "The answer is B and C.",
         "So the most accurate options would be A and B.",
@@ -132,6 +148,10 @@ def test_a_letter_then_prose_is_one_letter():
         ("yes/no", None),
         ("Yes. No.", None),
         ("Yes, no", None),
+        ("Yes, although no", None),
+        ("No, but at the same time yes", None),
+        ("Yes, although no one looks sad.", "yes"),  # "no" as a determiner
+        ("Yes, although not strongly.", "yes"),
         ("maybe yes, maybe no", None),
         ("", None),
         (None, None),

@@ -75,6 +75,62 @@ def test_hedging_one_dimension_keeps_the_others():
     assert parse_scores("valence 0.2 or 0.8, arousal 0.4") == {"arousal": 0.4}
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "approximately 0.8 or lower",
+        "valence: 0.8 or higher",
+        "0.8 or less",
+        "0.8 and above",
+        "0.8 at most",
+        "0.8 at the least",
+        "0.8 max",
+        "0.8+",
+        "at least 0.8",
+        "at most 0.8",
+        "more than 0.5",
+        "no more than 0.5",
+        "up to 0.3",
+        "Valence: above 0.6",
+        "valence is under 0.4",
+        "not 0.8",
+        "Valence: > 0.5",
+        "valence >=0.5",
+        "≤ 0.3",
+    ],
+)
+def test_a_bound_is_not_a_value(answer):
+    got = parse_scores(answer)
+    assert "valence" not in got and None not in got
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "about 0.8",
+        "approximately 0.8",
+        "roughly 0.8",
+        "around 0.8",
+        "nearly 0.8",
+        "~0.8",
+        "0.8 or so",
+        "Valence -> 0.8",  # an arrow, not a comparison
+        "valence = 0.8",
+        "0.8 at the image level",
+    ],
+)
+def test_an_approximation_still_commits_to_its_value(answer):
+    assert list(parse_scores(answer).values()) == [pytest.approx(0.8)]
+
+
+def test_a_bound_voids_only_its_own_dimension():
+    assert parse_scores("valence 0.8 or higher, arousal 0.4") == {"arousal": 0.4}
+    assert parse_scores("valence 0.8 and arousal below 0.3") == {"valence": 0.8}
+    # with the truth at the bound, the hedge scores nothing while the plain value scores 1
+    assert intensity_reward.score(done("Valence: 0.8 or lower"), "valence: 0.8") == 0.0
+    assert intensity_reward.score(done("Valence: about 0.8"), "valence: 0.8") == 1.0
+
+
 def test_fractions_and_percentages_follow_the_declared_scale():
     assert parse_scores("7/9", scale="sam9") == {None: 7.0}
     assert parse_scores("4/5", scale="1-5") == {None: 4.0}
@@ -242,6 +298,14 @@ def test_trl_batch_call_returns_none_for_other_tasks():
     )
     assert out == [1.0, None, 1.0]
     assert intensity_reward.__name__ == "intensity_reward"
+
+
+def test_reassigned_dimensions_are_read():
+    reward = IntensityReward()
+    answer = done("Intensity: 0.4, Valence: 0.9")
+    assert reward.score(answer, "intensity: 0.4") == 0.0  # "intensity" is no label yet
+    reward.dimensions = ("intensity", "valence")
+    assert reward.score(answer, "intensity: 0.4") == 1.0
 
 
 def test_pickles_with_its_configuration():

@@ -257,6 +257,29 @@ def test_ranking_of_any_labels_stays_in_range(labels):
         assert value == 0.0
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.permutations(EEMO7).map(lambda p: p[:3]),
+    st.lists(st.sampled_from([*EEMO7, "awe", "contentment", "calm"]), max_size=3, unique=True),
+    st.sampled_from([{}, {"method": "ndcg"}, {"kendall": "released"}, {"method": "ndcg", "k": 3}]),
+)
+def test_the_reward_is_the_metric_of_the_parsed_ranking(truth, pred, params):
+    """Scores are computed once per pattern of true positions and cached: they must equal
+    the metric applied to the labels themselves."""
+    from eemo_rewards.metrics import eemo_bench_ranking_score, ndcg
+
+    reward = RankingReward(**params)
+    got = rank(", ".join(pred), ", ".join(truth), reward=reward)
+    if not pred:
+        assert got == 0.0
+    elif params.get("method") == "ndcg":
+        assert got == ndcg(truth, pred, k=3)
+    else:
+        assert got == eemo_bench_ranking_score(
+            truth, pred, kendall=params.get("kendall", "positions")
+        )
+
+
 def test_long_adversarial_answer_scores_zero_without_hanging():
     import time
 

@@ -160,25 +160,9 @@ REWARDS = {
 # Cases that expose a weakness in a reward maintained elsewhere: (reward key prefix, task,
 # case id) -> reason. Marked xfail(strict=True) so the test flips when the reward is fixed.
 # (Cases the accuracy reward once failed — "yes/no", "yes, no", "Yes. No.", "B C",
-# "B B B B B B C", all read by their first word — were fixed in that reward and now pass.)
-_YES_AND_NO = (
-    "accuracy reads 'Yes, although no' as yes, while 'yes and no' scores 0: an answer naming "
-    "both yes and no should score 0"
-)
-_TWO_LETTERS = (
-    "accuracy reads 'B|C', 'B-C' and 'B or maybe C' as B, while 'B or C' and 'B, C' score 0: "
-    "an answer naming two option letters should score 0"
-)
-KNOWN_WEAKNESSES: dict[tuple[str, str, str], str] = {
-    (reward, task, case): reason
-    for reward in ("default-composite", "eemo_logic-composite", "accuracy")
-    for task, case, reason in (
-        ("yes_no", "yes-although-no", _YES_AND_NO),
-        ("multiple_choice", "letters-pipe", _TWO_LETTERS),
-        ("multiple_choice", "letters-dash", _TWO_LETTERS),
-        ("multiple_choice", "letter-or-maybe-letter", _TWO_LETTERS),
-    )
-}
+# "B B B B B B C", all read by their first word, then "Yes, although no", "B|C", "B-C" and
+# "B or maybe C" — were fixed in that reward and now pass.)
+KNOWN_WEAKNESSES: dict[tuple[str, str, str], str] = {}
 
 
 def _cases():

@@ -103,6 +103,21 @@ def test_find_labels_returns_distinct_labels_in_order_of_first_mention():
     assert eemo.find_labels(None) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Joyful", ["joy"]),
+        ("JOY", ["joy"]),
+        ("joy.", ["joy"]),
+        ("joyless", []),
+        ("Pleasure", ["joy"]),
+        ("Ｊoy", []),  # a full-width letter is not ASCII: read word by word, still no label
+    ],
+)
+def test_one_word_answers(text, found):
+    assert get_taxonomy("eemo_bench7").find_labels(text) == found
+
+
 def test_find_labels_prefers_multi_word_phrases():
     emotic = get_taxonomy("emotic26")
     assert emotic.find_labels("doubt/confusion") == ["doubt/confusion"]

@@ -253,7 +253,8 @@ class AccuracyReward(RewardFunction):
     first: "joyful" is joy); naming several ("joy or fear", "not joy but fear") scores 0.
     Multiple-choice answers are read with :func:`~eemo_rewards.choice.extract_choice`;
     yes/no answers with :func:`~eemo_rewards.choice.read_yes_no` (whole words: ``"not"``
-    and ``"know"`` are not ``"no"``; a hedge such as ``"yes/no"`` scores 0), or as options
+    and ``"know"`` are not ``"no"``; a hedge such as ``"yes/no"`` or ``"Yes, although no"``
+    scores 0), or as options
     when the sample has them. With no task column, the answer kind is inferred:
     options → multiple choice (yes/no when the solution or options are yes/no), a yes/no
     solution → yes/no, a single-letter solution → multiple choice, else emotion.
@@ -352,18 +353,22 @@ class AccuracyReward(RewardFunction):
             answer = parsed.answer if parsed.answer is not None else columns.get(_TEXT_KEY, "")
         if not answer or solution is None:
             return 0.0
-        opts = _options_or_none(options)
-        kind = task if task in self.default_tasks else _infer_kind(solution, opts)
-        if kind == "multiple_choice":
-            return _score_choice(answer, solution, opts)
-        if kind == "yes_no":
-            return _score_yes_no(answer, solution, opts)
-        return self._score_emotion(answer, solution, taxonomy)
+        if task == "emotion":
+            return self._score_emotion(answer, solution, taxonomy)
+        kind, gold, opts = _sample_plan(solution, options, task)
+        if kind == _EMOTION:
+            return self._score_emotion(answer, solution, taxonomy)
+        if gold is None:
+            return 0.0
+        if kind == _YES_NO_WORD:
+            return 1.0 if read_yes_no(answer) == gold else 0.0
+        return 1.0 if choose_option(answer, opts) == gold else 0.0
 
     def _score_emotion(self, answer: str, solution: Any, taxonomy: Any) -> float:
-        if isinstance(solution, Sequence) and not isinstance(solution, str) and solution:
-            solution = solution[0]  # a native list solution: its first (dominant) label
-        solution = str(solution)
+        if type(solution) is not str:
+            if isinstance(solution, Sequence) and not isinstance(solution, str) and solution:
+                solution = solution[0]  # a native list solution: its first (dominant) label
+            solution = str(solution)
         limit = self.max_answer_words
         # n words need at least 2n - 1 characters: count only answers that could be too long
         if (
@@ -461,14 +466,64 @@ def _gold_letter(solution: Any, opts: dict[str, str] | None) -> str | None:
     return None
 
 
-def _score_choice(answer: str, solution: Any, opts: dict[str, str] | None) -> float:
-    gold = _gold_letter(solution, opts)
-    if gold is None:
-        return 0.0
-    return 1.0 if choose_option(answer, opts or _LETTER_OPTIONS) == gold else 0.0
+# What a sample's ground truth asks for: (kind, the gold letter or yes/no word, options).
+_CHOICE = "choice"  # choose_option(answer, options) must give the gold letter
+_YES_NO_WORD = "yes_no_word"  # read_yes_no(answer) must give the gold word
+_EMOTION = "emotion"
+_DICT_OPTIONS = object()  # marks a dict's items in a cache key
 
 
-def _score_yes_no(answer: str, solution: Any, opts: dict[str, str] | None) -> float:
+def _sample_plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]:
+    """The prepared ground truth of a yes/no or multiple-choice sample (or the emotion kind,
+    when inferred), cached for hashable solutions and options: a GRPO batch repeats each
+    sample's ground truth once per generation."""
+    if task not in ("yes_no", "multiple_choice"):
+        task = None  # inferred from the solution and options
+    if type(solution) is str:
+        key = _options_key(options)
+        if key is not _UNHASHABLE:
+            return _cached_plan(solution, key, task)
+    return _plan(solution, options, task)
+
+
+_UNHASHABLE = object()
+
+
+def _options_key(options: Any) -> Any:
+    """A hashable stand-in for ``options`` that fixes its normalised form, else
+    :data:`_UNHASHABLE`. Only text (and None) entries qualify: ``1``, ``1.0`` and ``True``
+    are equal keys but different option texts."""
+    if options is None or type(options) is str:
+        return options
+    if type(options) is list or type(options) is tuple:
+        key = tuple(options)
+        for text in key:
+            if type(text) is not str and text is not None:
+                return _UNHASHABLE
+        return key
+    if type(options) is dict:
+        items = tuple(options.items())
+        for letter, text in items:
+            if type(letter) is not str or (type(text) is not str and text is not None):
+                return _UNHASHABLE
+        return (_DICT_OPTIONS, items)
+    return _UNHASHABLE
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_plan(solution: str, options_key: Any, task: str | None) -> tuple[str, Any, Any]:
+    if type(options_key) is tuple and options_key and options_key[0] is _DICT_OPTIONS:
+        return _plan(solution, dict(options_key[1]), task)
+    return _plan(solution, options_key, task)
+
+
+def _plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]:
+    opts = _options_or_none(options)
+    kind = task if task is not None else _infer_kind(solution, opts)
+    if kind == "multiple_choice":
+        return _CHOICE, _gold_letter(solution, opts), opts or _LETTER_OPTIONS
+    if kind != "yes_no":
+        return _EMOTION, None, None
     gold_word = _YES_NO.get(_phrase(solution))
     if opts is not None:
         if gold_word is not None:
@@ -476,12 +531,10 @@ def _score_yes_no(answer: str, solution: Any, opts: dict[str, str] | None) -> fl
             gold = letters[0] if len(letters) == 1 else None
         else:
             gold = _gold_letter(solution, opts)
-        if gold is None:
-            return 0.0
-        return 1.0 if choose_option(answer, opts) == gold else 0.0
+        return _CHOICE, gold, opts
     if gold_word is None:
-        return _score_choice(answer, solution, None)
-    return 1.0 if read_yes_no(answer) == gold_word else 0.0
+        return _CHOICE, _gold_letter(solution, None), _LETTER_OPTIONS
+    return _YES_NO_WORD, gold_word, None
 
 
 accuracy_reward = AccuracyReward()

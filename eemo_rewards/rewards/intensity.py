@@ -25,6 +25,15 @@ scale (``"7/9"`` on 0–1 is 0.778). ``"73%"`` is 73% of the way along the decla
 
 A dimension given more than one number anywhere in the answer is a hedge and is not parsed:
 ``"between 0.2 and 0.8"``, ``"0.2-0.8"``, ``"0.2 or 0.8"``, ``"valence 0.3 … valence 0.6"``.
+So is a dimension given a bound instead of a value, since a bound names an interval, not a
+point: ``"0.8 or lower"``, ``"0.8 and above"``, ``"0.8 at most"``, ``"0.8 max"``,
+``"0.8+"``, ``"at least 0.8"``, ``"more than 0.5"``, ``"up to 0.3"``, ``"above 0.6"``,
+``"under 0.4"``, ``"not 0.8"``, ``"> 0.5"``, ``"≤ 0.3"``. Approximations still commit to one
+value and are read: ``"about 0.8"``, ``"approximately 0.8"``, ``"roughly 0.8"``, ``"around
+0.8"``, ``"nearly 0.8"``, ``"~0.8"``, ``"0.8 or so"`` (the kernel already grades how near the
+value is; ``"approximately 0.8 or lower"`` is still a bound). Solutions are read by the same
+rules, once per distinct solution (a GRPO batch repeats each one per generation).
+
 The scanner is one bounded regular expression applied once, linear in the answer's length.
 """
 
@@ -72,11 +81,29 @@ _BUCKET_LOW, _BUCKET_HIGH = 0.4, 0.6
 _NUMBER = r"[-+]?(?:[0-9]+(?:[.,][0-9]+)?|\.[0-9]+)"
 # Every quantifier is either on a disjoint character class or bounded, so a failed match
 # costs at most a few steps past its start: the scan is linear on any input.
+# Comparison signs are read as words: "> 0.5", "<=0.3", "0.8+" (not an arrow, "->").
 _TOKEN = re.compile(
     rf"(?P<num>{_NUMBER})"
     r"(?:(?P<pct>[ ]?%)|[ \t]{0,3}(?:/|out[ \t]{1,3}of)[ \t]{0,3}(?P<den>[0-9]+(?:\.[0-9]+)?))?"
-    r"|(?P<word>[^\W\d_]+)"
+    r"|(?P<word>[^\W\d_]+|[<>](?<![-=<>][<>])(?![<>])=?|[≤≥⩽⩾]|\+(?![0-9.]))"
 )
+# A bound is not a value: words right before a number that make it one end of an interval
+# ("at least 0.8", "more than 0.5", "up to 0.3", "above 0.6") or deny it ("not 0.8"), and
+# words right after it ("0.8 or lower", "0.8 and above", "0.8 at most", "0.8 max"). Words
+# approximating a value ("about", "roughly", "~", "or so") are not bounds.
+_BOUND_BEFORE = frozenset(
+    {"than", "above", "below", "over", "under", "beyond", "exceeding", "least", "most",
+     "minimum", "maximum", "max", "min", "not", "<", ">", "<=", ">=", "≤", "≥", "⩽", "⩾"}
+)  # fmt: skip
+_BOUND_AFTER = frozenset({"minimum", "maximum", "max", "min", "plus", "+"})
+_DIRECTIONS = frozenset(
+    {"lower", "higher", "less", "more", "above", "below", "greater", "smaller", "larger",
+     "over", "under", "up", "down", "beyond", "fewer"}
+)  # fmt: skip
+# the words that can start a bound before a number; the rest matter only after one
+_BOUND_START = _BOUND_BEFORE | {"up"}
+# what the words after a number have said so far
+_AFTER_NONE, _AFTER_NUMBER, _AFTER_OR, _AFTER_AT = range(4)
 
 
 def resolve_scale(scale: Any) -> tuple[float, float]:
@@ -166,7 +193,8 @@ def parse_scores(
     dict
         ``{dimension: value}`` for each dimension given exactly one number, plus ``{None:
         value}`` for one number given before any label. A hedged dimension (two or more
-        numbers) is absent; values are not range-checked (the reward does that).
+        numbers, or a bound such as ``"0.8 or lower"``) is absent; values are not
+        range-checked (the reward does that).
 
     Examples
     --------
@@ -178,6 +206,8 @@ def parse_scores(
     ({None: 0.73}, {None: 7.0})
     >>> parse_scores("valence between 0.2 and 0.8, arousal 0.4")
     {'arousal': 0.4}
+    >>> parse_scores("valence approximately 0.8 or lower"), parse_scores("valence about 0.8")
+    ({}, {'valence': 0.8})
     """
     if not isinstance(answer, str):
         return {}
@@ -190,35 +220,93 @@ def parse_scores(
     return _scan(answer, tuple(dimensions), lo, hi)
 
 
-def _scan(answer: str, dimensions: tuple[str, ...], lo: float, hi: float) -> dict:
-    names, letters = _label_table(dimensions)
+def _scan(
+    answer: str,
+    dimensions: tuple[str, ...],
+    lo: float,
+    hi: float,
+    table: tuple[dict[str, str], dict[str, str]] | None = None,
+) -> dict:
+    names, letters = table if table is not None else _label_table(dimensions)
     first: dict[str | None, tuple[str, str, str]] = {}
     hedged: set[str | None] = set()
     current: str | None = None
+    bound_next = False  # the last token makes the next number a bound
+    up = False  # the last word is "up" ("up to 0.3")
+    after, after_key = _AFTER_NONE, None  # what the words after the last number said
     # findall's plain tuples keep the per-token cost low on very long answers.
     for number, pct, denominator, word in _TOKEN.findall(answer):
         if word:
-            label = names.get(word.lower()) or letters.get(word)
+            lower = word.lower()
+            label = names.get(lower) or letters.get(word)
             if label is not None:
                 current = label
-        elif current in first:
-            hedged.add(current)
-        else:
+                bound_next = up = False
+                after = _AFTER_NONE
+            elif bound_next or up or after:  # a bound may be under way
+                if (
+                    (after == _AFTER_NUMBER and lower in _BOUND_AFTER)
+                    or (after == _AFTER_OR and lower in _DIRECTIONS)
+                    or (after == _AFTER_AT and (lower == "least" or lower == "most"))
+                ):
+                    hedged.add(after_key)
+                    after = _AFTER_NONE
+                elif after == _AFTER_NUMBER and (lower == "or" or lower == "and"):
+                    after = _AFTER_OR
+                elif (after == _AFTER_NUMBER and lower == "at") or (
+                    after == _AFTER_AT and lower == "the"
+                ):
+                    after = _AFTER_AT  # "0.8 at most", "0.8 at the least"
+                else:
+                    after = _AFTER_NONE
+                bound_next = lower in _BOUND_BEFORE or (up and lower == "to")
+                up = lower == "up"
+            elif lower in _BOUND_START:
+                bound_next = lower in _BOUND_BEFORE
+                up = lower == "up"
+            continue
+        if current in first or bound_next:
+            hedged.add(current)  # a second number, or a bound
+        if current not in first:
             first[current] = (number, pct, denominator)
+        bound_next = up = False
+        after, after_key = _AFTER_NUMBER, current
     out: dict[str | None, float] = {}
-    for key, token in first.items():
-        if key not in hedged:
-            value = _number_value(*token, lo, hi)
-            if math.isfinite(value):
-                out[key] = value
+    for key, (number, pct, denominator) in first.items():
+        if hedged and key in hedged:
+            continue
+        if pct or denominator or "," in number:
+            value = _number_value(number, pct, denominator, lo, hi)
+        else:
+            value = float(number)
+        if math.isfinite(value):
+            out[key] = value
     return out
 
 
 @functools.lru_cache(maxsize=8192)
-def _cached_scores(
-    text: str, dimensions: tuple[str, ...], scale: tuple[float, float]
-) -> tuple[tuple[str | None, float], ...]:
-    return tuple(_scan(text, dimensions, *scale).items())
+def _cached_truth(
+    solution: str,
+    dimensions: tuple[str, ...],
+    scale: tuple[float, float],
+    dimension: str | None,
+) -> tuple[tuple[str | None, float], ...] | None:
+    """A solution string's true values on ``scale``, a bare value filed under ``dimension``;
+    ``None`` when it gives no value or one outside the scale.
+
+    Cached: a GRPO batch repeats each solution once per generation."""
+    return _checked_truth(_scan(solution, dimensions, *scale), scale, dimension)
+
+
+def _checked_truth(
+    values: dict[str | None, float], scale: tuple[float, float], dimension: str | None
+) -> tuple[tuple[str | None, float], ...] | None:
+    lo, hi = scale
+    if not values or not all(math.isfinite(v) and lo <= v <= hi for v in values.values()):
+        return None
+    if None in values and dimension is not None:
+        values[dimension] = values.pop(None)
+    return tuple(values.items())
 
 
 def _warn_bad_solution(reward: str, message: str) -> None:
@@ -311,6 +399,8 @@ class IntensityReward(RewardFunction):
         if not self.dimensions:
             raise ValueError("dimensions is empty; pass the dimension names answers use")
         self.require_format = require_format
+        # the label spellings answers may use, built once (plain dicts: instances pickle)
+        self._labels = (self.dimensions, _label_table(self.dimensions))
 
     # -- pieces shared with ThurstoneReward --------------------------------------------------
     def _sample_scale(self, scale: Any) -> tuple[float, float] | None:
@@ -332,35 +422,41 @@ class IntensityReward(RewardFunction):
         self, solution: Any, dimension: str | None, scale: tuple[float, float]
     ) -> dict[str | None, float] | None:
         """The true values by dimension, or None (with a warning) when unusable."""
-        if isinstance(solution, str):
-            # a GRPO batch repeats each solution once per generation: parse it once
-            values = dict(_cached_scores(solution, self.dimensions, scale))
-        elif isinstance(solution, bool) or solution is None:
-            values = {}
-        elif isinstance(solution, int | float):
-            values = {None: float(solution)}
-        elif isinstance(solution, Mapping):
-            values = {}
-            for key, value in solution.items():
-                try:
-                    values[str(key).strip().lower()] = float(value)
-                except (TypeError, ValueError):
-                    values = {}
-                    break
+        truth = self._truth_items(solution, dimension, scale)
+        return None if truth is None else dict(truth)
+
+    def _truth_items(
+        self, solution: Any, dimension: str | None, scale: tuple[float, float]
+    ) -> tuple[tuple[str | None, float], ...] | None:
+        if type(solution) is str:
+            truth = _cached_truth(solution, self.dimensions, scale, dimension)
         else:
-            values = {}
-        lo, hi = scale
-        if not values or not all(math.isfinite(v) and lo <= v <= hi for v in values.values()):
+            if isinstance(solution, str):  # a str subclass: not cached
+                values = _scan(solution, self.dimensions, *scale)
+            elif isinstance(solution, bool) or solution is None:
+                values = {}
+            elif isinstance(solution, int | float):
+                values = {None: float(solution)}
+            elif isinstance(solution, Mapping):
+                values = {}
+                for key, value in solution.items():
+                    try:
+                        values[str(key).strip().lower()] = float(value)
+                    except (TypeError, ValueError):
+                        values = {}
+                        break
+            else:
+                values = {}
+            truth = _checked_truth(values, scale, dimension)
+        if truth is None:
+            lo, hi = scale
             _warn_bad_solution(
                 self.__name__,
                 f"cannot read a score in [{lo:g}, {hi:g}] from solution {solution!r}; write it "
                 "as 'valence: 0.73' (or a bare number with a 'dimension' column) on the "
                 "sample's scale",
             )
-            return None
-        if None in values and dimension is not None:
-            values[dimension] = values.pop(None)
-        return values
+        return truth
 
     def _kernel(self, predicted: float, true: float, scale: tuple[float, float]) -> float:
         lo, hi = scale
@@ -391,18 +487,25 @@ class IntensityReward(RewardFunction):
         scale: Any = None,
         **_: Any,
     ) -> float:
-        sample_scale = self._sample_scale(scale)
+        sample_scale = self.scale if scale is None else self._sample_scale(scale)
         if sample_scale is None:
             return 0.0
-        truth = self._solution_values(solution, self._dimension(dimension), sample_scale)
+        dim = None if dimension is None else self._dimension(dimension)
+        truth = self._truth_items(solution, dim, sample_scale)
         if truth is None:
             return 0.0
         if self.require_format and not parsed.ok:
             return 0.0
-        answer = _scan(parsed.answer, self.dimensions, *sample_scale) if parsed.answer else {}
+        if parsed.answer:
+            labels = self._labels
+            if labels[0] is not self.dimensions:  # the dimensions were reassigned
+                labels = self._labels = (self.dimensions, _label_table(self.dimensions))
+            answer = _scan(parsed.answer, self.dimensions, *sample_scale, labels[1])
+        else:
+            answer = {}
         lone = next(iter(answer.values())) if len(answer) == 1 else None
         total = 0.0
-        for key, true in truth.items():
+        for key, true in truth:
             predicted = answer.get(key) if key is not None else lone
             if predicted is None and len(truth) == 1 and None in answer and len(answer) == 1:
                 predicted = lone

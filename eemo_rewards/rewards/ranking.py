@@ -37,11 +37,12 @@ found in each piece by whole-word match.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from eemo_rewards.metrics import eemo_bench_ranking_score, ndcg
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
@@ -65,7 +66,15 @@ _EEMO_BENCH_SYNONYMS = {
     "pleasure": "joy",
 }
 
-_SPLIT = re.compile(r"[,;>\n|•→]|->|\b(?:and|then)\b|(?<!\S)\(?[0-9]{1,2}[.):]")
+# Entry separators: ",;>|•→", "->", line breaks, the words "and"/"then", list numbers "1.",
+# "2)", "(3)". Every alternative opens with a character, so the scan skips the text between
+# separators quickly: "\band" is written "a(?<!\wa)nd" (no word character before the "a")
+# and "(?<!\S)\(?[0-9]" as "(" or a digit with no non-space before it.
+_SPLIT = re.compile(
+    r"[,;>\n|•→]|->"
+    r"|a(?<!\wa)nd\b|t(?<!\wt)hen\b"
+    r"|(?:\((?<!\S\()[0-9]{1,2}|[0-9](?<!\S[0-9])[0-9]?)[.):]"
+)
 _WORD = re.compile(r"[^\W_]+")
 _DEFAULT_TAXONOMY_ORDER = ("eemo_bench7", "mikels8", "ekman6", "emotic26", "plutchik24")
 
@@ -130,15 +139,38 @@ def parse_ranking(answer: Any, taxonomy: Any = None, *, vocabulary: Sequence[str
     if not isinstance(answer, str):
         return []
     tax = _taxonomy(taxonomy) if taxonomy is not None else None
-    known = {_open_label(v) for v in vocabulary} if tax is None else ()
+    known = frozenset(_open_label(v) for v in vocabulary) if tax is None else frozenset()
+    return _read_ranking(answer, tax, known)
+
+
+def _read_ranking(answer: str, tax: Any, known: frozenset[str]) -> list[str]:
+    """:func:`parse_ranking` with the taxonomy resolved and, without one, the vocabulary
+    already folded to open labels."""
+    synonyms = tax.synonyms if tax is not None else None
     entries: list[str] = []
-    for piece in _pieces(answer):
-        words = _WORD.findall(piece.lower())
+    for piece in _SPLIT.split(answer):
+        piece = piece.strip()
+        if not piece or piece.endswith(":"):
+            continue
+        # the common piece is one plain word ("fear"); ASCII letters lower-case to one word
+        words = (
+            [piece.lower()] if piece.isascii() and piece.isalpha() else _WORD.findall(piece.lower())
+        )
+        if len(words) == 1:  # one word: read without phrase windows
+            word = words[0]
+            label = synonyms.get(word) if synonyms is not None else None
+            entries.append(label if label is not None else _EEMO_BENCH_SYNONYMS.get(word, word))
+            continue
+        if not words:
+            if _WORD.search(piece):  # a word that lower-casing turned into none
+                entries.append(_open_label(piece))
+            continue
         if tax is not None:
-            found = tax.find_labels(piece)
-            word_labels = [tax.synonyms.get(w) for w in words]
+            found = tax._labels_in_words(words)
+            word_labels = [synonyms.get(w) for w in words]
         else:
-            label = _open_label(piece)
+            label = " ".join(words)
+            label = _EEMO_BENCH_SYNONYMS.get(label, label)
             found = [label] if label in known else []
             word_labels = [_EEMO_BENCH_SYNONYMS.get(w, w) for w in words]
             if not found:
@@ -261,8 +293,8 @@ class RankingReward(RewardFunction):
         # EEmo-Bench's hit weights cover three true emotions
         self._truth_limit = 3 if method == "eemo_bench" else k
 
-    def _truth(self, solution: Any, column: Any) -> tuple[str | None, list[str]] | None:
-        """(taxonomy name, true ranking), or None with a warning when unusable."""
+    def _truth(self, solution: Any, column: Any) -> _Truth | None:
+        """The prepared true ranking, or None with a warning when unusable."""
         if column is not None and not isinstance(column, str):
             _warn(self.__name__, f"the 'taxonomy' column holds {column!r}; give a taxonomy name")
             return None
@@ -277,7 +309,7 @@ class RankingReward(RewardFunction):
         if isinstance(found, str):
             _warn(self.__name__, found)
             return None
-        return found[0], list(found[1])
+        return found
 
     def _score(
         self,
@@ -289,23 +321,26 @@ class RankingReward(RewardFunction):
         taxonomy: Any = None,
         **_: Any,
     ) -> float:
-        if task == "comparison" or (task is None and parse_comparison(solution) is not None):
+        if task == "comparison" or (task is None and _comparison_truth(solution) is not None):
             return self._score_comparison(parsed, solution)
-        resolved = self._truth(solution, taxonomy if taxonomy != "" else None)
-        if resolved is None:
+        truth = self._truth(solution, taxonomy if taxonomy != "" else None)
+        if truth is None:
             return 0.0
-        tax_name, truth = resolved
         if self.require_format and not parsed.ok:
             return 0.0
-        pred = parse_ranking(parsed.answer, tax_name, vocabulary=truth)
+        if not isinstance(parsed.answer, str):
+            return 0.0
+        pred = _read_ranking(parsed.answer, truth.taxonomy, truth.known)
         if not pred or len(pred) > self.k or len(set(pred)) != len(pred):
             return 0.0
-        if self.method == "ndcg":
-            return ndcg(truth, pred, k=self.k)
-        return eemo_bench_ranking_score(truth, pred, kendall=self.kendall)
+        # the score depends only on where each entry stands in the truth (-1: nowhere), so
+        # it is computed once per pattern
+        positions = truth.positions
+        pattern = tuple(map(positions.get, pred, itertools.repeat(-1)))
+        return _pattern_score(truth.labels, pattern, self.method, self.kendall, self.k)
 
     def _score_comparison(self, parsed: ParsedCompletion, solution: Any) -> float:
-        truth = parse_comparison(solution) if isinstance(solution, str) else None
+        truth = _comparison_truth(solution)
         if truth is None:
             _warn(
                 self.__name__,
@@ -318,11 +353,46 @@ class RankingReward(RewardFunction):
         return 1.0 if parse_comparison(parsed.answer) == truth else 0.0
 
 
+class _Truth(NamedTuple):
+    """A sample's true ranking, prepared once for every answer scored against it."""
+
+    taxonomy: Any  # the Taxonomy the answers are read with, or None (open vocabulary)
+    labels: tuple[str, ...]  # strongest first
+    positions: dict[str, int]  # label -> index in labels
+    known: frozenset[str]  # the labels found inside pieces of an open-vocabulary answer
+
+
+def _comparison_truth(solution: Any) -> str | None:
+    if type(solution) is str:
+        return _cached_comparison(solution)
+    return parse_comparison(solution) if isinstance(solution, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_comparison(solution: str) -> str | None:
+    # a GRPO batch repeats each solution once per generation: read it once
+    return parse_comparison(solution)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_score(
+    truth: tuple[str, ...], pattern: tuple[int, ...], method: str, kendall: str, k: int
+) -> float:
+    """The ranking score of a prediction given as each entry's index in ``truth`` (-1 for
+    an entry not in it; entries are distinct). Only these indices, and the truth's labels
+    (for the released scorer's alphabetical τ), enter either metric, so a stand-in that no
+    label equals replaces each other entry."""
+    pred = [truth[i] if i >= 0 else (None, j) for j, i in enumerate(pattern)]
+    if method == "ndcg":
+        return ndcg(list(truth), pred, k=k)
+    return eemo_bench_ranking_score(list(truth), pred, kendall=kendall)
+
+
 @functools.lru_cache(maxsize=8192)
 def _resolve_truth(
     solution: str | tuple[str, ...], taxonomy: str | None, column: Any, limit: int
-) -> tuple[str | None, tuple[str, ...]] | str:
-    """The taxonomy and the true ranking for a solution, or a message saying what is wrong.
+) -> _Truth | str:
+    """The prepared true ranking for a solution, or a message saying what is wrong.
 
     Cached: a GRPO batch repeats each solution once per generation."""
     raw = _pieces(solution) if isinstance(solution, str) else list(solution)
@@ -348,7 +418,13 @@ def _resolve_truth(
             f"cannot read a ranking of 1 to {limit} distinct emotions{where} from solution "
             f"{solution!r}; write it strongest first, e.g. 'joy, fear, awe'"
         )
-    return taxonomy, tuple(labels)
+    tax = _taxonomy(taxonomy) if taxonomy is not None else None
+    return _Truth(
+        taxonomy=tax,
+        labels=tuple(labels),
+        positions={label: i for i, label in enumerate(labels)},
+        known=frozenset(_open_label(v) for v in labels) if tax is None else frozenset(),
+    )
 
 
 ranking_reward = RankingReward()
