@@ -62,6 +62,10 @@ def test_emotion_correct_answers_score_one(answer, solution):
         ("enjoy", "joy"),
         ("", "joy"),
         ("I cannot tell", "joy"),
+        ("not joy", "joy"),  # negating the label is not naming it
+        ("It isn't joy.", "joy"),
+        ("Emotion: never joy", "joy"),
+        ("no joy here", "joy"),
     ],
 )
 def test_emotion_wrong_ambiguous_or_substring_answers_score_zero(answer, solution):

@@ -76,6 +76,8 @@ CONTENT_CASES = {
         ("every-label", EVERY_LABEL),
         ("two-labels-or", "joy or fear"),
         ("negated-hedge", "not fear but joy"),
+        ("negated-truth", "not joy"),  # names only the true label, but to deny it
+        ("negated-truth-contraction", "It isn't joy."),
         ("every-label-upper", EVERY_LABEL.upper()),
         ("label-repeated-100x", "joy " * 100),
         ("filler-then-labels", "It could be many things, for instance joy, fear, or anger."),

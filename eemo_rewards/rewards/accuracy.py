@@ -47,6 +47,12 @@ __all__ = ["AccuracyReward", "accuracy_reward", "soft_reward_matrix"]
 
 _VAD_WEIGHTS = (0.5, 0.3, 0.2)
 _WORD = re.compile(r"[^\W_]+")
+# An emotion answer that negates ("not joy", "it isn't fear") commits to no label: scoring the
+# one label it names would pay a policy for saying the opposite of it.
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|neither|nor|none|nothing|without|hardly|cannot)\b|n['’]t\b",
+    re.IGNORECASE,
+)
 _SOLUTION_LETTER = re.compile(r"^\W*([A-Za-z])\W*$")
 _LETTER_OPTIONS = {letter: "" for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _YES_NO = {"yes": "yes", "no": "no", "true": "yes", "false": "no"}
@@ -382,7 +388,7 @@ class AccuracyReward(RewardFunction):
             wanted = normalise_phrase(solution)
             return 1.0 if wanted and normalise_phrase(answer) == wanted else 0.0
         found = tax.find_labels(answer)
-        if len(found) != 1:
+        if len(found) != 1 or (not answer.isalpha() and _NEGATION.search(answer)):
             return 0.0
         pred = found[0]
         if pred == gold:
