@@ -55,39 +55,44 @@ def _fail(reason: str, think=None, answer=None, prefilled=False, checks=(False,)
 
 
 _ALL_CHECKS = (True, True, True, True)
+# tag lengths as constants: the fast path below runs once per completion
+_LEN_THINK_OPEN, _LEN_THINK_CLOSE = len(THINK_OPEN), len(THINK_CLOSE)
+_LEN_ANSWER_OPEN, _LEN_ANSWER_CLOSE = len(ANSWER_OPEN), len(ANSWER_CLOSE)
 _new_parsed = tuple.__new__
 
 
 def _parse_canonical(text: str, allow_prefilled_think: bool) -> ParsedCompletion | None:
-    """The well-formed case in a handful of C-level scans; ``None`` sends the completion to
-    the full parser, which then says what is wrong. Most completions of a trained policy are
-    well formed, so this is the path that sets the reward throughput."""
+    """The well-formed case in a few C-level scans; ``None`` sends the completion to the full
+    parser, which then says what is wrong. Most completions of a trained policy are well
+    formed, so this is the path that sets the reward throughput.
+
+    Counting ``<`` once proves every tag unique: with exactly as many ``<`` as tags, and
+    each tag found at its own position, no other tag can exist. A completion with any other
+    ``<`` in it simply takes the full parser.
+    """
     s = text.strip()
     if not s.endswith(ANSWER_CLOSE):
         return None
-    end = len(s) - len(ANSWER_CLOSE)
-    t_close = s.find(THINK_CLOSE)
-    a_open = s.find(ANSWER_OPEN)
-    if (
-        t_close < 0
-        or a_open < t_close
-        or s.find(ANSWER_CLOSE) != end
-        or s.find(ANSWER_OPEN, a_open + 1) >= 0
-        or s.find(THINK_CLOSE, t_close + 1) >= 0
-    ):
-        return None
+    n_brackets = s.count("<")
     if s.startswith(THINK_OPEN):
-        if s.find(THINK_OPEN, 1) >= 0:
+        if n_brackets != 4:
             return None
-        think_start, prefilled = len(THINK_OPEN), False
-    elif allow_prefilled_think and s.find(THINK_OPEN) < 0:
+        think_start, prefilled = _LEN_THINK_OPEN, False
+    elif allow_prefilled_think and n_brackets == 3:
         think_start, prefilled = 0, True
     else:
         return None
-    between = s[t_close + len(THINK_CLOSE) : a_open]
+    end = len(s) - _LEN_ANSWER_CLOSE
+    a_open = s.rfind(ANSWER_OPEN, 0, end)
+    if a_open < 0:
+        return None
+    t_close = s.rfind(THINK_CLOSE, think_start, a_open)
+    if t_close < 0:
+        return None
+    between = s[t_close + _LEN_THINK_CLOSE : a_open]
     if between and not between.isspace():
         return None
-    answer = s[a_open + len(ANSWER_OPEN) : end].strip()
+    answer = s[a_open + _LEN_ANSWER_OPEN : end].strip()
     if not answer:
         return None
     think = s[think_start:t_close].strip()

@@ -672,12 +672,12 @@ class CompositeReward(RewardFunction):
         return state
 
     def _route(self, task: str | None) -> tuple:
-        """``(index, reward, weight, its columns, how to call it)`` of the terms applying to
-        ``task``, cached per task."""
+        """``(its scorer, reward, weight, its columns, how to call it)`` of the terms applying
+        to ``task``, cached per task."""
         route = self._routes.get(task)
         if route is None:
             route = tuple(
-                (i, r, w, r.columns, self._call_kind(i))
+                (r._score, r, w, r.columns, self._call_kind(i))
                 for i, (r, w) in enumerate(zip(self.rewards, self.weights, strict=True))
                 if r.applies_to(task)
             )
@@ -694,55 +694,51 @@ class CompositeReward(RewardFunction):
     def applies_to(self, task: Any) -> bool:
         return bool(self._route(normalise_task(task)))
 
-    def _accumulate(self, route, completion, solution, task, options, columns, parts, skip):
-        """``(Σ w·s, Σ w)`` over ``route`` from one parse. With ``skip``, batch-level terms
-        are left out of the sum (the batch call adds them) but counted in the weight."""
-        parsed = parse_completion(completion)
-        total = 0.0
-        weight_sum = 0.0
-        for _, reward, weight, cols, kind in route:
-            weight_sum += weight
-            if skip and kind == _BATCH:
-                continue
-            extra = {c: columns[c] for c in cols if c in columns} if cols and columns else {}
-            if kind == _OWN_SCORE:
-                value = reward.score(completion, solution, task=task, options=options, **extra)
-            else:
-                # inlined per-term safety net (this loop is the hot path of every trainer)
-                try:
-                    value = float(
-                        reward._score(parsed, solution, task=task, options=options, **extra)
-                    )
-                except Exception as exc:  # one failing term must not take the others down
+    def _accumulate(
+        self, route, completion, solution, task, options, columns, parts=None, skip=False
+    ):
+        """``(Σ w·s, Σ w)`` over ``route`` from one parse; never raises. With ``skip``,
+        batch-level terms are left out of the sum (the batch call adds them) but counted in
+        the weight. This loop is the hot path of every trainer: keep it lean."""
+        try:
+            parsed = parse_completion(completion)
+            total = 0.0
+            weight_sum = 0.0
+            for scorer, reward, weight, cols, kind in route:
+                weight_sum += weight
+                if kind:
+                    if skip and kind == _BATCH:
+                        continue
+                    if kind == _OWN_SCORE:
+                        extra = {c: columns[c] for c in cols if c in columns} if cols else {}
+                        value = reward.score(
+                            completion, solution, task=task, options=options, **extra
+                        )
+                        if parts is not None:
+                            parts[reward.__name__] = value
+                        total += weight * value
+                        continue
+                try:  # each term behind its own safety net: one failure spares the others
+                    if cols and columns:
+                        extra = {c: columns[c] for c in cols if c in columns}
+                        value = scorer(parsed, solution, task=task, options=options, **extra)
+                    else:
+                        value = scorer(parsed, solution, task=task, options=options)
+                    if not reward.low <= value <= reward.high:  # also catches NaN
+                        value = reward.high if value > reward.high else reward.low
+                except Exception as exc:
                     warnings.warn(
                         f"{reward.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
                         f"scored {reward.low}. Please report this with the completion that "
                         "caused it.",
                         RewardInternalError,
-                        stacklevel=4,
+                        stacklevel=3,
                     )
                     value = reward.low
-                if value != value or value < reward.low:  # NaN
-                    value = reward.low
-                elif value > reward.high:
-                    value = reward.high
-            if parts is not None:
-                parts[reward.__name__] = value
-            total += weight * value
-        return total, weight_sum
-
-    def _finish(self, total: float, weight_sum: float) -> float:
-        if self.aggregation == "mean":
-            total = total / weight_sum if weight_sum > 0 else self.fallback
-        if total != total:  # NaN
-            return self.low
-        return self.low if total < self.low else self.high if total > self.high else total
-
-    def _safe(self, route, completion, solution, task, options, columns, parts=None, skip=False):
-        try:
-            return self._accumulate(
-                route, completion, solution, task, options, columns, parts, skip
-            )
+                if parts is not None:
+                    parts[reward.__name__] = value
+                total += weight * value
+            return total, weight_sum
         except Exception as exc:  # parsing failing would be a bug; never crash training
             warnings.warn(
                 f"{self.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
@@ -751,6 +747,13 @@ class CompositeReward(RewardFunction):
                 stacklevel=3,
             )
             return self.low, 0.0
+
+    def _finish(self, total: float, weight_sum: float) -> float:
+        if self.aggregation == "mean":
+            total = total / weight_sum if weight_sum > 0 else self.fallback
+        if total != total:  # NaN
+            return self.low
+        return self.low if total < self.low else self.high if total > self.high else total
 
     def score(
         self,
@@ -766,7 +769,7 @@ class CompositeReward(RewardFunction):
         route = self._route(task)
         if not route:
             return self.fallback
-        return self._finish(*self._safe(route, completion, solution, task, options, columns))
+        return self._finish(*self._accumulate(route, completion, solution, task, options, columns))
 
     def _score(self, parsed, solution, *, task, options, **columns) -> float:
         # A composite scores from the completion (its terms may need the raw text); an outer
@@ -794,7 +797,9 @@ class CompositeReward(RewardFunction):
         if not route:
             return self.fallback, parts
         scored: dict[str, float] = {}
-        total, weight_sum = self._safe(route, completion, solution, task, options, columns, scored)
+        total, weight_sum = self._accumulate(
+            route, completion, solution, task, options, columns, scored
+        )
         parts.update(scored)
         return self._finish(total, weight_sum), parts
 
@@ -825,21 +830,25 @@ class CompositeReward(RewardFunction):
         skip = bool(self._batch_rewards)
         totals: list[float | None] = [None] * n
         weight_sums = [0.0] * n
-        canonical: dict[Any, str | None] = {}
-        for i, completion in enumerate(completions):
-            raw_task = tasks[i]
+        # (canonical task, route) per raw task value: a batch uses a handful of task names
+        routes: dict[Any, tuple[str | None, tuple]] = {}
+        accumulate = self._accumulate
+        for i, (completion, raw_task, solution, option) in enumerate(
+            zip(completions, tasks, solutions, options, strict=True)
+        ):
             try:
-                task = canonical[raw_task]
+                task, route = routes[raw_task]
             except KeyError:
-                task = canonical[raw_task] = normalise_task(raw_task)
+                task = normalise_task(raw_task)
+                task, route = routes[raw_task] = (task, self._route(task))
             except TypeError:  # an unhashable task value
                 task = normalise_task(raw_task)
-            route = self._route(task)
+                route = self._route(task)
             if not route:
                 continue
             columns = {c: v[i] for c, v in extras.items()} if extras else {}
-            totals[i], weight_sums[i] = self._safe(
-                route, completion, solutions[i], task, options[i], columns, None, skip
+            totals[i], weight_sums[i] = accumulate(
+                route, completion, solution, task, option, columns, None, skip
             )
         for index in sorted(self._batch_rewards):
             reward, weight = self.rewards[index], self.weights[index]
@@ -847,6 +856,12 @@ class CompositeReward(RewardFunction):
             for i, value in enumerate(values):
                 if value is not None and totals[i] is not None:
                     totals[i] += weight * value
+        if self.aggregation == "sum":  # clamp inline: this runs once per completion
+            low, high = self.low, self.high
+            return [
+                None if t is None else (low if not t >= low else high if t > high else t)
+                for t in totals
+            ]
         return [
             None if total is None else self._finish(total, weight_sum)
             for total, weight_sum in zip(totals, weight_sums, strict=True)

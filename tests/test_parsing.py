@@ -139,12 +139,18 @@ _TAGGY = st.lists(
 @settings(max_examples=2000)
 @given(_TAGGY, st.booleans())
 def test_fast_path_agrees_with_the_full_parser(text, allow_prefilled):
-    # the canonical fast path must be an exact shortcut: same result, and every
-    # well-formed completion takes it
+    # the canonical fast path must be an exact shortcut: the same result, and taken by every
+    # well-formed completion whose only "<" are its tags
     from eemo_rewards.parsing import _parse_canonical, _parse_full
 
     full = _parse_full(text, allow_prefilled)
     fast = _parse_canonical(text, allow_prefilled)
     if fast is not None:
         assert fast == full
-    assert (fast is not None) == full.ok
+    tags_only = text.count("<") == (3 if full.prefilled_think else 4)
+    assert (fast is not None) == (full.ok and tags_only)
+
+
+def test_a_bracket_inside_the_think_takes_the_full_parser_with_the_same_result():
+    parsed = parse_completion("<think>valence < 0.5, so</think><answer>sadness</answer>")
+    assert parsed.ok and parsed.think == "valence < 0.5, so" and parsed.answer == "sadness"
