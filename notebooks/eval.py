@@ -1,0 +1,212 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="eemo-rewards: evaluation")
+
+with app.setup:
+    import argparse
+    import json
+    import warnings
+    from pathlib import Path
+
+    import altair as alt
+    import marimo as mo
+    import polars as pl
+    from transformers.utils import logging as hf_logging
+
+    from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder
+
+
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    # Evaluate checkpoints on held-out sets
+
+    Perception accuracy (yes/no and what/how, single image and pair), the EEmo-Bench ranking
+    score, V/A/D SRCC/PLCC, dominant-emotion accuracy and macro-F1, each reward's mean, for
+    every chosen model on every held-out set, greedy (and sampled) decoding. The first model
+    is "before", the last "after".
+
+    Held-out sets: the run's test split, fresh images from another data seed, and a
+    cross-domain set drawn with OpenMoji faces instead of the drawn faces the model was
+    trained on.
+
+    As a script: `python notebooks/eval.py --models runs/X/sft/final,runs/X/grpo/final`;
+    without `--models` it takes the most recent main-job run under `runs/`.
+    """)
+    return
+
+
+@app.cell
+def _():
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    _parser = argparse.ArgumentParser(description="evaluate checkpoints on held-out sets")
+    _parser.add_argument("--models", default="", help="comma-separated model folders or names")
+    _parser.add_argument("--runs-dir", default="runs")
+    _parser.add_argument("--sets", default=",".join(HELDOUT_SETS))
+    _parser.add_argument("--eval-rows", type=int, default=256)
+    _parser.add_argument("--sampled", type=str.lower, choices=["true", "false"], default="true")
+    _flat = []
+    for _key, _value in dict(mo.cli_args()).items():
+        _flat += [f"--{_key}", str(_value)]
+    cli = _parser.parse_args(_flat)
+    interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
+    return cli, interactive
+
+
+@app.cell
+def _(cli):
+    # the newest main-job run folder with both stages finished
+    _runs = sorted(
+        (p for p in Path(cli.runs_dir).glob("*/grpo/final") if (p.parent.parent / "sft").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if cli.models:
+        _default = cli.models
+    elif _runs:
+        _run = _runs[-1].parent.parent
+        _sft = json.loads((_run / "settings.json").read_text()).get("sft_from")
+        _default = f"{_sft or _run / 'sft' / 'final'},{_run / 'grpo' / 'final'}"
+    else:
+        _default = ""
+    models = mo.ui.text_area(value=_default.replace(",", "\n"), label="models (one per line)")
+    sets = mo.ui.multiselect(
+        list(HELDOUT_SETS), value=[s for s in cli.sets.split(",") if s], label="held-out sets"
+    )
+    rows = mo.ui.number(start=1, stop=1_000_000, step=32, value=cli.eval_rows, label="rows per set")
+    sampled = mo.ui.checkbox(value=cli.sampled == "true", label="also sampled (temperature 1)")
+    mo.vstack([models, mo.hstack([sets, rows, sampled], wrap=True)])
+    return models, rows, sampled, sets
+
+
+@app.cell
+def _(cli, models, rows, sets):
+    model_list = [m.strip() for m in models.value.splitlines() if m.strip()]
+    # the evaluation settings of the main job that made the first model, when it has them
+    _settings = JobSettings(eval_rows=int(rows.value))
+    for _model in model_list:
+        for _parent in Path(_model).parents:
+            if (_parent / "settings.json").exists():
+                _saved = json.loads((_parent / "settings.json").read_text())
+                _settings = JobSettings.from_dict({**_saved, "eval_rows": int(rows.value)})
+                break
+        else:
+            continue
+        break
+    settings_json = json.dumps(_settings.to_dict(), default=str)
+    set_list = list(sets.value)
+    mo.stop(
+        not model_list,
+        mo.md(
+            f"No model to evaluate: pass `--models` or run the main job first "
+            f"(no finished run under `{cli.runs_dir}/`)."
+        ),
+    )
+    return model_list, set_list, settings_json
+
+
+@app.cell
+def _(interactive):
+    run_button = mo.ui.run_button(label="Evaluate")
+    if interactive:
+        mo.output.replace(run_button)
+    return (run_button,)
+
+
+@app.cell
+def _(interactive, model_list, run_button, sampled, set_list, settings_json):
+    mo.stop(interactive and not run_button.value, mo.md("Press **Evaluate**."))
+    # cached on disk: arguments are plain strings, so re-opening the notebook is instant
+    _cached = mo.persistent_cache(evaluate_folder)
+    _jobs = [
+        (m, s, d)
+        for m in model_list
+        for s in set_list
+        for d in ([False, True] if sampled.value else [False])
+    ]
+    results = []
+    for _model, _set, _sample in mo.status.progress_bar(_jobs, title="evaluating"):
+        results.append(_cached(_model, _set, settings_json, _sample))
+    return (results,)
+
+
+@app.cell
+def _(model_list, results):
+    _short = {m: f"{i}: {Path(m).parent.name}/{Path(m).name}" for i, m in enumerate(model_list)}
+    frame = pl.DataFrame(
+        [{k: v for k, v in r.items() if k != "examples"} for r in results]
+    ).with_columns(pl.col("model").replace(_short).alias("model"))
+    _metrics = [
+        c
+        for c in frame.columns
+        if c not in ("model", "set", "decoding", "n") and frame[c].dtype.is_numeric()
+    ]
+    long = frame.unpivot(index=["model", "set", "decoding"], on=_metrics, variable_name="metric")
+    _table = long.pivot(on="model", index=["set", "decoding", "metric"], values="value")
+    _names = [_short[m] for m in model_list]
+    if len(_names) > 1:
+        _table = _table.with_columns((pl.col(_names[-1]) - pl.col(_names[0])).alias("change"))
+    mo.vstack(
+        [
+            mo.md("### Before / after (first → last model)"),
+            mo.ui.table(_table.sort("set", "decoding", "metric"), selection=None, page_size=50),
+        ]
+    )
+    return (long,)
+
+
+@app.cell
+def _(long):
+    _main = [
+        "perception_acc",
+        "emotion_acc",
+        "emotion_f1",
+        "ranking_score",
+        "valence_srcc",
+        "arousal_srcc",
+        "dominance_srcc",
+        "format_rate",
+        "reward_mean",
+    ]
+    (
+        alt.Chart(long.filter(pl.col("metric").is_in(_main)))
+        .mark_bar()
+        .encode(
+            x=alt.X("model:N", title=None, axis=alt.Axis(labels=False)),
+            y="value:Q",
+            color="model:N",
+            column=alt.Column("metric:N", title=None),
+            row=alt.Row("set:N", title=None),
+            tooltip=["model", "set", "decoding", "metric", "value"],
+        )
+        .transform_filter(alt.datum.decoding == "greedy")
+        .properties(width=55, height=110, title="greedy decoding")
+    )
+    return
+
+
+@app.cell
+def _(interactive, model_list, results):
+    _examples = pl.DataFrame(
+        [
+            {"model": r["model"], "set": r["set"], "decoding": r["decoding"], **e}
+            for r in results
+            for e in r["examples"]
+        ]
+    ).select("model", "set", "decoding", "task", "solution", "completion", "correct")
+    if not interactive:
+        for _r in results:
+            _keys = ("perception_acc", "emotion_acc", "ranking_score", "format_rate")
+            print(
+                model_list.index(_r["model"]),
+                _r["set"],
+                _r["decoding"],
+                {k: round(_r[k], 3) for k in _keys if k in _r},
+            )
+    mo.vstack([mo.md("### Example answers"), mo.ui.table(_examples, selection=None)])
+    return
+
+
+if __name__ == "__main__":
+    app.run()
