@@ -1,0 +1,423 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="Reward ablations")
+
+with app.setup:
+    import argparse
+    import json
+    from pathlib import Path
+
+    import marimo as mo
+    import polars as pl
+
+    from eemo_rewards.analysis import (
+        build_designs,
+        builtin_questions,
+        charts,
+        hackability,
+        kernel_curves,
+        kind_means,
+        perturbation_pool,
+        reference_response_pool,
+        score_pool,
+        separation,
+        summary,
+        zero_variance,
+    )
+    from eemo_rewards.analysis.training import BUDGETS, gains_over_sft, run_study, with_headline
+    from eemo_rewards.report import StandaloneReport
+
+    REPO = Path(__file__).resolve().parents[1]
+    RESPONSES = REPO.parent / "shared" / "reference" / "eemo-bench" / "responses"
+    COMMITTED_STUDY = REPO / "data" / "ablations" / "training_study.parquet"
+    # what each --train budget runs: (settings, seeds)
+    GRIDS = {
+        "smoke": (["scarce"], [0]),
+        "small": (["scarce", "noisy"], [0, 1]),
+        "full": (["clean", "scarce", "noisy", "assessment", "ranking"], [0, 1, 2]),
+    }
+
+
+@app.function
+def parse_args(cli: dict) -> argparse.Namespace:
+    """The notebook's arguments, from `marimo export/edit ... -- --name value` or a script run."""
+    parser = argparse.ArgumentParser(prog="notebooks/ablations.py")
+    parser.add_argument("--n-images", type=int, default=70, help="built-in images in the pool")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--group-size", type=int, default=8, help="G for the headline table")
+    parser.add_argument(
+        "--out", default=str(REPO / "reports" / "ablations"), help="folder for charts/metrics"
+    )
+    parser.add_argument(
+        "--responses", default=str(RESPONSES), help="EEmo-Bench model answers (skipped if absent)"
+    )
+    parser.add_argument(
+        "--train",
+        default="smoke",
+        choices=["none", *BUDGETS],
+        help="training grid to run here: smoke (seconds, checks the pipeline), small, full",
+    )
+    argv = []
+    for key, value in cli.items():
+        for item in value if isinstance(value, list) else [value]:
+            argv += [f"--{key}", str(item)]
+    args = parser.parse_args(argv)
+    if args.n_images < 7:
+        parser.error("--n-images must be at least 7 (one image per built-in emotion)")
+    return args
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    # Reward ablations
+
+    Which reward design gives GRPO the most useful signal? The first part needs no
+    training: a pool of completions whose quality is known is scored by every design, and
+    the designs are compared on what a GRPO run needs: separating correct from wrong
+    answers (ROC AUC), ranking completions like a graded quality score (Spearman's ρ),
+    giving a group of G rollouts different rewards (otherwise the group carries no
+    gradient), and not paying for hacks. The second part trains: reward designs against a
+    compute-matched SFT control.
+
+    The pool perturbs the reference answers of the built-in dataset into six kinds:
+    **correct** (quality 1), **near miss** (0.5), **hedged** (0.25), **wrong**, **hacked**
+    and **malformed** (0). The real answers of GPT-4o and Qwen2-VL-7B to the EEmo-Bench
+    pair questions, judged by the benchmark, are scored too.
+    """)
+    return
+
+
+@app.cell
+def _():
+    args = parse_args(mo.cli_args().to_dict())
+    out_dir = Path(args.out)
+    mo.md(
+        f"Arguments: `{vars(args)}`. Run as a script with "
+        "`python notebooks/ablations.py --n-images 140`, or pass the same flags after `--` to "
+        "`marimo edit` / `marimo export html`."
+    )
+    return args, out_dir
+
+
+@app.cell
+def _(args):
+    questions = builtin_questions(n_images=args.n_images, seed=args.seed)
+    pool = perturbation_pool(questions)
+    if Path(args.responses).is_dir():
+        real = reference_response_pool(args.responses)
+        real_note = f"{real.height} real EEmo-Bench answers loaded from `{args.responses}`."
+    else:
+        real = pool.clear()
+        real_note = f"No real answers: `{args.responses}` is absent; only the built-in pool."
+    designs, unavailable = build_designs()
+    mo.md(
+        f"{pool.height} perturbed completions for {questions.height} questions. {real_note} "
+        f"{len(designs)} designs; unavailable: {unavailable or 'none'}."
+    )
+    return designs, pool, real
+
+
+@app.cell
+def _(designs, pool, real):
+    scored = score_pool(pl.concat([pool, real]), designs)
+    separation_table = separation(scored)
+    zero_table = zero_variance(scored)
+    hack_table = hackability(scored)
+    kind_table = kind_means(scored, by_variant=True)
+    curves = kernel_curves(designs)
+    return curves, hack_table, kind_table, separation_table, zero_table
+
+
+@app.cell
+def _(args, hack_table, separation_table, zero_table):
+    summary_table = summary(separation_table, zero_table, hack_table, group_size=args.group_size)
+    mo.vstack(
+        [
+            mo.md(
+                f"""
+    ## One line per design
+
+    `auc_builtin`: correct vs wrong on the built-in pool (mean over tasks);
+    `auc_near_vs_wrong`: does a near miss outscore a clear miss; `srcc_builtin`: Spearman's
+    ρ with the graded quality; `auc_real`: correct vs wrong on the real EEmo-Bench answers;
+    `zero_variance`: share of groups of {args.group_size} with identical rewards for a policy
+    that is right half the time; `hack_rate`: share of hacked completions scoring at least
+    half the range.
+    """
+            ),
+            mo.ui.table(summary_table, selection=None),
+        ]
+    )
+    return (summary_table,)
+
+
+@app.cell
+def _(separation_table):
+    auc_chart = mo.ui.altair_chart(charts.auc_heatmap(separation_table))
+    mo.vstack([mo.md("## Separation: correct vs wrong (click a design)"), auc_chart])
+    return (auc_chart,)
+
+
+@app.cell
+def _(auc_chart, kind_table):
+    picked = auc_chart.value
+    names = sorted(set(picked["design"])) if len(picked) else []
+    shown = kind_table.filter(pl.col("design").is_in(names)) if names else kind_table.head(0)
+    mo.vstack(
+        [
+            mo.md(
+                f"Mean score by kind and variant for **{', '.join(names)}**"
+                if names
+                else "Select designs in the heat map to see how each kind of completion scores."
+            ),
+            mo.ui.table(shown, selection=None),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(separation_table):
+    mo.vstack(
+        [
+            mo.md("## Near miss vs wrong: the graded signal binary rewards lack"),
+            charts.auc_heatmap(separation_table, metric="auc_near_vs_wrong"),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(args, zero_table):
+    mo.vstack(
+        [
+            mo.md(
+                f"""
+    ## Learning signal: groups of {args.group_size} with identical rewards
+
+    Exact share over questions for a policy that answers correctly with probability p
+    (otherwise one of the other kinds, uniformly). A binary reward loses the group at both
+    ends of p; graded rewards keep a signal.
+    """
+            ),
+            charts.zero_variance_chart(zero_table, group_size=args.group_size),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(hack_table):
+    hack_chart = mo.ui.altair_chart(charts.hackability_chart(hack_table))
+    mo.vstack([mo.md("## Hackability: what hacked completions earn"), hack_chart])
+    return (hack_chart,)
+
+
+@app.cell
+def _(hack_chart, hack_table):
+    hack_rows = hack_chart.value
+    hack_names = sorted(set(hack_rows["design"])) if len(hack_rows) else []
+    mo.ui.table(
+        hack_table.filter(pl.col("design").is_in(hack_names)) if hack_names else hack_table,
+        selection=None,
+    )
+    return
+
+
+@app.cell
+def _(curves):
+    kernel_pick = mo.ui.altair_chart(charts.kernel_chart(curves))
+    mo.vstack([mo.md("## Intensity kernels (true value 0.3)"), kernel_pick])
+    return
+
+
+@app.cell
+def _(kind_table):
+    mo.vstack(
+        [
+            mo.md("## Ranking variants and binary vs soft accuracy, by kind of completion"),
+            charts.kind_means_chart(kind_means_of(kind_table), task="ranking"),
+            charts.kind_means_chart(kind_means_of(kind_table), task="emotion"),
+        ]
+    )
+    return
+
+
+@app.function
+def kind_means_of(kind_table: pl.DataFrame) -> pl.DataFrame:
+    """Collapse variants: the mean score per design, task and kind."""
+    return kind_table.group_by(["design", "family", "task", "source", "kind"]).agg(
+        ((pl.col("mean_score01") * pl.col("n")).sum() / pl.col("n").sum()).alias("mean_score01"),
+        pl.col("n").sum(),
+    )
+
+
+@app.cell
+def _(
+    curves,
+    hack_table,
+    kind_table,
+    out_dir,
+    separation_table,
+    summary_table,
+    zero_table,
+    args,
+):
+    written = write_artifacts(
+        out_dir,
+        {
+            "summary": summary_table,
+            "separation": separation_table,
+            "zero_variance": zero_table,
+            "hackability": hack_table,
+            "kind_means": kind_table,
+            "kernel_curves": curves,
+        },
+        {
+            "auc_correct_vs_wrong": charts.auc_heatmap(separation_table),
+            "auc_near_vs_wrong": charts.auc_heatmap(separation_table, metric="auc_near_vs_wrong"),
+            "zero_variance": charts.zero_variance_chart(zero_table, group_size=args.group_size),
+            "hackability": charts.hackability_chart(hack_table),
+            "intensity_kernels": charts.kernel_chart(curves),
+        },
+    )
+    mo.md(f"Wrote {len(written)} files to `{out_dir}`: " + ", ".join(p.name for p in written))
+    return
+
+
+@app.function
+def write_artifacts(out_dir: Path, tables: dict, chart_map: dict) -> list[Path]:
+    """Metrics as parquet and CSV, charts as SVG and PNG, and a self-contained HTML report."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in tables.items():
+        for suffix, write in ((".parquet", table.write_parquet), (".csv", table.write_csv)):
+            path = out_dir / f"{name}{suffix}"
+            write(path)
+            written.append(path)
+    report = StandaloneReport("Reward ablations (offline analysis)")
+    report.text(
+        "Reward designs scored on perturbed built-in completions and real EEmo-Bench answers. "
+        "Generated by notebooks/ablations.py; every number below comes from this run."
+    )
+    report.table(tables["summary"], caption="one line per design")
+    for name, chart in chart_map.items():
+        for suffix in (".svg", ".png"):
+            path = out_dir / f"{name}{suffix}"
+            chart.save(path)
+            written.append(path)
+        report.heading(name.replace("_", " "))
+        report.chart(chart)
+    written.append(report.save(out_dir / "report.html"))
+    return written
+
+
+@app.cell
+def _():
+    mo.md(r"""
+    ## Training ablations: when do rewards teach more than demonstrations?
+
+    Each cell of the grid starts from the same stage-1 model (the tiny offline VLM after SFT
+    on the setting's demonstrations), then spends a comparable budget on either more SFT
+    (the control, matched in wall-clock time to the GRPO arms) or GRPO with one reward
+    design. Settings: **scarce** (16 demonstrations, GRPO prompts on every training image),
+    **noisy** (40% of demonstrations name the nearest wrong emotion; the reward checks the
+    annotation), **clean**, **assessment** (V/A/D with the intensity reward) and **ranking**.
+    Two sources of numbers appear below and are labelled: the committed study (a run made
+    with `scripts/run_training_study.py`, its command and time in the table's caption) and
+    the grid this export ran (`--train`, default `smoke`: seconds long, checks the pipeline,
+    not evidence).
+    """)
+    return
+
+
+@app.cell
+def _(out_dir):
+    mo.stop(
+        not COMMITTED_STUDY.is_file(),
+        mo.md(f"No committed study at `{COMMITTED_STUDY.relative_to(REPO)}`."),
+    )
+    committed = with_headline(pl.read_parquet(COMMITTED_STUDY))
+    committed_meta = json.loads(COMMITTED_STUDY.with_suffix(".json").read_text())
+    committed_gains = gains_over_sft(committed, metric="headline")
+    committed_plot = charts.training_chart(committed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in (".svg", ".png"):
+        committed_plot.save(out_dir / f"training_study{suffix}")
+    committed_gains.write_csv(out_dir / "training_study_gains.csv")
+    committed_chart = mo.ui.altair_chart(committed_plot)
+    mo.vstack(
+        [
+            mo.md(
+                f"### Committed study\n\nMade by `{committed_meta['command']}`, finished "
+                f"{committed_meta['finished_utc']} (budgets: {committed_meta['budgets']}). "
+                "Held-out greedy metric per arm: emotion accuracy, ranking score, or mean "
+                "V/A/D SRCC (points are seeds; the rule spans min to max; the tick is the mean; "
+                "`stage1` is the shared starting point)."
+            ),
+            committed_chart,
+            mo.md("Gain of each GRPO arm over the compute-matched SFT control (same seed):"),
+            mo.ui.table(committed_gains, selection=None),
+            mo.ui.table(committed, selection=None),
+        ]
+    )
+    return
+
+
+@app.cell
+def _(args, out_dir):
+    mo.stop(args.train == "none", mo.md("No training in this run (`--train none`)."))
+    grid_settings, grid_seeds = GRIDS[args.train]
+    with mo.persistent_cache(name=f"ablations_training_{args.train}"):
+        this_run = run_study(
+            grid_settings, seeds=grid_seeds, budget=args.train, root=out_dir / "runs"
+        )
+    this_run.write_parquet(out_dir / "training_results.parquet")
+    this_run.write_csv(out_dir / "training_results.csv")
+    this_run_scored = with_headline(this_run)
+    mo.vstack(
+        [
+            mo.md(
+                f"### This export's grid: budget `{args.train}`, settings {grid_settings}, "
+                f"seeds {grid_seeds}"
+                + (
+                    " (smoke: checks the pipeline; these numbers are no evidence)"
+                    if args.train == "smoke"
+                    else ""
+                )
+            ),
+            charts.training_chart(this_run_scored),
+            mo.ui.table(gains_over_sft(this_run_scored, metric="headline"), selection=None),
+            mo.ui.table(this_run_scored, selection=None),
+        ]
+    )
+    return
+
+
+@app.function
+def test_pool_has_every_kind_for_every_task():
+    pool = perturbation_pool(builtin_questions(n_images=7))
+    kinds = pool.group_by("task").agg(pl.col("kind").n_unique())
+    # yes/no has no near miss: five kinds; every other task has all six
+    assert dict(kinds.rows()) == {
+        "emotion": 6,
+        "multiple_choice": 6,
+        "yes_no": 5,
+        "ranking": 6,
+        "assessment": 6,
+    }
+
+
+@app.function
+def test_project_rewards_separate_correct_from_wrong():
+    pool = perturbation_pool(builtin_questions(n_images=14))
+    designs, unavailable = build_designs(["accuracy_binary", "intensity_linear", "ranking_ndcg"])
+    assert not unavailable, unavailable
+    table = separation(score_pool(pool, designs))
+    assert table["auc_correct_vs_wrong"].min() == 1.0
+
+
+if __name__ == "__main__":
+    app.run()
