@@ -62,32 +62,29 @@ _new_parsed = tuple.__new__
 
 
 def _parse_canonical(text: str, allow_prefilled_think: bool) -> ParsedCompletion | None:
-    """The well-formed case in a few C-level scans; ``None`` sends the completion to the full
-    parser, which then says what is wrong. Most completions of a trained policy are well
+    """The well-formed case in one memchr-speed pass; ``None`` sends the completion to the
+    full parser, which then says what is wrong. Most completions of a trained policy are well
     formed, so this is the path that sets the reward throughput.
 
-    Counting ``<`` once proves every tag unique: with exactly as many ``<`` as tags, and
-    each tag found at its own position, no other tag can exist. A completion with any other
-    ``<`` in it simply takes the full parser.
+    Hopping from one ``<`` to the next proves every tag unique: when the only ``<`` are those
+    of the tags, in order, no other tag can exist. A completion with any other ``<`` in it
+    simply takes the full parser.
     """
     s = text.strip()
     if not s.endswith(ANSWER_CLOSE):
         return None
-    n_brackets = s.count("<")
     if s.startswith(THINK_OPEN):
-        if n_brackets != 4:
-            return None
         think_start, prefilled = _LEN_THINK_OPEN, False
-    elif allow_prefilled_think and n_brackets == 3:
+    elif allow_prefilled_think:
         think_start, prefilled = 0, True
     else:
         return None
     end = len(s) - _LEN_ANSWER_CLOSE
-    a_open = s.rfind(ANSWER_OPEN, 0, end)
-    if a_open < 0:
+    t_close = s.find("<", think_start)
+    if not s.startswith(THINK_CLOSE, t_close):
         return None
-    t_close = s.rfind(THINK_CLOSE, think_start, a_open)
-    if t_close < 0:
+    a_open = s.find("<", t_close + _LEN_THINK_CLOSE)
+    if not s.startswith(ANSWER_OPEN, a_open) or s.find("<", a_open + _LEN_ANSWER_OPEN) != end:
         return None
     between = s[t_close + _LEN_THINK_CLOSE : a_open]
     if between and not between.isspace():
