@@ -324,6 +324,40 @@ def _use_lora(bundle: ModelBundle, lora: bool | None) -> bool:
     return bundle.kind != "tiny" if lora is None else bool(lora)
 
 
+def _start_stage(
+    stage: str,
+    run: RunFolder,
+    bundle: ModelBundle,
+    peft: Any,
+    dataset: Any,
+    checks: Mapping[str, Any],
+    args: Any,
+    callbacks: Sequence[Any],
+    progress: Any,
+) -> tuple[MetricsRecorder, StepTimer, list[Any]]:
+    """Write a stage's run folder (model marker, ``config.json``) and give the callbacks
+    every stage records with: metrics, step times, and a progress bar when one is given."""
+    run.ensure()
+    write_marker(run.path, bundle.kind, bundle.family, bundle.info)
+    run.write_json(
+        "config.json",
+        {
+            "stage": stage,
+            "model": {"kind": bundle.kind, "family": bundle.family, "path": bundle.path},
+            "lora": peft.to_dict() if peft is not None else None,
+            "dataset": {"rows": len(dataset), "columns": list(dataset.column_names)},
+            "checks": checks,
+            "args": json.loads(args.to_json_string()),
+        },
+    )
+    recorder = MetricsRecorder(run, stage=stage)
+    timer = StepTimer()
+    all_callbacks = [recorder, timer, *callbacks]
+    if progress is not None:
+        all_callbacks.append(ProgressCallback(progress))
+    return recorder, timer, all_callbacks
+
+
 def train_grpo(
     bundle: ModelBundle,
     dataset: Any,
@@ -395,25 +429,10 @@ def train_grpo(
     use_lora = _use_lora(bundle, lora)
     peft = lora_config(bundle, **(lora_settings or {})) if use_lora else None
 
-    run.ensure()
-    write_marker(run.path, bundle.kind, bundle.family, bundle.info)
-    run.write_json("spec.json", spec.to_dict())
-    run.write_json(
-        "config.json",
-        {
-            "stage": "grpo",
-            "model": {"kind": bundle.kind, "family": bundle.family, "path": bundle.path},
-            "lora": peft.to_dict() if peft is not None else None,
-            "dataset": {"rows": len(dataset), "columns": list(dataset.column_names)},
-            "checks": checks,
-            "args": json.loads(args.to_json_string()),
-        },
+    recorder, timer, all_callbacks = _start_stage(
+        "grpo", run, bundle, peft, dataset, checks, args, callbacks, progress
     )
-    recorder = MetricsRecorder(run, stage="grpo")
-    timer = StepTimer()
-    all_callbacks = [recorder, timer, *callbacks]
-    if progress is not None:
-        all_callbacks.append(ProgressCallback(progress))
+    run.write_json("spec.json", spec.to_dict())
     trainer = GRPOTrainer(
         model=bundle.model,
         reward_funcs=rewards,

@@ -10,12 +10,10 @@ for prompt/completion data).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eemo_rewards.train.callbacks import MetricsRecorder, ProgressCallback, StepTimer
 from eemo_rewards.train.common import (
     TrainingSetupError,
     check_columns,
@@ -23,8 +21,15 @@ from eemo_rewards.train.common import (
     device_defaults,
     lora_config,
 )
-from eemo_rewards.train.grpo import TrainResult, _finish, _quiet, _resume_point, _use_lora
-from eemo_rewards.train.models import ModelBundle, write_marker
+from eemo_rewards.train.grpo import (
+    TrainResult,
+    _finish,
+    _quiet,
+    _resume_point,
+    _start_stage,
+    _use_lora,
+)
+from eemo_rewards.train.models import ModelBundle
 from eemo_rewards.train.runs import RunFolder
 
 __all__ = ["SFT_COLUMNS", "SFT_DEFAULTS", "sft_config", "train_sft", "validate_sft"]
@@ -160,24 +165,9 @@ def train_sft(
     use_lora = _use_lora(bundle, lora)
     peft = lora_config(bundle, **(lora_settings or {})) if use_lora else None
 
-    run.ensure()
-    write_marker(run.path, bundle.kind, bundle.family, bundle.info)
-    run.write_json(
-        "config.json",
-        {
-            "stage": "sft",
-            "model": {"kind": bundle.kind, "family": bundle.family, "path": bundle.path},
-            "lora": peft.to_dict() if peft is not None else None,
-            "dataset": {"rows": len(dataset), "columns": list(dataset.column_names)},
-            "checks": checks,
-            "args": json.loads(args.to_json_string()),
-        },
+    recorder, timer, all_callbacks = _start_stage(
+        "sft", run, bundle, peft, dataset, checks, args, callbacks, progress
     )
-    recorder = MetricsRecorder(run, stage="sft")
-    timer = StepTimer()
-    all_callbacks = [recorder, timer, *callbacks]
-    if progress is not None:
-        all_callbacks.append(ProgressCallback(progress))
     trainer = SFTTrainer(
         model=bundle.model,
         args=args,
