@@ -208,8 +208,16 @@ def test_accelerate_launch_two_cpu_processes_runs_the_main_job(tmp_path):
     trainers' ``use_cpu`` makes the processes join with gloo on a machine without GPUs.
     """
     pytest.importorskip("polars")
+    # Earlier in-process trainers leave accelerate/torch.distributed settings in os.environ;
+    # the launched processes must start from a clean distributed state.
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ACCELERATE_", "MASTER_", "TORCHELASTIC_"))
+        and k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+    }
     env = {
-        **os.environ,
+        **inherited,
         "EEMO_REWARDS_CACHE": str(tmp_path / "cache"),
         "EEMO_REWARDS_DATA": str(tmp_path / "data"),
         "OMP_NUM_THREADS": "1",
@@ -228,7 +236,11 @@ def test_accelerate_launch_two_cpu_processes_runs_the_main_job(tmp_path):
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # each process's own lines, so a failing rank's traceback is not cut off by the other's
+    rank_lines = "\n".join(
+        line for line in done.stderr.splitlines() if "[rank1]" in line or "Error" in line
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:] + rank_lines[-4000:]
     run = RunFolder(tmp_path / "runs" / "ddp" / "grpo")
     logged = [r for r in run.read_metrics() if "reward" in r]
     assert [r["step"] for r in logged] == [1, 2]
