@@ -142,44 +142,6 @@ def assign_splits(
 
 
 # --------------------------------------------------------------------------- preparation
-def _prepare(records: pl.DataFrame, seed: int, splits: dict[str, float] | None) -> pl.DataFrame:
-    kept, quarantine = validate_records(records, require_label=False)
-    if quarantine.height:
-        first = quarantine.select("id", "reason").head(3).rows()
-        raise ValueError(
-            f"{quarantine.height} of {records.height} records fail validation (e.g. {first}); "
-            "run eemo_rewards.data.schema.validate_records(records) and pass its .kept table "
-            "(keep the .quarantine table as the report)"
-        )
-    bounds = pl.DataFrame(
-        {
-            "vad_scale": list(VAD_SCALES),
-            "_lo": [b[0] for b in VAD_SCALES.values()],
-            "_hi": [b[1] for b in VAD_SCALES.values()],
-        }
-    )
-    labels = pl.DataFrame(
-        {
-            "taxonomy": list(TAXONOMY_LABELS),
-            "_labels": [", ".join(v) for v in TAXONOMY_LABELS.values()],
-        }
-    )
-    frame = (
-        kept.join(bounds, on="vad_scale", how="left")
-        .join(labels, on="taxonomy", how="left")
-        .with_columns(
-            ((pl.col(d) - pl.col("_lo")) / (pl.col("_hi") - pl.col("_lo"))).alias(f"_{d}")
-            for d in DIMENSIONS
-        )
-        .with_columns(_level_expr(pl.col(f"_{d}")).alias(f"_{d}_level") for d in DIMENSIONS)
-    )
-    assigned = assign_splits(frame["id"], splits, seed=seed)
-    frame = frame.join(assigned.rename({"split": "_split"}), on="id", how="left").with_columns(
-        pl.coalesce("split", "_split").alias("split")
-    )
-    return frame.with_columns(_think_expr().alias("_think"), _description_expr().alias("_desc"))
-
-
 def _think_expr(style: str) -> pl.Expr:
     """Reference reasoning from what the record knows: the visual cues, then the feeling."""
     if style == "none":
