@@ -166,3 +166,24 @@ def test_hub_style_folder_loads_through_auto_classes(tmp_path):
     bundle = load_model(tmp_path)
     assert bundle.kind == "hub" and bundle.family == "idefics3"
     assert "text_model" in lora_target_modules(bundle.model)
+
+
+def test_a_cached_tiny_model_appears_only_once_complete(tmp_path, monkeypatch):
+    # accelerate launch starts every process on the same cache: none may load a folder another
+    # is still writing (seen as "no file named model.safetensors"), so the model is saved
+    # elsewhere and moved into place whole
+    import eemo_rewards.train.models as models
+
+    visible_while_saving = []
+    real_save = models.save_bundle
+
+    def spying_save(bundle, path):
+        out = real_save(bundle, path)
+        visible_while_saving.append(sorted(p.name for p in tmp_path.glob("tiny-*")))
+        return out
+
+    monkeypatch.setattr(models, "save_bundle", spying_save)
+    bundle = models.build_tiny(cache_dir=tmp_path, hidden_size=32, vision_dim=16)
+    assert visible_while_saving == [[]]
+    assert [p.name for p in tmp_path.iterdir()] == [Path(bundle.path).name]
+    assert models.build_tiny(cache_dir=tmp_path, hidden_size=32, vision_dim=16).path == bundle.path

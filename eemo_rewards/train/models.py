@@ -35,6 +35,8 @@ import importlib.util
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -384,7 +386,7 @@ def build_tiny(
         "image_tokens": (image_size // 28) ** 2,
     }
     bundle = ModelBundle(model, processor, "tiny", "qwen2_vl", str(folder), info)
-    save_bundle(bundle, folder)
+    _save_cached(bundle, folder)
     return load_model(folder)
 
 
@@ -532,7 +534,7 @@ def build_smollm2(
         "image_tokens": tokens,
     }
     bundle = ModelBundle(model, processor, "smollm2", "idefics3", str(target), info)
-    save_bundle(bundle, target)
+    _save_cached(bundle, target)
     return load_model(target)
 
 
@@ -569,6 +571,27 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike) -> Path:
     bundle.processor.save_pretrained(folder)
     write_marker(folder, bundle.kind, bundle.family, bundle.info)
     return folder
+
+
+def _save_cached(bundle: ModelBundle, folder: Path) -> None:
+    """Save a cached model into a private staging folder, then move it into place in one
+    step. Processes that build the same cached model at once (``accelerate launch``) then
+    never see a half-written folder, and a concurrent save cannot delete the weights another
+    process is about to load (``save_pretrained`` clears old weight files first)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        save_bundle(bundle, staging)
+        if folder.exists() and not (folder / MARKER_FILE).exists():
+            shutil.rmtree(folder, ignore_errors=True)  # left half-written by a crash
+        try:
+            os.replace(staging, folder)
+        except OSError:
+            # another process moved its identical build into place first
+            if not (folder / MARKER_FILE).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_marker(folder: str | os.PathLike, kind: str, family: str, info: dict) -> None:
