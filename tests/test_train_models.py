@@ -187,3 +187,19 @@ def test_a_cached_tiny_model_appears_only_once_complete(tmp_path, monkeypatch):
     assert visible_while_saving == [[]]
     assert [p.name for p in tmp_path.iterdir()] == [Path(bundle.path).name]
     assert models.build_tiny(cache_dir=tmp_path, hidden_size=32, vision_dim=16).path == bundle.path
+
+
+def test_only_the_local_main_process_builds_a_cached_model(tmp_path, monkeypatch):
+    # a non-main process's save_pretrained may write no weights in a distributed run: the
+    # others wait for the local main process's build instead of building their own
+    from eemo_rewards.train.models import MARKER_FILE, _built_by_local_main_process
+
+    folder = tmp_path / "tiny-x"
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert _built_by_local_main_process(folder) is False
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(TimeoutError, match="local main process"):
+        _built_by_local_main_process(folder, timeout_s=0.3)
+    folder.mkdir()
+    (folder / MARKER_FILE).write_text("{}")
+    assert _built_by_local_main_process(folder, timeout_s=0.3) is True

@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,7 +329,7 @@ def build_tiny(
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder = folder / f"tiny-{key}"
-    if (folder / MARKER_FILE).exists():
+    if (folder / MARKER_FILE).exists() or _built_by_local_main_process(folder):
         return load_model(folder)
 
     import torch
@@ -458,7 +459,7 @@ def build_smollm2(
     }
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     target = folder / f"smollm2-{key}"
-    if (target / MARKER_FILE).exists():
+    if (target / MARKER_FILE).exists() or _built_by_local_main_process(target):
         return load_model(target)
 
     import torch
@@ -571,6 +572,25 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike) -> Path:
     bundle.processor.save_pretrained(folder)
     write_marker(folder, bundle.kind, bundle.family, bundle.info)
     return folder
+
+
+def _built_by_local_main_process(folder: Path, timeout_s: float = 900.0) -> bool:
+    """Under ``torchrun``/``accelerate launch`` only the local main process builds a cached
+    model; the others wait for it to appear. (A non-main process's ``save_pretrained`` may
+    write no weights at all in a distributed run, so its build must never be the one kept.)
+    Returns False in the main process or outside a launcher."""
+    if int(os.environ.get("LOCAL_RANK", "0") or 0) == 0:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while not (folder / MARKER_FILE).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"waited {timeout_s:.0f} s for the local main process to build the cached model "
+                f"in {folder}; build it once in a single process first (load_model(...)) and "
+                "launch again"
+            )
+        time.sleep(0.2)
+    return True
 
 
 def _save_cached(bundle: ModelBundle, folder: Path) -> None:
