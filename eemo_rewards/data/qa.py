@@ -142,6 +142,20 @@ def assign_splits(
 
 
 # --------------------------------------------------------------------------- preparation
+def _vad_levels_expr() -> pl.Expr:
+    """The phrase "valence high, arousal low, …" over the dimensions a record has."""
+    return pl.concat_str(
+        [
+            pl.when(pl.col(f"_{d}").is_not_null()).then(
+                pl.concat_str(pl.lit(f"{d} "), pl.col(f"_{d}_level"))
+            )
+            for d in DIMENSIONS
+        ],
+        separator=", ",
+        ignore_nulls=True,
+    )
+
+
 def _think_expr(style: str) -> pl.Expr:
     """Reference reasoning from what the record knows: the visual cues, then the feeling."""
     if style == "none":
@@ -161,16 +175,7 @@ def _think_expr(style: str) -> pl.Expr:
     )
     if style == "cues":
         return cues.fill_null("")
-    vad = pl.concat_str(
-        [
-            pl.when(pl.col(f"_{d}").is_not_null()).then(
-                pl.concat_str(pl.lit(f"{d} "), pl.col(f"_{d}_level"))
-            )
-            for d in DIMENSIONS
-        ],
-        separator=", ",
-        ignore_nulls=True,
-    )
+    vad = _vad_levels_expr()
     return pl.concat_str(
         [
             pl.when(cues != "").then(cues),
@@ -199,16 +204,7 @@ def _description_expr() -> pl.Expr:
         .when(pl.col("emotion").is_not_null())
         .then(pl.format("It evokes {}.", pl.col("emotion")))
     )
-    vad = pl.concat_str(
-        [
-            pl.when(pl.col(f"_{d}").is_not_null()).then(
-                pl.concat_str(pl.lit(f"{d} "), pl.col(f"_{d}_level"))
-            )
-            for d in DIMENSIONS
-        ],
-        separator=", ",
-        ignore_nulls=True,
-    )
+    vad = _vad_levels_expr()
     return pl.concat_str(
         [
             pl.when(cues.is_not_null()).then(pl.format("The image shows {}.", cues)),
