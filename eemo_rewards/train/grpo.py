@@ -324,6 +324,25 @@ def _use_lora(bundle: ModelBundle, lora: bool | None) -> bool:
     return bundle.kind != "tiny" if lora is None else bool(lora)
 
 
+def _stage_run(
+    run_dir: str | Path | None, args: Any, bundle: ModelBundle, make_config: Callable[..., Any]
+) -> tuple[RunFolder, Any]:
+    """A stage's run folder and TRL config: ``args`` as given, else ``make_config(run_dir)``;
+    the config must write where the run folder is."""
+    name = make_config.__name__
+    if args is None:
+        if run_dir is None:
+            raise TrainingSetupError(f"pass run_dir or args={name}(run_dir, ...)")
+        args = make_config(run_dir, bundle=bundle)
+    run = RunFolder(run_dir if run_dir is not None else args.output_dir)
+    if Path(args.output_dir).resolve() != run.path.resolve():
+        raise TrainingSetupError(
+            f"args.output_dir={args.output_dir} differs from run_dir={run.path}; "
+            f"build args with {name}(run_dir, ...)"
+        )
+    return run, args
+
+
 def _start_stage(
     stage: str,
     run: RunFolder,
@@ -409,16 +428,7 @@ def train_grpo(
     """
     from trl import GRPOTrainer
 
-    if args is None:
-        if run_dir is None:
-            raise TrainingSetupError("pass run_dir or args=grpo_config(run_dir, ...)")
-        args = grpo_config(run_dir, bundle=bundle)
-    run = RunFolder(run_dir if run_dir is not None else args.output_dir)
-    if Path(args.output_dir).resolve() != run.path.resolve():
-        raise TrainingSetupError(
-            f"args.output_dir={args.output_dir} differs from run_dir={run.path}; "
-            "build args with grpo_config(run_dir, ...)"
-        )
+    run, args = _stage_run(run_dir, args, bundle, grpo_config)
     spec = resolve_spec(spec)
     checks = validate_grpo(bundle, dataset, spec, args)
     checkpoint = _resume_point(run, resume)

@@ -26,11 +26,11 @@ from eemo_rewards.train.grpo import (
     _finish,
     _quiet,
     _resume_point,
+    _stage_run,
     _start_stage,
     _use_lora,
 )
 from eemo_rewards.train.models import ModelBundle
-from eemo_rewards.train.runs import RunFolder
 
 __all__ = ["SFT_COLUMNS", "SFT_DEFAULTS", "sft_config", "train_sft", "validate_sft"]
 
@@ -148,16 +148,7 @@ def train_sft(
     """
     from trl import SFTTrainer
 
-    if args is None:
-        if run_dir is None:
-            raise TrainingSetupError("pass run_dir or args=sft_config(run_dir, ...)")
-        args = sft_config(run_dir, bundle=bundle)
-    run = RunFolder(run_dir if run_dir is not None else args.output_dir)
-    if Path(args.output_dir).resolve() != run.path.resolve():
-        raise TrainingSetupError(
-            f"args.output_dir={args.output_dir} differs from run_dir={run.path}; "
-            "build args with sft_config(run_dir, ...)"
-        )
+    run, args = _stage_run(run_dir, args, bundle, sft_config)
     checks = validate_sft(bundle, dataset, args)
     checkpoint = _resume_point(run, resume)
     keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
