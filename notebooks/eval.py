@@ -14,7 +14,7 @@ with app.setup:
     import polars as pl
     from transformers.utils import logging as hf_logging
 
-    from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder
+    from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder, list_runs
 
 
 @app.cell(hide_code=True)
@@ -31,7 +31,7 @@ def _():
     cross-domain set drawn with OpenMoji faces instead of the drawn faces the model was
     trained on.
 
-    As a script: `python notebooks/eval.py --models runs/X/sft/final,runs/X/grpo/final`;
+    As a script: `python notebooks/eval.py --models runs/sft-X/final,runs/X/grpo/final`;
     without `--models` it takes the most recent main-job run under `runs/`.
     """)
     return
@@ -57,17 +57,13 @@ def _():
 
 @app.cell
 def _(cli):
-    # the newest main-job run folder with both stages finished
-    _runs = sorted(
-        (p for p in Path(cli.runs_dir).glob("*/grpo/final") if (p.parent.parent / "sft").exists()),
-        key=lambda p: p.stat().st_mtime,
-    )
+    # the newest main-job run folder with GRPO finished (list_runs reads what is on disk)
+    _runs = [r for r in list_runs(cli.runs_dir) if r["finished"]]
     if cli.models:
         _default = cli.models
     elif _runs:
-        _run = _runs[-1].parent.parent
-        _sft = json.loads((_run / "settings.json").read_text()).get("sft_from")
-        _default = f"{_sft or _run / 'sft' / 'final'},{_run / 'grpo' / 'final'}"
+        _run = _runs[0]
+        _default = f"{_run['settings'].sft_final},{_run['path'] / 'grpo' / 'final'}"
     else:
         _default = ""
     models = mo.ui.text_area(value=_default.replace(",", "\n"), label="models (one per line)")

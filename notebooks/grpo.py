@@ -323,7 +323,7 @@ def _(data, interactive, run_button, settings):
 def _(job):
     run = RunFolder(job["settings"].run_dir)
     grpo_metrics = pl.DataFrame(RunFolder(run.path / "grpo").read_metrics())
-    sft_metrics = pl.DataFrame(RunFolder(run.path / "sft").read_metrics())
+    sft_metrics = pl.DataFrame(RunFolder(job["settings"].sft_dir).read_metrics())
     return grpo_metrics, run, sft_metrics
 
 
@@ -409,7 +409,9 @@ def _(grpo_metrics):
 
 @app.cell
 def _(job, run):
-    grpo_samples = pl.DataFrame(job["grpo"].samples or run.read_samples() or [{"completion": ""}])
+    grpo_samples = pl.DataFrame(
+        job["grpo"].samples or RunFolder(run.path / "grpo").read_samples() or [{"completion": ""}]
+    )
     mo.vstack(
         [
             mo.md("### Completions of the last GRPO step, with each reward's score"),

@@ -21,16 +21,19 @@ from eemo_rewards.train.common import (
     device_defaults,
     lora_config,
 )
-from eemo_rewards.train.grpo import (
-    TrainResult,
-    _finish,
-    _quiet,
-    _resume_point,
-    _stage_run,
-    _start_stage,
-    _use_lora,
-)
 from eemo_rewards.train.models import ModelBundle
+from eemo_rewards.train.runs import run_lock
+from eemo_rewards.train.stage import (
+    TrainResult,
+    finish_stage,
+    quiet,
+    resumable,
+    resume_point,
+    reuse_finished,
+    stage_run,
+    start_stage,
+    use_lora,
+)
 
 __all__ = ["SFT_COLUMNS", "SFT_DEFAULTS", "sft_config", "train_sft", "validate_sft"]
 
@@ -148,25 +151,29 @@ def train_sft(
     """
     from trl import SFTTrainer
 
-    run, args = _stage_run(run_dir, args, bundle, sft_config)
+    run, args = stage_run(run_dir, args, bundle, sft_config)
     checks = validate_sft(bundle, dataset, args)
-    checkpoint = _resume_point(run, resume)
-    keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
-    train_data = dataset.select_columns(keep)
-    use_lora = _use_lora(bundle, lora)
-    peft = lora_config(bundle, **(lora_settings or {})) if use_lora else None
+    with run_lock(run.path, what="SFT"):
+        if resume is not False:
+            finished = reuse_finished(run, args.max_steps, stage="sft")
+            if finished is not None:
+                return finished
+        checkpoint = resume_point(run, resume, int(args.max_steps))
+        keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
+        train_data = dataset.select_columns(keep)
+        peft = lora_config(bundle, **(lora_settings or {})) if use_lora(bundle, lora) else None
 
-    recorder, timer, all_callbacks = _start_stage(
-        "sft", run, bundle, peft, dataset, checks, args, callbacks, progress
-    )
-    trainer = SFTTrainer(
-        model=bundle.model,
-        args=args,
-        train_dataset=train_data,
-        processing_class=bundle.processor,
-        peft_config=peft,
-        callbacks=all_callbacks,
-    )
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    return _finish(trainer, bundle, run, recorder, timer, [])
+        recorder, timer, all_callbacks = start_stage(
+            "sft", run, bundle, peft, dataset, checks, args, callbacks, progress
+        )
+        trainer = resumable(SFTTrainer)(
+            model=bundle.model,
+            args=args,
+            train_dataset=train_data,
+            processing_class=bundle.processor,
+            peft_config=peft,
+            callbacks=all_callbacks,
+        )
+        quiet(trainer)
+        trainer.train(resume_from_checkpoint=checkpoint)
+        return finish_stage(trainer, bundle, run, recorder, timer, [])
