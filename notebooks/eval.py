@@ -14,6 +14,7 @@ with app.setup:
     import polars as pl
     from transformers.utils import logging as hf_logging
 
+    from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder, list_runs
 
 
@@ -47,10 +48,7 @@ def _():
     _parser.add_argument("--sets", default=",".join(HELDOUT_SETS))
     _parser.add_argument("--eval-rows", type=int, default=256)
     _parser.add_argument("--sampled", type=str.lower, choices=["true", "false"], default="true")
-    _flat = []
-    for _key, _value in dict(mo.cli_args()).items():
-        _flat += [f"--{_key}", str(_value)]
-    cli = _parser.parse_args(_flat)
+    cli = _parser.parse_args(flags_to_argv(dict(mo.cli_args())))
     interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
     return cli, interactive
 

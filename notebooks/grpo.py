@@ -14,6 +14,7 @@ with app.setup:
     import polars as pl
     from transformers.utils import logging as hf_logging
 
+    from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report import StandaloneReport
     from eemo_rewards.spec import PRESETS, RewardSpec, preset
     from eemo_rewards.train.pipeline import (
@@ -70,10 +71,7 @@ def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
 
     ``cli`` is what ``marimo.cli_args()`` returns (or any flag -> value mapping).
     """
-    argv: list[str] = []
-    for key, value in cli.items():
-        for item in value if isinstance(value, list | tuple) else [value]:
-            argv += ["--" + str(key).lstrip("-").replace("_", "-"), str(item)]
+    argv = flags_to_argv(cli)
     parser = argparse.ArgumentParser(prog="notebooks/grpo.py", add_help=False, allow_abbrev=False)
     parser.add_argument(
         "--report",

@@ -45,6 +45,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from eemo_rewards.data.labels import VAD_NORMS, taxonomy_labels
 from eemo_rewards.data.schema import RECORD_SCHEMA, default_data_dir
+from eemo_rewards.taxonomy import vad_distance
 
 __all__ = ["BUILTIN_EMOTIONS", "GENERATOR_VERSION", "generate_builtin", "render_builtin_image"]
 
@@ -237,10 +238,7 @@ def _annotate(emotion: str, vad: np.ndarray) -> tuple[list[str], list[float]]:
 
 
 def _distance_to_point(label: str, point: tuple[float, float, float]) -> float:
-    v, a, d = VAD_NORMS[label]
-    return math.sqrt(
-        0.5 * (v - point[0]) ** 2 + 0.3 * (a - point[1]) ** 2 + 0.2 * (d - point[2]) ** 2
-    )
+    return vad_distance(VAD_NORMS[label], point)
 
 
 def generate_builtin(

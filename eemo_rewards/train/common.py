@@ -101,7 +101,9 @@ def check_columns(dataset: Any, required: Sequence[str], *, stage: str) -> None:
         )
 
 
-def _messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
+def messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
+    """A conversational prompt (or plain text) with its images placed into the image parts,
+    as the trainers render it for the chat template."""
     from trl.data_utils import prepare_multimodal_messages
 
     if isinstance(prompt, str):
@@ -114,7 +116,7 @@ def _messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
 def prompt_length(bundle: ModelBundle, prompt: Any, images: Any = None) -> int:
     """Tokens the model sees for one conversational prompt with its images (image tokens
     included), as the trainers render it."""
-    messages = _messages_with_images(prompt, images)
+    messages = messages_with_images(prompt, images)
     processor = bundle.processor
     text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     if images:
@@ -129,7 +131,7 @@ def _image_tokens(bundle: ModelBundle, size: tuple[int, int]) -> int:
     from PIL import Image
 
     image = Image.new("RGB", size)
-    messages = _messages_with_images([{"role": "user", "content": "x"}], [image])
+    messages = messages_with_images([{"role": "user", "content": "x"}], [image])
     text = bundle.processor.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=False
     )
@@ -165,7 +167,7 @@ def check_context(
     longest, worst = 0, 0
     for i in range(n):
         row_images = list(images[i] or [])
-        messages = _messages_with_images(prompts[i], row_images)
+        messages = messages_with_images(prompts[i], row_images)
         text = bundle.processor.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=False
         )

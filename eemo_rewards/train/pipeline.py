@@ -28,12 +28,13 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from eemo_rewards.flags import flags_to_argv
 
 __all__ = [
     "HELDOUT_SETS",
@@ -188,12 +189,7 @@ class JobSettings:
         True
         """
         if isinstance(args, Mapping) or hasattr(args, "items"):
-            flat: list[str] = []
-            for key, value in args.items():
-                values = value if isinstance(value, list | tuple) else [value]
-                for v in values:
-                    flat += ["--" + str(key).lstrip("-").replace("_", "-"), str(v)]
-            args = flat
+            args = flags_to_argv(args)
         parser = cls.argument_parser()
         parsed, unknown = parser.parse_known_args(list(args or []))
         if unknown:
@@ -249,7 +245,9 @@ class JobSettings:
 def main_process_first() -> contextlib.AbstractContextManager:
     """Under ``accelerate launch``, let the main process fill the on-disk caches (images, the
     tiny model) before the others read them; a no-op in a single process."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    from eemo_rewards.train.common import world_size
+
+    if world_size() <= 1:
         return contextlib.nullcontext()
     from accelerate import PartialState
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eemo_rewards._text import completion_text
 from eemo_rewards.train.common import (
     TrainingSetupError,
     check_columns,
@@ -90,22 +91,9 @@ def sft_config(
 
 def _completion_tokens(bundle: ModelBundle, dataset: Any, scan: int = 5000) -> int:
     completions = dataset.select(range(min(len(dataset), scan)))["completion"]
-
-    def text(c: Any) -> str:
-        if isinstance(c, str):
-            return c
-        parts = []
-        for message in c:
-            content = message.get("content", "")
-            if isinstance(content, str):
-                parts.append(content)
-            else:
-                parts.extend(p.get("text", "") for p in content if isinstance(p, Mapping))
-        return "".join(parts)
-
-    longest = max(completions, key=lambda c: len(text(c)))
+    longest = max((completion_text(c) for c in completions), key=len)
     # +2: the end-of-turn token and newline the chat template appends
-    return len(bundle.tokenizer(text(longest))["input_ids"]) + 2
+    return len(bundle.tokenizer(longest)["input_ids"]) + 2
 
 
 def validate_sft(bundle: ModelBundle, dataset: Any, args: Any) -> dict[str, Any]:
