@@ -9,11 +9,11 @@ with app.setup:
     import warnings
     from pathlib import Path
 
-    import altair as alt
     import marimo as mo
     import polars as pl
     from transformers.utils import logging as hf_logging
 
+    from eemo_rewards.analysis.runs import change_table, examples_frame, long_metrics, metric_bars
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder, list_runs
 
@@ -128,23 +128,18 @@ def _(interactive, model_list, run_button, sampled, set_list, settings_json):
 @app.cell
 def _(model_list, results):
     _short = {m: f"{i}: {Path(m).parent.name}/{Path(m).name}" for i, m in enumerate(model_list)}
-    frame = pl.DataFrame(
-        [{k: v for k, v in r.items() if k != "examples"} for r in results]
-    ).with_columns(pl.col("model").replace(_short).alias("model"))
-    _metrics = [
-        c
-        for c in frame.columns
-        if c not in ("model", "set", "decoding", "n") and frame[c].dtype.is_numeric()
-    ]
-    long = frame.unpivot(index=["model", "set", "decoding"], on=_metrics, variable_name="metric")
-    _table = long.pivot(on="model", index=["set", "decoding", "metric"], values="value")
+    long = long_metrics(results, ["model", "set", "decoding"]).with_columns(
+        pl.col("model").replace(_short)
+    )
     _names = [_short[m] for m in model_list]
-    if len(_names) > 1:
-        _table = _table.with_columns((pl.col(_names[-1]) - pl.col(_names[0])).alias("change"))
+    _table = change_table(
+        long, on="model", index=["set", "decoding", "metric"], before=_names[0],
+        after=_names[-1],
+    )  # fmt: skip
     mo.vstack(
         [
             mo.md("### Before / after (first → last model)"),
-            mo.ui.table(_table.sort("set", "decoding", "metric"), selection=None, page_size=50),
+            mo.ui.table(_table, selection=None, page_size=50),
         ]
     )
     return (long,)
@@ -152,43 +147,18 @@ def _(model_list, results):
 
 @app.cell
 def _(long):
-    _main = [
-        "perception_acc",
-        "emotion_acc",
-        "emotion_f1",
-        "ranking_score",
-        "valence_srcc",
-        "arousal_srcc",
-        "dominance_srcc",
-        "format_rate",
-        "reward_mean",
-    ]
-    (
-        alt.Chart(long.filter(pl.col("metric").is_in(_main)))
-        .mark_bar()
-        .encode(
-            x=alt.X("model:N", title=None, axis=alt.Axis(labels=False)),
-            y="value:Q",
-            color="model:N",
-            column=alt.Column("metric:N", title=None),
-            row=alt.Row("set:N", title=None),
-            tooltip=["model", "set", "decoding", "metric", "value"],
-        )
-        .transform_filter(alt.datum.decoding == "greedy")
-        .properties(width=55, height=110, title="greedy decoding")
-    )
+    metric_bars(
+        long.filter(pl.col("decoding") == "greedy"), x="model", row="set", width=55,
+        height=110, labels=False,
+    ).properties(title="greedy decoding")  # fmt: skip
     return
 
 
 @app.cell
 def _(interactive, model_list, results):
-    _examples = pl.DataFrame(
-        [
-            {"model": r["model"], "set": r["set"], "decoding": r["decoding"], **e}
-            for r in results
-            for e in r["examples"]
-        ]
-    ).select("model", "set", "decoding", "task", "solution", "completion", "correct")
+    _examples = examples_frame(
+        results, ["model", "set", "decoding"], ["task", "solution", "completion", "correct"]
+    )
     if not interactive:
         for _r in results:
             _keys = ("perception_acc", "emotion_acc", "ranking_score", "format_rate")

@@ -85,6 +85,23 @@ def _lower(value: Any) -> str:
     return str(value).lower()
 
 
+def _setting(
+    default: Any,
+    label: str,
+    help: str = "",
+    range: tuple[float, float, float] | None = None,
+    group: str | None = None,
+    *,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    meta: dict[str, Any] = {"label": label, "help": help, "group": group}
+    if range is not None:
+        meta["range"] = range
+    if choices is not None:
+        meta["choices"] = choices
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclass
 class JobSettings:
     """Everything the main job needs; every field is a notebook widget / CLI flag.
@@ -92,42 +109,110 @@ class JobSettings:
     The defaults finish SFT → GRPO → evaluation on a 2-core CPU in a few minutes.
     """
 
-    name: str = "auto"
-    runs_dir: str = "runs"
-    model: str = "tiny"
-    sft_from: str = ""  # an SFT model folder to start GRPO from (skips the SFT stage)
+    name: str = _setting("auto", "run name", "'auto': <model>-<job id> from the settings")
+    runs_dir: str = _setting("runs", "runs folder", "where run folders go")
+    model: str = _setting(
+        "tiny", "model", "tiny (offline, random-initialised), smollm2, a hub id or a folder",
+        group="data",
+    )  # fmt: skip
+    sft_from: str = _setting("", "start GRPO from", "an SFT model folder (skips the SFT stage)")
     # data
-    n_images: int = 1200
-    image_size: int = 84
-    data_seed: int = 0
-    tasks: tuple[str, ...] = DEFAULT_TASKS
-    think: str = "cues"
-    sft_rows: int = 512
-    grpo_rows: int = 2048
-    eval_rows: int = 200
+    n_images: int = _setting(
+        1200, "images", "built-in images generated", (7, 1_000_000, 100), "data"
+    )
+    image_size: int = _setting(84, "image size", "pixels per side", (28, 2048, 14))
+    data_seed: int = _setting(0, "data seed", "seed of the generated data")
+    tasks: tuple[str, ...] = _setting(DEFAULT_TASKS, "tasks", "comma-separated task names")
+    think: str = _setting("cues", "think text", "what the demonstrations' <think> holds")
+    sft_rows: int = _setting(
+        512, "SFT demonstrations", "rows SFT trains on", (1, 10_000_000, 16), "data"
+    )
+    grpo_rows: int = _setting(
+        2048, "GRPO prompts", "rows GRPO samples prompts from", (1, 10_000_000, 16)
+    )
+    eval_rows: int = _setting(
+        200, "held-out rows", "test rows evaluated before and after GRPO", (1, 1_000_000, 16),
+        "data",
+    )  # fmt: skip
     # SFT
-    sft_steps: int = 600
-    sft_batch_size: int = 16
-    sft_learning_rate: float = 3e-4
+    sft_steps: int = _setting(
+        600, "SFT steps", "optimiser steps of SFT", (0, 1_000_000, 10), "training"
+    )
+    sft_batch_size: int = _setting(
+        16, "SFT batch size", "demonstrations per SFT step", (1, 4096, 1)
+    )
+    sft_learning_rate: float = _setting(3e-4, "SFT learning rate", "", (0.0, 1.0, 1e-6))
     # GRPO
-    grpo_steps: int = 100
-    num_generations: int = 8
-    prompts_per_step: int = 4
-    grpo_learning_rate: float = 5e-5
-    beta: float = 0.0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
-    multi_objective_aggregation: str = "sum_then_normalize"
-    temperature: float = 1.0
-    max_completion_length: int = 40
-    spec: Any = "default"
-    lora: bool | None = None
-    use_vllm: bool = False
-    seed: int = 0
-    save_steps: int = 20
+    grpo_steps: int = _setting(
+        100, "GRPO steps", "more steps continue a finished run", (1, 1_000_000, 5), "training"
+    )
+    num_generations: int = _setting(
+        8, "generations per prompt", "the group GRPO compares", (2, 1024, 1), "training"
+    )
+    prompts_per_step: int = _setting(4, "prompts per step", "", (1, 4096, 1), "training")
+    grpo_learning_rate: float = _setting(
+        5e-5, "GRPO learning rate", "", (0.0, 1.0, 1e-6), "training"
+    )
+    beta: float = _setting(
+        0.0, "beta (KL)", "KL penalty to the SFT model; 0 keeps no reference model",
+        (0.0, 100.0, 0.01), "training",
+    )  # fmt: skip
+    loss_type: str = _setting(
+        "dapo", "loss type", "TRL's loss aggregation", group="training",
+        choices=("dapo", "grpo", "dr_grpo", "bnpo"),
+    )  # fmt: skip
+    scale_rewards: str = _setting(
+        "group", "scale rewards", "how advantages are normalised", group="training",
+        choices=("group", "batch", "none"),
+    )  # fmt: skip
+    multi_objective_aggregation: str = _setting(
+        "sum_then_normalize", "multi-objective aggregation", "how several rewards combine",
+        group="training", choices=("sum_then_normalize", "normalize_then_sum"),
+    )  # fmt: skip
+    temperature: float = _setting(1.0, "temperature", "sampling temperature", (0.0, 10.0, 0.05))
+    max_completion_length: int = _setting(
+        40, "max completion tokens", "", (1, 65536, 8), "training"
+    )
+    spec: Any = _setting("default", "reward spec", "a preset name or spec JSON")  # noqa: RUF009
+    lora: bool | None = _setting(None, "LoRA", "auto: full for tiny, LoRA otherwise")
+    use_vllm: bool = _setting(False, "vLLM", "generate with vLLM (CUDA only)")
+    seed: int = _setting(0, "seed", "training seed", (0, 2**31 - 1, 1), "training")
+    save_steps: int = _setting(
+        20, "checkpoint every", "GRPO steps between checkpoints", (1, 1_000_000, 1)
+    )
     # evaluation
-    eval_sampled: bool = True
-    eval_batch_size: int = 64
+    eval_sampled: bool = _setting(True, "sampled evaluation", "also evaluate sampled decoding")
+    eval_batch_size: int = _setting(
+        64, "evaluation batch", "prompts per generate call", (1, 4096, 1)
+    )
+
+    @classmethod
+    def form_fields(cls, group: str | None = None) -> dict[str, dict[str, Any]]:
+        """The settings a form shows, with what a widget needs: ``label``, ``help``,
+        ``range`` (start, stop, step) or ``choices``, ``type`` and ``group`` (``data``,
+        ``training``; ``None`` for the command line only). A notebook builds its widgets from
+        this, so the editor and the command line cannot drift apart.
+
+        Examples
+        --------
+        >>> JobSettings.form_fields("training")["grpo_steps"]["range"]
+        (1, 1000000, 5)
+        """
+        out = {}
+        for f in dataclasses.fields(cls):
+            meta = dict(f.metadata)
+            if meta and (group is None or meta.get("group") == group):
+                out[f.name] = {**meta, "type": type(f.default).__name__, "default": f.default}
+        return out
+
+    @classmethod
+    def from_form(cls, base: JobSettings, values: Mapping[str, Any]) -> JobSettings:
+        """``base`` with the values a form holds, each cast to its field's type."""
+        data = base.to_dict()
+        for name, value in values.items():
+            kind = type(getattr(cls(), name))
+            data[name] = kind(value) if kind in (int, float) else value
+        return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -158,22 +243,26 @@ class JobSettings:
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
             value = getattr(defaults, f.name)
+            meta = f.metadata
+            text = "; ".join(x for x in (meta.get("label"), meta.get("help")) if x)
             if f.name == "tasks":
-                parser.add_argument(
-                    flag, default=",".join(value), help="comma-separated task names"
-                )
+                parser.add_argument(flag, default=",".join(value), help=text)
             elif f.name in ("lora",):
                 parser.add_argument(
-                    flag, type=_lower, choices=["auto", "true", "false"], default="auto"
+                    flag, type=_lower, choices=["auto", "true", "false"], default="auto", help=text
                 )
             elif isinstance(value, bool):
                 parser.add_argument(
-                    flag, type=_lower, choices=["true", "false"], default=str(value).lower()
+                    flag,
+                    type=_lower,
+                    choices=["true", "false"],
+                    default=str(value).lower(),
+                    help=text,
                 )
             elif isinstance(value, int | float):
-                parser.add_argument(flag, type=type(value), default=value)
+                parser.add_argument(flag, type=type(value), default=value, help=text)
             else:
-                parser.add_argument(flag, default=value)
+                parser.add_argument(flag, default=value, choices=meta.get("choices"), help=text)
         return parser
 
     @classmethod
