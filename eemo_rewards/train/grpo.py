@@ -40,13 +40,11 @@ from eemo_rewards.train.models import ModelBundle
 from eemo_rewards.train.runs import run_lock
 from eemo_rewards.train.stage import (
     TrainResult,
-    finish_stage,
-    quiet,
+    begin_stage,
     resumable,
-    resume_point,
-    reuse_finished,
     stage_run,
     start_stage,
+    train_and_finish,
     use_lora,
 )
 
@@ -322,11 +320,9 @@ def train_grpo(
     spec = resolve_spec(spec)
     checks = validate_grpo(bundle, dataset, spec, args)
     with run_lock(run.path, what="GRPO"):
-        if resume is not False:
-            finished = reuse_finished(run, args.max_steps, stage="grpo")
-            if finished is not None:
-                return finished
-        checkpoint = resume_point(run, resume, int(args.max_steps))
+        finished, checkpoint = begin_stage(run, resume, args.max_steps, stage="grpo")
+        if finished is not None:
+            return finished
 
         funcs, weights = spec.build()
         rewards = [InstrumentedReward(f) for f in funcs]
@@ -346,6 +342,4 @@ def train_grpo(
             peft_config=peft,
             callbacks=all_callbacks,
         )
-        quiet(trainer)
-        trainer.train(resume_from_checkpoint=checkpoint)
-        return finish_stage(trainer, bundle, run, recorder, timer, rewards)
+        return train_and_finish(trainer, checkpoint, bundle, run, recorder, timer, rewards)

@@ -26,13 +26,11 @@ from eemo_rewards.train.models import ModelBundle
 from eemo_rewards.train.runs import run_lock
 from eemo_rewards.train.stage import (
     TrainResult,
-    finish_stage,
-    quiet,
+    begin_stage,
     resumable,
-    resume_point,
-    reuse_finished,
     stage_run,
     start_stage,
+    train_and_finish,
     use_lora,
 )
 
@@ -142,11 +140,9 @@ def train_sft(
     run, args = stage_run(run_dir, args, bundle, sft_config)
     checks = validate_sft(bundle, dataset, args)
     with run_lock(run.path, what="SFT"):
-        if resume is not False:
-            finished = reuse_finished(run, args.max_steps, stage="sft")
-            if finished is not None:
-                return finished
-        checkpoint = resume_point(run, resume, int(args.max_steps))
+        finished, checkpoint = begin_stage(run, resume, args.max_steps, stage="sft")
+        if finished is not None:
+            return finished
         keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
         train_data = dataset.select_columns(keep)
         peft = lora_config(bundle, **(lora_settings or {})) if use_lora(bundle, lora) else None
@@ -162,6 +158,4 @@ def train_sft(
             peft_config=peft,
             callbacks=all_callbacks,
         )
-        quiet(trainer)
-        trainer.train(resume_from_checkpoint=checkpoint)
-        return finish_stage(trainer, bundle, run, recorder, timer, [])
+        return train_and_finish(trainer, checkpoint, bundle, run, recorder, timer, [])

@@ -42,6 +42,7 @@ from eemo_rewards.train.runs import RunFolder, replace_dir
 
 __all__ = [
     "TrainResult",
+    "begin_stage",
     "finish_stage",
     "load_checkpoint_weights",
     "quiet",
@@ -50,6 +51,7 @@ __all__ = [
     "reuse_finished",
     "stage_run",
     "start_stage",
+    "train_and_finish",
     "use_lora",
 ]
 
@@ -225,6 +227,25 @@ def reuse_finished(run: RunFolder, max_steps: int, *, stage: str) -> TrainResult
         global_step=int(finished["global_step"]),
         reused=True,
     )
+
+
+def begin_stage(
+    run: RunFolder, resume: bool | str | Path, max_steps: int, *, stage: str
+) -> tuple[TrainResult | None, str | None]:
+    """Inside the run's lock: ``(finished result, None)`` when the stage already finished at
+    ``max_steps`` (reuse it), else ``(None, checkpoint to resume from or None)``."""
+    if resume is not False:
+        finished = reuse_finished(run, max_steps, stage=stage)
+        if finished is not None:
+            return finished, None
+    return None, resume_point(run, resume, int(max_steps))
+
+
+def train_and_finish(trainer, checkpoint, bundle, run, recorder, timer, rewards) -> TrainResult:
+    """Train (from ``checkpoint`` when given) quietly, then :func:`finish_stage`."""
+    quiet(trainer)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    return finish_stage(trainer, bundle, run, recorder, timer, rewards)
 
 
 def quiet(trainer: Any) -> None:
