@@ -52,8 +52,9 @@ def _():
     - As a script or an HTML export it runs at once from command-line flags, e.g.
       `python notebooks/grpo.py --grpo-steps 60` or
       `marimo export html notebooks/grpo.py -o reports/grpo.html -- --model tiny`.
-    - Runs live in `runs/<model>-<settings id>/` (checkpoints, `metrics.parquet`, `spec.json`,
-      `config.json`); the same settings resume or reuse a run instead of starting over.
+    - Runs live in `runs/<model>-<job id>/`, their SFT stage in `runs/sft-<model>-<SFT id>/`.
+      The same settings reuse the finished run at once; more GRPO steps continue it; an
+      interrupted run resumes with every weight; other GRPO settings reuse the SFT stage.
     - Every run also writes a self-contained `report.html` (charts, evaluation, sample
       answers; opens offline from disk) into its run folder and to `--report`
       (default `reports/grpo/report.html`, PNG copies of the charts beside it;
