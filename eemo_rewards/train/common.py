@@ -16,6 +16,7 @@ __all__ = [
     "TrainingSetupError",
     "check_columns",
     "check_context",
+    "checkpointing_field",
     "device_defaults",
     "lora_config",
     "prompt_length",
@@ -35,17 +36,42 @@ def world_size() -> int:
         return 1
 
 
+def checkpointing_field(arguments: Any = None) -> str:
+    """The ``TrainingArguments`` field that turns gradient checkpointing on in the installed
+    transformers: ``activation_checkpointing`` in recent releases, ``gradient_checkpointing``
+    before it was renamed (transformers 5.17, for one, knows only the old name).
+
+    Examples
+    --------
+    >>> checkpointing_field() in ("activation_checkpointing", "gradient_checkpointing")
+    True
+    """
+    import dataclasses
+
+    if arguments is None:
+        from transformers import TrainingArguments as arguments
+    names = {f.name for f in dataclasses.fields(arguments)}
+    for name in ("activation_checkpointing", "gradient_checkpointing"):
+        if name in names:
+            return name
+    raise TrainingSetupError(
+        f"{arguments.__name__} has neither activation_checkpointing nor gradient_checkpointing; "
+        "this transformers release is not supported (pyproject.toml lists the supported ones)"
+    )
+
+
 def device_defaults(bundle: ModelBundle | None = None) -> dict[str, Any]:
     """Trainer arguments that depend on the hardware.
 
     On CPU: float32 (bf16 off: CPU bf16 matmuls are slow and lossy here) and no gradient
     checkpointing (it trades compute for memory that small models do not need). On CUDA:
-    bf16 where the device supports it, gradient checkpointing for models larger than tiny.
+    bf16 where the device supports it, gradient checkpointing for models larger than tiny
+    (under the field name the installed transformers uses, see :func:`checkpointing_field`).
 
     Examples
     --------
-    >>> sorted(device_defaults())
-    ['activation_checkpointing', 'bf16', 'use_cpu']
+    >>> sorted(set(device_defaults()) - {checkpointing_field()})
+    ['bf16', 'use_cpu']
     """
     import torch
 
@@ -54,7 +80,7 @@ def device_defaults(bundle: ModelBundle | None = None) -> dict[str, Any]:
     return {
         "use_cpu": not cuda,
         "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
-        "activation_checkpointing": bool(cuda and not small),
+        checkpointing_field(): bool(cuda and not small),
     }
 
 
