@@ -25,21 +25,24 @@ export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATAS
 export TRANSFORMERS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1
 py=${PYTHON:-python3}
 [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && [ "$device" = cpu ] && py=.venv/bin/python
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+# the wheels are for the GPU machine (Python 3.12); a CPU run uses the local environment
+if [ "$device" = cuda ] && [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
     "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/eemo-site .whl/*.whl || { echo "installing .whl/ failed" >&2; exit 1; }
     export PYTHONPATH=/tmp/eemo-site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 else
     export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
-if [ -n "$smoke" ] && [ ! -d .gpudata/real ]; then
-    "$py" benchmarks/gpu.py prepare --smoke --data .gpudata || exit 1
+data=.gpudata
+if [ -n "$smoke" ]; then
+    data=.gpudata-smoke  # shrunk datasets, built here on first use
+    [ -d "$data/real" ] || "$py" benchmarks/gpu.py prepare --smoke --data "$data" || exit 1
 fi
 status=0
 part() {  # part NAME LIMIT_S
     echo "=== $1 (limit $2 s) $(date -u +%T)"
-    timeout --kill-after=10 "$2" "$py" benchmarks/gpu.py "$1" --out "$out" --device "$device" \
-        $smoke 2>&1 | tee -a "$out/gpu.log"
+    timeout --foreground --kill-after=10 "$2" "$py" benchmarks/gpu.py "$1" --out "$out" --data "$data" \
+        --device "$device" $smoke 2>&1 | tee -a "$out/gpu.log"
     local rc=${PIPESTATUS[0]}
     [ "$rc" -ne 0 ] && { echo "=== $1 failed (exit $rc)" | tee -a "$out/gpu.log"; status=1; }
 }
@@ -48,7 +51,7 @@ part pipeline 90
 part real-grpo 200
 part real-sft 75
 echo "=== pytest -m gpu $(date -u +%T)"
-timeout --kill-after=10 60 "$py" -m pytest -m gpu tests/test_gpu.py -q -p no:cacheprovider \
+timeout --foreground --kill-after=10 60 "$py" -m pytest -m gpu tests/test_gpu.py -q -p no:cacheprovider \
     -o addopts="" 2>&1 | tee "$out/pytest.log"
 rc=${PIPESTATUS[0]}
 # exit 5: nothing collected (no CUDA: the gpu tests skip, which is rc 0); anything else fails

@@ -43,7 +43,9 @@ class JsonLines:
 
 
 class StepClock(TrainerCallback):
-    """Wall time of every optimiser step; optionally writes each one as it ends.
+    """Wall time (``times``) and process CPU time (``cpu_times``, all threads) of every
+    optimiser step; optionally writes each one as it ends. On a CPU shared with other jobs the
+    CPU time moves much less than the wall time.
 
     ``sync`` (e.g. ``torch.cuda.synchronize``) runs before each reading, so that a GPU's
     queued work is counted in the step that queued it.
@@ -60,12 +62,15 @@ class StepClock(TrainerCallback):
         self.sync = sync
         self.labels = labels
         self.times: list[float] = []
+        self.cpu_times: list[float] = []
         self._start: float | None = None
+        self._cpu_start = 0.0
 
     def on_step_begin(self, args, state, control, **kwargs):
         if self.sync is not None:
             self.sync()
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._start is None:
@@ -74,6 +79,7 @@ class StepClock(TrainerCallback):
             self.sync()
         seconds = time.perf_counter() - self._start
         self.times.append(seconds)
+        self.cpu_times.append(time.process_time() - self._cpu_start)
         self._start = None
         if self.log is not None:
             self.log.emit(
