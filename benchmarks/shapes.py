@@ -5,7 +5,7 @@ weights to download.
 ``config.json`` (Hugging Face Hub repository ``Qwen/Qwen2.5-VL-3B-Instruct``; the Qwen2.5-VL
 technical report, Bai et al. 2025, arXiv:2502.13923, Table 1, gives the same vision tower and
 language model sizes). The only thing changed is the tokenizer: the project's byte-level BPE,
-trained locally on the dataset's text (``eemo_rewards.train.models._train_tokenizer``), whose
+trained locally on the dataset's text (``eemo_rewards.train.models.tiny._train_tokenizer``), whose
 few thousand tokens sit at the start of the model's full 151,936-row vocabulary, so that the
 embedding and the output layer keep their real size.
 
@@ -136,7 +136,8 @@ def build_shaped(
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
 
-    from eemo_rewards.train.models import ModelBundle, _tiny_processor, _train_tokenizer
+    from eemo_rewards.train.models import ModelBundle
+    from eemo_rewards.train.models.tiny import _tiny_processor, _train_tokenizer
 
     dtype = torch.bfloat16 if dtype is None else dtype
     tokenizer = _train_tokenizer(corpus, vocab_size)

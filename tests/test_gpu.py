@@ -27,7 +27,8 @@ from eemo_rewards.train.common import (  # noqa: E402
     device_defaults,
     lora_config,
 )
-from eemo_rewards.train.models import _train_tokenizer, load_model, lora_target_modules  # noqa: E402
+from eemo_rewards.train.models import load_model, lora_target_modules  # noqa: E402
+from eemo_rewards.train.models.tiny import _train_tokenizer  # noqa: E402
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 SMALL = {"hidden_size": 32, "vision_dim": 32, "image_size": 56}

@@ -214,7 +214,8 @@ def test_hub_style_folder_loads_through_auto_classes(tmp_path):
     """A plain save_pretrained folder (no marker) goes through AutoModelForImageTextToText."""
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration
 
-    from eemo_rewards.train.models import _idefics_processor, _train_tokenizer
+    from eemo_rewards.train.models.smollm2 import _idefics_processor
+    from eemo_rewards.train.models.tiny import _train_tokenizer
 
     tokenizer = _train_tokenizer(["hello"], 300)
     tokenizer.add_special_tokens(
@@ -252,16 +253,17 @@ def test_a_cached_tiny_model_appears_only_once_complete(tmp_path, monkeypatch):
     # is still writing (seen as "no file named model.safetensors"), so the model is saved
     # elsewhere and moved into place whole
     import eemo_rewards.train.models as models
+    import eemo_rewards.train.models.cache as cache
 
     visible_while_saving = []
-    real_save = models.save_bundle
+    real_save = cache.save_bundle
 
     def spying_save(bundle, path):
         out = real_save(bundle, path)
         visible_while_saving.append(sorted(p.name for p in tmp_path.glob("tiny-*")))
         return out
 
-    monkeypatch.setattr(models, "save_bundle", spying_save)
+    monkeypatch.setattr(cache, "save_bundle", spying_save)
     bundle = models.build_tiny(cache_dir=tmp_path, hidden_size=32, vision_dim=16)
     assert visible_while_saving == [[]]
     assert [p.name for p in tmp_path.iterdir()] == [Path(bundle.path).name]
@@ -269,16 +271,32 @@ def test_a_cached_tiny_model_appears_only_once_complete(tmp_path, monkeypatch):
 
 
 def test_only_the_local_main_process_builds_a_cached_model(tmp_path, monkeypatch):
-    # a non-main process's save_pretrained may write no weights in a distributed run: the
-    # others wait for the local main process's build instead of building their own
-    from eemo_rewards.train.models import MARKER_FILE, _built_by_local_main_process
+    # a non-main process's save_pretrained may write no weights in a distributed run: under
+    # a launcher the build runs inside accelerate's local_main_process_first (the one
+    # mechanism the pipeline's data cache uses too), so the others load the main one's copy
+    import contextlib
 
-    folder = tmp_path / "tiny-x"
-    monkeypatch.delenv("LOCAL_RANK", raising=False)
-    assert _built_by_local_main_process(folder) is False
-    monkeypatch.setenv("LOCAL_RANK", "1")
-    with pytest.raises(TimeoutError, match="local main process"):
-        _built_by_local_main_process(folder, timeout_s=0.3)
-    folder.mkdir()
-    (folder / MARKER_FILE).write_text("{}")
-    assert _built_by_local_main_process(folder, timeout_s=0.3) is True
+    import eemo_rewards.train.models.cache as cache
+
+    source = load_model("tiny", cache_dir=tmp_path / "src", hidden_size=32, vision_dim=16).path
+    entered = []
+
+    @contextlib.contextmanager
+    def spying_first():
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(cache, "local_main_process_first", spying_first)
+    built = []
+
+    def build():
+        built.append(True)
+        return load_model(source)
+
+    first = cache.cached_build(tmp_path / "tiny-x", build)
+    again = cache.cached_build(tmp_path / "tiny-x", build)
+    assert built == [True] and entered == [True, True], "built once, always inside the guard"
+    assert first.path == again.path == str(tmp_path / "tiny-x")
+    monkeypatch.undo()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert isinstance(cache.local_main_process_first(), contextlib.nullcontext)

@@ -332,15 +332,13 @@ class JobSettings:
 
 
 def main_process_first() -> contextlib.AbstractContextManager:
-    """Under ``accelerate launch``, let the main process fill the on-disk caches (images, the
-    tiny model) before the others read them; a no-op in a single process."""
-    from eemo_rewards.train.common import world_size
+    """Under ``accelerate launch``, let the local main process fill the on-disk caches
+    (images, the tiny model) before the others read them; a no-op in a single process. The
+    same mechanism as the model cache's
+    (:func:`eemo_rewards.train.models.local_main_process_first`)."""
+    from eemo_rewards.train.models.cache import local_main_process_first
 
-    if world_size() <= 1:
-        return contextlib.nullcontext()
-    from accelerate import PartialState
-
-    return PartialState().main_process_first()
+    return local_main_process_first()
 
 
 def tokenizer_corpus(dataset: Any, limit: int = 4000) -> list[str]:
