@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import pickle
+import warnings
 
 import pytest
 
@@ -114,28 +115,105 @@ CHATML_PROMPT = (
 )
 
 
-def test_response_from_query_handles_prefix_bos_and_markers():
+def test_response_from_query_handles_prefix_bos_markers_and_tails():
     q = CHATML_PROMPT + GOOD_JOY + "<|im_end|>\n<|endoftext|>"
     assert openrlhf.response_from_query(q, CHATML_PROMPT) == GOOD_JOY
     # a BOS token in front of the prompt
     assert openrlhf.response_from_query(
         "<s>" + CHATML_PROMPT + GOOD_JOY + "</s>", CHATML_PROMPT
     ) == (GOOD_JOY)
-    # the prompt re-tokenised differently: fall back on the assistant marker
-    assert openrlhf.response_from_query(CHATML_PROMPT + GOOD_JOY, "different prompt") == "\n" + (
-        GOOD_JOY
-    )
+    # an explicit marker when the prompt is unrelated
+    assert openrlhf.response_from_query(
+        CHATML_PROMPT + GOOD_JOY, "different prompt", markers=["<|im_start|>assistant\n"]
+    ) == (GOOD_JOY)
     llama = "<|start_header_id|>assistant<|end_header_id|>\n\n" + GOOD_JOY + "<|eot_id|>"
-    assert openrlhf.response_from_query(llama, None).strip() == GOOD_JOY
+    assert (
+        openrlhf.response_from_query(llama, None, markers=openrlhf.ASSISTANT_MARKERS).strip()
+        == GOOD_JOY
+    )
     # end markers inside the response are kept: only trailing ones are removed
     inner = "<think>a <|im_end|> b</think><answer>joy</answer>"
     assert openrlhf.response_from_query(CHATML_PROMPT + inner, CHATML_PROMPT) == inner
 
 
-def test_response_from_query_warns_once_when_it_cannot_delimit():
-    openrlhf._warned.clear()
-    with pytest.warns(UserWarning, match="scoring the whole query"):
-        assert openrlhf.response_from_query("plain " + GOOD_JOY, "other") == "plain " + GOOD_JOY
+def test_response_after_an_expanded_image_placeholder_is_found_by_the_prompt_tail():
+    # a VLM processor expands one image token into many: the prompt is no longer a substring
+    for header, end in [
+        ("<|im_start|>assistant\n", "<|im_end|>"),
+        ("<｜Assistant｜>", "<｜end▁of▁sentence｜>"),  # DeepSeek-style, in no marker list
+        ("\n### Response:\n", "</s>"),
+    ]:
+        prompt = f"<｜User｜><image>Which emotion does it evoke?{header}"
+        query = (
+            "<｜User｜>"
+            + "<|image_pad|>" * 50
+            + "Which emotion does it evoke?"
+            + header
+            + GOOD_JOY
+            + end
+        )
+        assert openrlhf.response_from_query(query, prompt) == GOOD_JOY, header
+        assert openrlhf.locate_response(query, prompt)[1] == "tail"
+
+
+def test_response_not_found_is_none_and_too_short_a_tail_does_not_count():
+    assert openrlhf.response_from_query("plain " + GOOD_JOY, "other") is None
+    assert openrlhf.response_from_query(GOOD_JOY, None) is None
+    # a short common suffix ("?" or a space) is not a delimiter
+    assert openrlhf.locate_response("xx Which? " + GOOD_JOY, "<image>Unrelated?")[0] is None
+
+
+def test_reward_func_counts_unfound_responses_and_warns_at_1_10_100():
+    torch = pytest.importorskip("torch")
+    func = openrlhf.make_reward_func("format_only")
+    with pytest.warns(UserWarning, match=r"could not find the response .*\(1 of 1"):
+        out = func(["plain " + GOOD_JOY], ["other"], ["joy"])
+    assert out["rewards"].tolist() == [0.0]
+    assert out["extra_logs"]["response_not_found"].tolist() == [1.0]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(9):
+            func(["plain " + GOOD_JOY], ["other"], ["joy"])
+    counted = [str(w.message) for w in seen if "could not find" in str(w.message)]
+    assert len(counted) == 1 and "(10 of 10" in counted[0]
+    assert func.not_found == 10
+    ok = func([CHATML_PROMPT + GOOD_JOY], [CHATML_PROMPT], ["joy"])
+    assert ok["extra_logs"]["response_not_found"].tolist() == [0.0]
+    assert torch.is_tensor(ok["rewards"])
+
+
+def test_reward_func_strict_mode_raises():
+    pytest.importorskip("torch")
+    func = openrlhf.make_reward_func(strict=True)
+    with pytest.raises(openrlhf.ResponseNotFoundError, match="could not find the response"):
+        func(["plain " + GOOD_JOY], ["other"], ["joy"])
+
+
+class _Template:
+    """A tokenizer stand-in with a DeepSeek-like chat template."""
+
+    eos_token = "<｜end▁of▁sentence｜>"
+    pad_token = None
+
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
+        text = "<｜begin▁of▁sentence｜>"
+        for m in messages:
+            if m["role"] == "user":
+                text += "<｜User｜>" + m["content"]
+            else:
+                text += "<｜Assistant｜>" + m["content"] + self.eos_token
+        return text + ("<｜Assistant｜>" if add_generation_prompt else "")
+
+
+def test_chat_template_markers_read_the_tokenizers_own_template():
+    header, ends = openrlhf.chat_template_markers(_Template())
+    assert header == "<｜Assistant｜>"
+    assert ends[0] == "<｜end▁of▁sentence｜>"
+    pytest.importorskip("torch")
+    func = openrlhf.make_reward_func("format_only", tokenizer=_Template())
+    # the prompt was re-rendered differently: only the template's header delimits it
+    query = "<｜begin▁of▁sentence｜><｜User｜>Q<｜Assistant｜>" + GOOD_JOY + _Template.eos_token
+    assert func([query], ["unrelated"], ["joy"])["rewards"].tolist() == [1.0]
 
 
 # A plain label carries no task, so every term applies (REWARD contract for task=None) and
@@ -153,7 +231,7 @@ def test_openrlhf_reward_func_call_shape():
     assert torch.equal(out["rewards"], out["scores"])
     assert out["rewards"][0].item() == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
     assert out["rewards"][1].item() == pytest.approx(_expected(GOOD_FEAR, "joy"))
-    assert set(out["extra_logs"]) == set(COMPONENTS)
+    assert set(out["extra_logs"]) == {*COMPONENTS, "response_not_found"}
     assert all(t.shape == (2,) for t in out["extra_logs"].values())
 
 
