@@ -45,12 +45,13 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eemo_rewards.spec import PRESETS, CompositeReward, RewardSpec, preset
 
 __all__ = [
+    "END_MARKERS",
     "LABEL_KEYS",
     "SCHEME_TAGS",
     "TagWatch",
@@ -60,10 +61,28 @@ __all__ = [
     "resolve_spec",
     "score_sample",
     "special_tag_tokens",
+    "strip_end_tokens",
 ]
 
 SCHEME_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 """The answer scheme's tags; a completion holding none of them cannot score above 0."""
+
+END_MARKERS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<end_of_turn>",
+    "<|end|>",
+    "</s>",
+    "<eos>",
+    "<pad>",
+    "<|pad|>",
+)
+"""End-of-turn and padding tokens removed from the end of a response."""
+
+# any <|...|> or <｜...｜> token (ChatML, Llama 3, DeepSeek's full-width bars), at the end
+_SPECIAL_LIKE = re.compile(r"<[|｜][^<>\s]{1,64}[|｜]>\s*$")
 
 LABEL_KEYS = ("task", "solution", "options")
 """Keys :func:`decode_label` reads; any other key is passed on as an extra column."""
@@ -227,6 +246,33 @@ def score_sample(
     )
     fallback = composite.fallback
     return total, {k: fallback if v is None else v for k, v in parts.items()}
+
+
+def strip_end_tokens(text: Any, markers: Sequence[str] = END_MARKERS) -> Any:
+    """``text`` without the end-of-turn and padding tokens that trail it (:data:`END_MARKERS`,
+    and any ``<|...|>``-style token): a response decoded with special tokens kept ends with
+    them, and the answer scheme rejects text after ``</answer>``. Non-strings pass through.
+
+    Examples
+    --------
+    >>> strip_end_tokens("<think>a</think><answer>joy</answer><|im_end|>\\n<|endoftext|>")
+    '<think>a</think><answer>joy</answer>'
+    """
+    if not isinstance(text, str):
+        return text
+    end = len(text)
+    # a response often ends with several markers (e.g. "<|im_end|>\n<|endoftext|>")
+    while True:
+        stripped = text[:end].rstrip()
+        for marker in markers:
+            if marker and stripped.endswith(marker):
+                end = len(stripped) - len(marker)
+                break
+        else:
+            match = _SPECIAL_LIKE.search(stripped)
+            if match is None:
+                return text[:end]
+            end = match.start()
 
 
 # -- the special-token caveat ------------------------------------------------------------

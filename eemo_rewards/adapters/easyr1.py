@@ -24,7 +24,8 @@ dict/JSON form or a spec file path) and ``fallback``.
 
 EasyR1 decodes responses with ``worker.reward.skip_special_tokens=true`` by default: with a
 tokenizer that registers ``<think>``/``<answer>`` as special tokens, set it to ``false``
-(the adapter warns once when a whole batch holds no tag).
+(the adapter warns once when a whole batch holds no tag); the end-of-turn token such a
+decoding leaves at the end of each response is removed before scoring.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eemo_rewards.adapters import TagWatch, composite_for, decode_label, score_sample
+from eemo_rewards.adapters import (
+    TagWatch,
+    composite_for,
+    decode_label,
+    score_sample,
+    strip_end_tokens,
+)
 from eemo_rewards.spec import RewardSpec
 
 __all__ = ["REWARD_NAME", "REWARD_TYPE", "compute_score"]
@@ -72,9 +79,9 @@ def compute_score(
                 f"reward input {i} is a {type(item).__name__}; EasyR1 passes dicts with "
                 "'response', 'response_length' and 'ground_truth'"
             )
-        total, parts = score_sample(
-            composite, item.get("response"), decode_label(item.get("ground_truth"))
-        )
+        response = strip_end_tokens(item.get("response"))
+        label = decode_label(item.get("ground_truth"))
+        total, parts = score_sample(composite, response, label)
         results.append({"overall": total, **parts})
     _watch.observe(item.get("response") for item in reward_inputs)
     return results

@@ -47,12 +47,18 @@ are the composite score per query (torch tensors; torch is imported inside the f
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.adapters import TagWatch, composite_for, decode_label, score_sample
+from eemo_rewards.adapters import (
+    END_MARKERS,
+    TagWatch,
+    composite_for,
+    decode_label,
+    score_sample,
+    strip_end_tokens,
+)
 from eemo_rewards.spec import RewardSpec
 
 __all__ = [
@@ -80,26 +86,8 @@ ASSISTANT_MARKERS = (
 """Assistant headers of common chat templates. Not used unless asked for:
 ``make_reward_func(marker=ASSISTANT_MARKERS)``; the tokenizer's own template is better."""
 
-END_MARKERS = (
-    "<|im_end|>",
-    "<|endoftext|>",
-    "<|eot_id|>",
-    "<|end_of_text|>",
-    "<end_of_turn>",
-    "<|end|>",
-    "</s>",
-    "<eos>",
-    "<pad>",
-    "<|pad|>",
-)
-"""End-of-turn and padding tokens removed from the end of a response."""
-
 MIN_TAIL = 16
 """The shortest prompt tail (characters) trusted to delimit a response (rule 4)."""
-
-# any <|...|> or <｜...｜> token (ChatML, Llama 3, DeepSeek's full-width bars), at the end
-_SPECIAL_LIKE = re.compile(r"<[|｜][^<>\s]{1,64}[|｜]>\s*$")
-
 
 class ResponseNotFoundError(ValueError):
     """The response could not be told apart from the prompt in an OpenRLHF query."""
@@ -158,22 +146,6 @@ def locate_response(
     return None, "not found"
 
 
-def _strip_end_markers(text: str, markers: Sequence[str] = END_MARKERS) -> str:
-    end = len(text)
-    # a response often ends with several markers (e.g. "<|im_end|>\n<|endoftext|>")
-    while True:
-        stripped = text[:end].rstrip()
-        for marker in markers:
-            if marker and stripped.endswith(marker):
-                end = len(stripped) - len(marker)
-                break
-        else:
-            match = _SPECIAL_LIKE.search(stripped)
-            if match is None:
-                return text[:end]
-            end = match.start()
-
-
 def response_from_query(
     query: Any, prompt: str | None, *, markers: Sequence[str] = (), end_markers=END_MARKERS
 ) -> str | None:
@@ -192,7 +164,7 @@ def response_from_query(
     if not isinstance(query, str):
         query = "" if query is None else str(query)
     response, _ = locate_response(query, prompt, markers)
-    return None if response is None else _strip_end_markers(response, end_markers)
+    return None if response is None else strip_end_tokens(response, end_markers)
 
 
 def chat_template_markers(tokenizer: Any) -> tuple[str, tuple[str, ...]]:

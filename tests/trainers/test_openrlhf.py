@@ -193,7 +193,9 @@ def test_its_executor_loads_the_file_and_scores_as_the_trl_path(data, cases, tem
     ]
     assert not mismatches
     assert all(out["extra_logs"]["response_not_found"].item() == 0.0 for out in results)
-    good = [o["reward"].item() for c, o in zip(cases, results) if c["kind"] == "correct"]
+    good = [
+        o["reward"].item() for c, o in zip(cases, results, strict=True) if c["kind"] == "correct"
+    ]
     assert min(good) > 0
 
 

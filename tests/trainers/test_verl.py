@@ -13,7 +13,6 @@ import os
 import warnings
 
 import pytest
-
 from trainer_helpers import corpus, make_processor, train_tokenizer, venv_hint
 
 pytestmark = pytest.mark.trainers
@@ -145,7 +144,10 @@ def test_readme_overrides_score_the_exported_batch_as_the_trl_path(setup):
             mismatches.append((case["task"], case["kind"], out["reward_score"], expected))
         assert set(out["reward_extra_info"]) == {"score", *components}
     assert not mismatches
-    scores = {(c["task"], c["kind"]): o["reward_score"] for c, o in zip(setup["cases"], outputs)}
+    scores = {
+        (c["task"], c["kind"]): o["reward_score"]
+        for c, o in zip(setup["cases"], outputs, strict=True)
+    }
     assert scores[("emotion", "correct")] > scores[("emotion", "wrong")]
     assert scores[("emotion", "no tags")] == 0.0 == scores[("emotion", "after")]
 
