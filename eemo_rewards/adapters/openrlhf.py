@@ -89,6 +89,7 @@ ASSISTANT_MARKERS = (
 MIN_TAIL = 16
 """The shortest prompt tail (characters) trusted to delimit a response (rule 4)."""
 
+
 class ResponseNotFoundError(ValueError):
     """The response could not be told apart from the prompt in an OpenRLHF query."""
 
