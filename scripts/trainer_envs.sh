@@ -4,6 +4,7 @@
 # installed --no-deps plus only what its reward path imports (scripts/trainer_envs/*.txt),
 # and torch==2.13.0 held by scripts/trainer_envs/constraints.txt. torch is installed once,
 # into .venvs/_torch, and shared through a .pth file (the venv's own packages come first).
+# The trainers are built side by side; each logs to .venvs/<trainer>.log.
 #
 #   bash scripts/trainer_envs.sh             # all of them
 #   bash scripts/trainer_envs.sh verl swift  # some
@@ -21,7 +22,13 @@ names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(verl openrlhf swift)
 
 export PIP_ROOT_USER_ACTION=ignore
-quiet() { "$@" 2>&1 | grep -v '^WARNING: Location' || true; return "${PIPESTATUS[0]}"; }
+# pip's output without the noise of index locations this machine lacks; keeps pip's status
+quiet() {
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" | grep -v -e '^WARNING: Location' -e '^$' || true
+    return "$rc"
+}
 
 torch_dir=.venvs/_torch
 if [ ! -f "$torch_dir/.complete" ]; then
@@ -31,29 +38,47 @@ if [ ! -f "$torch_dir/.complete" ]; then
     touch "$torch_dir/.complete"
 fi
 
-for name in "${names[@]}"; do
-    pin=${TRAINER[$name]:-}
-    if [ -z "$pin" ]; then
-        echo "unknown trainer '$name'; known: ${!TRAINER[*]}" >&2
-        exit 2
-    fi
-    venv=.venvs/$name
+build() {
+    local name=$1 pin=${TRAINER[$1]} venv=.venvs/$1 start=$SECONDS stamp site
     stamp=$(cat "$0" "$REQ/constraints.txt" "$REQ/common.txt" "$REQ/$name.txt" | sha256sum | cut -c1-16)
     if [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$stamp" ]; then
         echo "trainer envs: $name is up to date"
-        continue
+        return 0
     fi
     echo "trainer envs: building $venv ($pin)"
-    start=$SECONDS
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$ROOT/$torch_dir" > "$site/_eemo_shared_torch.pth"
-    pip=("$venv/bin/python" -m pip install -q -c "$REQ/constraints.txt")
+    local pip=("$venv/bin/python" -m pip install -q -c "$REQ/constraints.txt")
     quiet "${pip[@]}" -r "$REQ/common.txt" -r "$REQ/$name.txt"
     quiet "${pip[@]}" --no-deps "$pin"
     quiet "${pip[@]}" --no-deps -e .
     "$venv/bin/python" -c "import torch, eemo_rewards; assert torch.__version__.startswith('2.13.0')"
     echo "$stamp" > "$venv/.complete"
     echo "trainer envs: $name built in $((SECONDS - start)) s"
+}
+
+for name in "${names[@]}"; do
+    if [ -z "${TRAINER[$name]:-}" ]; then
+        echo "unknown trainer '$name'; known: ${!TRAINER[*]}" >&2
+        exit 2
+    fi
 done
+# the builds are mostly downloads and unpacking: run them side by side, each logging to its
+# own file, and fail when any fails
+pids=()
+for name in "${names[@]}"; do
+    mkdir -p .venvs
+    build "$name" > ".venvs/$name.log" 2>&1 &
+    pids+=($!)
+done
+status=0
+for i in "${!names[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        status=1
+        echo "trainer envs: building ${names[$i]} failed:" >&2
+    fi
+    cat ".venvs/${names[$i]}.log"
+done
+exit "$status"

@@ -319,3 +319,122 @@ def test_swift_register_into_a_given_registry_and_without_swift():
     if importlib.util.find_spec("swift") is None:
         with pytest.raises(ImportError, match="ms-swift is not installed"):
             swift.register("eemo")
+
+
+# -- spec forms, reward kwargs, args=, the tag-loss warning ---------------------------------
+def test_resolve_spec_reads_every_form_a_config_carries(tmp_path):
+    from eemo_rewards.adapters import resolve_spec
+
+    spec = RewardSpec([RewardTerm("format", 2.0)])
+    assert resolve_spec(None) is None and resolve_spec(spec) is spec
+    assert resolve_spec(" soft ") == "soft"
+    assert resolve_spec(spec.to_json()) == spec
+    assert resolve_spec(spec.to_dict()) == spec
+    (tmp_path / "s.json").write_text(spec.to_json())
+    assert resolve_spec(str(tmp_path / "s.json")) == spec
+    assert resolve_spec(tmp_path / "s.json") == spec
+    pytest.importorskip("yaml")
+    (tmp_path / "s.yaml").write_text(spec.to_yaml())
+    assert resolve_spec(str(tmp_path / "s.yaml")) == spec
+    with pytest.raises(ValueError, match="preset name"):
+        resolve_spec("sotf")
+    with pytest.raises(FileNotFoundError, match="absolute path"):
+        resolve_spec("missing.json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        resolve_spec("{terms: [")
+    with pytest.raises(TypeError, match="preset name"):
+        resolve_spec(3)
+    # a Mapping that is not a dict (Hydra's DictConfig is one) with list-likes inside
+    from types import MappingProxyType
+
+    nested = MappingProxyType({"terms": ({"name": "format", "weight": 2.0},)})
+    assert composite_for(nested).score(GOOD_JOY) == 2.0
+
+
+def test_verl_reward_kwargs_choose_the_spec_and_reject_unknown_keys():
+    soft = composite_for("soft")
+    label = {"task": "emotion"}
+    out = verl.compute_score("x", GOOD_FEAR, "joy", label, spec="soft")
+    assert out["score"] == pytest.approx(soft.score(GOOD_FEAR, "joy", task="emotion"))
+    assert out["score"] != pytest.approx(verl.compute_score("x", GOOD_FEAR, "joy", label)["score"])
+    inline = '{"terms": [{"name": "format", "weight": 4.0}]}'
+    assert verl.compute_score("x", GOOD_JOY, "joy", spec=inline)["score"] == 4.0
+    assert verl.compute_score("x", MALFORMED, "joy", spec="format_only", fallback=-1.0) == {
+        "score": 0.0,
+        "format_reward": 0.0,
+    }
+    # verl's own extra call arguments are not ours to read
+    verl.compute_score("x", GOOD_JOY, "joy", spec="format_only", reward_router_address=None)
+    with pytest.raises(TypeError, match=r"unknown reward_kwargs \['sepc'\]"):
+        verl.compute_score("x", GOOD_JOY, "joy", sepc="soft")
+
+
+def test_swift_orm_is_built_with_args_and_leaves_not_applicable_to_nansum():
+    args = object()
+    orm = swift.EEmoORM(args=args)
+    assert orm.args is args and orm.spec is None
+    emotion_only = RewardSpec([RewardTerm("accuracy", tasks=["emotion"])])
+    cls = swift.register("only", spec=emotion_only, orms={})
+    out = cls(args=args)([GOOD_JOY, GOOD_JOY], solution=["joy", "x"], task=["emotion", "ranking"])
+    assert out == [1.0, None]
+    with_number = swift.register("only0", spec=emotion_only, fallback=0.0, orms={})
+    assert with_number(args=args)([GOOD_JOY], solution=["x"], task=["ranking"]) == [0.0]
+
+
+def test_tag_watch_warns_once_for_a_tagless_batch_or_a_long_run():
+    from eemo_rewards.adapters import TagsMissingWarning, TagWatch
+
+    watch = TagWatch("test", min_batch=4, streak=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not watch.observe(["joy", GOOD_JOY, "joy", "joy"])  # one tagged: no warning
+        assert not watch.observe(["joy"] * 3)  # too small a batch, run of 5
+    with pytest.warns(TagsMissingWarning, match="none of the last 6 completions"):
+        assert watch.observe(["joy"])  # the run reaches 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not watch.observe(["joy"] * 10)  # once per watch
+    fresh = TagWatch("test")
+    with pytest.warns(TagsMissingWarning, match="skip_special_tokens=True"):
+        assert fresh.observe(["warm light, smiling facesjoy"] * 4)
+    # look-alike spellings and message lists count as tags
+    assert not TagWatch("t", min_batch=1).observe(["< answer >joy</answer >"])
+    assert not TagWatch("t", min_batch=1).observe([[{"role": "assistant", "content": GOOD_JOY}]])
+
+
+def test_swift_and_easyr1_watch_their_batches():
+    from eemo_rewards.adapters import TagsMissingWarning
+
+    orm = swift.EEmoORM()
+    with pytest.warns(TagsMissingWarning, match="ms-swift"):
+        orm(["joy"] * 4, solution=["joy"] * 4, task=["emotion"] * 4)
+    easyr1._watch.warned = False
+    inputs = [{"response": "joy", "response_length": 1, "ground_truth": "joy"}] * 4
+    with pytest.warns(TagsMissingWarning, match="skip_special_tokens=false"):
+        easyr1.compute_score(inputs, spec="format_only")
+
+
+def test_special_tag_tokens_lists_the_tags_a_tokenizer_makes_special():
+    from eemo_rewards.adapters import special_tag_tokens
+
+    class Tok:
+        all_special_tokens = ("<|im_end|>", "<answer>", "</answer>")
+
+    assert special_tag_tokens(Tok()) == ["<answer>", "</answer>"]
+
+    class Processor:
+        tokenizer = Tok()
+
+    assert special_tag_tokens(Processor()) == ["<answer>", "</answer>"]
+    assert special_tag_tokens(object()) == []
+
+
+def test_easyr1_strips_the_end_token_a_special_tokens_decoding_leaves():
+    from eemo_rewards.adapters import strip_end_tokens
+
+    assert strip_end_tokens(GOOD_JOY + "<|im_end|>\n<|endoftext|>") == GOOD_JOY
+    assert strip_end_tokens(GOOD_JOY + "<｜end▁of▁sentence｜>") == GOOD_JOY
+    assert strip_end_tokens(GOOD_JOY + " trailing") == GOOD_JOY + " trailing"
+    assert strip_end_tokens(None) is None
+    inputs = [{"response": GOOD_JOY + "<|im_end|>", "response_length": 9, "ground_truth": "joy"}]
+    assert easyr1.compute_score(inputs, spec="format_only")[0]["overall"] == 1.0
