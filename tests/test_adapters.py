@@ -438,3 +438,9 @@ def test_easyr1_strips_the_end_token_a_special_tokens_decoding_leaves():
     assert strip_end_tokens(None) is None
     inputs = [{"response": GOOD_JOY + "<|im_end|>", "response_length": 9, "ground_truth": "joy"}]
     assert easyr1.compute_score(inputs, spec="format_only")[0]["overall"] == 1.0
+
+
+def test_easyr1_rejects_a_misspelt_kwarg():
+    inputs = [{"response": GOOD_JOY, "response_length": 3, "ground_truth": "joy"}]
+    with pytest.raises(TypeError, match=r"unknown reward_function_kwargs \['sepc'\]"):
+        easyr1.compute_score(inputs, sepc="soft")

@@ -11,15 +11,17 @@ verl       :mod:`eemo_rewards.adapters.verl`    ``compute_score(data_source, sol
                                                 ground_truth, extra_info=None)``
 OpenRLHF   :mod:`eemo_rewards.adapters.openrlhf`  ``reward_func(queries, prompts, labels)``
 EasyR1     :mod:`eemo_rewards.adapters.easyr1`  ``compute_score(reward_inputs)`` (batch)
-ms-swift   :mod:`eemo_rewards.adapters.swift`   ``EEmoORM()(completions, **columns)``
+ms-swift   :mod:`eemo_rewards.adapters.swift`   ``EEmoORM(args=args)(completions, **columns)``
 =========  ===================================  =============================================
 
-Only TRL understands "not applicable" (``None``). Every adapter here therefore scores with
-the composite reward of a spec (by default :func:`~eemo_rewards.spec.default_spec`), which
-sums the weighted terms that apply to the sample's task; a sample that no term applies to
-scores ``fallback`` (default ``0.0``). Per-term components that adapters log are reported for
-every sample with the same keys; a term that does not apply reports ``fallback`` too, so the
-logged lists stay aligned (verl and EasyR1 need one float per key per sample).
+Every adapter scores with the composite reward of a spec (by default
+:func:`~eemo_rewards.spec.default_spec`), which sums the weighted terms that apply to the
+sample's task. TRL and ms-swift understand "not applicable" (``None``; swift turns it into NaN
+under its ``nansum``), so the swift ORM returns ``None`` for a sample no term applies to;
+verl, OpenRLHF and EasyR1 need a number, so there such a sample scores ``fallback`` (default
+``0.0``). Per-term components that adapters log are reported for every sample with the same
+keys; a term that does not apply reports ``fallback`` too, so the logged lists stay aligned
+(verl and EasyR1 need one float per key per sample).
 
 Ground truth arrives in different places per trainer; :func:`decode_label` reads all of
 them: a plain solution string, a dict, or a JSON string of a dict with ``solution`` and

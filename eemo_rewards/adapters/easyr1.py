@@ -20,7 +20,8 @@ label without a task is left to the composite). Each result is ``{"overall": flo
 task reports ``fallback``, 0.0).
 
 ``reward_function_kwargs`` may set ``spec`` (a preset name, a :class:`RewardSpec`, its
-dict/JSON form or a spec file path) and ``fallback``.
+dict/JSON form or a spec file path) and ``fallback``; any other key is an error (a misspelt
+key would otherwise be ignored silently).
 
 EasyR1 decodes responses with ``worker.reward.skip_special_tokens=true`` by default: with a
 tokenizer that registers ``<think>``/``<answer>`` as special tokens, set it to ``false``
@@ -66,6 +67,12 @@ def compute_score(
     ...                 "response_length": 9, "ground_truth": "joy"}], spec="format_only")
     [{'overall': 1.0, 'format_reward': 1.0}]
     """
+    if kwargs:
+        raise TypeError(
+            f"unknown reward_function_kwargs {sorted(kwargs)} for eemo_rewards' EasyR1 "
+            "compute_score; it reads ['spec', 'fallback'] (e.g. "
+            "worker.reward.reward_function_kwargs.spec=soft)"
+        )
     if isinstance(reward_inputs, Mapping):
         raise TypeError(
             "compute_score expects a list of reward inputs (REWARD_TYPE = 'batch'), got one "
