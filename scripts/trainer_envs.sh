@@ -34,7 +34,7 @@ torch_dir=.venvs/_torch
 if [ ! -f "$torch_dir/.complete" ]; then
     rm -rf "$torch_dir"
     echo "trainer envs: torch (shared)"
-    quiet "$PYTHON" -m pip install -q --no-deps --target "$torch_dir" -r "$REQ/constraints.txt"
+    quiet "$PYTHON" -m pip install -q --no-compile --no-deps --target "$torch_dir" -r "$REQ/constraints.txt"
     touch "$torch_dir/.complete"
 fi
 
@@ -50,7 +50,9 @@ build() {
     "$PYTHON" -m venv "$venv"
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$ROOT/$torch_dir" > "$site/_eemo_shared_torch.pth"
-    local pip=("$venv/bin/python" -m pip install -q -c "$REQ/constraints.txt")
+    # --no-compile: byte-compiling every installed file costs more CPU than the install;
+    # Python compiles what the tests import
+    local pip=("$venv/bin/python" -m pip install -q --no-compile -c "$REQ/constraints.txt")
     quiet "${pip[@]}" -r "$REQ/common.txt" -r "$REQ/$name.txt"
     quiet "${pip[@]}" --no-deps "$pin"
     quiet "${pip[@]}" --no-deps -e .

@@ -52,7 +52,10 @@ def cases(qa):
 
     rows = []
     for row in qa.to_dicts():
-        good = f"<think>{row['think'] or 'cues'}</think><answer>{row['answer']}</answer>"
+        answer = row["answer"]
+        if row["task"] == "multiple_choice":  # the option's text: read through the options
+            answer = row["options"][ord(row["solution"]) - ord("A")]
+        good = f"<think>{row['think'] or 'cues'}</think><answer>{answer}</answer>"
         wrong = f"<think>{row['think'] or 'cues'}</think><answer>"
         wrong += _wrong(row["task"], row["solution"], row["options"]) + "</answer>"
         for kind, text in [
