@@ -13,11 +13,13 @@ that poisons averages and plots.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "EEMO_BENCH_HIT_WEIGHTS",
+    "UndefinedMetricWarning",
     "accuracy",
     "eemo_bench_ranking_score",
     "kendall_tau",
@@ -123,7 +125,7 @@ def macro_f1(
     return total / len(label_list)
 
 
-def _pearson(x: list[float], y: list[float]) -> float:
+def _pearson(x: list[float], y: list[float], zero_division: Any = 0.0) -> Any:
     n = len(x)
     mx, my = math.fsum(x) / n, math.fsum(y) / n
     dx = [v - mx for v in x]
@@ -131,7 +133,7 @@ def _pearson(x: list[float], y: list[float]) -> float:
     sxx = math.fsum(d * d for d in dx)
     syy = math.fsum(d * d for d in dy)
     if sxx == 0.0 or syy == 0.0:
-        return 0.0
+        return _undefined(zero_division)
     r = math.fsum(p * q for p, q in zip(dx, dy, strict=True)) / math.sqrt(sxx * syy)
     return max(-1.0, min(1.0, r))
 
@@ -151,8 +153,29 @@ def _average_ranks(values: list[float]) -> list[float]:
     return ranks
 
 
-def plcc(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson linear correlation coefficient; ``0.0`` when either input is constant.
+def _undefined(zero_division: Any) -> Any:
+    # scikit-learn's convention: the caller says what an undefined value becomes
+    if zero_division == "warn":
+        warnings.warn(
+            "correlation undefined: one input is constant; returning 0.0 (pass zero_division "
+            "to choose the value, e.g. float('nan') or None)",
+            UndefinedMetricWarning,
+            stacklevel=4,
+        )
+        return 0.0
+    return zero_division
+
+
+class UndefinedMetricWarning(RuntimeWarning):
+    """A correlation was asked of a constant input (its value is the caller's choice)."""
+
+
+def plcc(x: Sequence[float], y: Sequence[float], *, zero_division: Any = 0.0) -> Any:
+    """Pearson linear correlation coefficient.
+
+    ``zero_division`` is what an undefined correlation (either input constant) becomes:
+    ``0.0`` by default, or ``float("nan")``, ``None``, or ``"warn"`` (0.0 with an
+    :class:`UndefinedMetricWarning`), as in scikit-learn.
 
     Examples
     --------
@@ -160,14 +183,16 @@ def plcc(x: Sequence[float], y: Sequence[float]) -> float:
     0.9996
     >>> plcc([0.5, 0.5, 0.5], [1.0, 2.0, 3.0])  # constant input: undefined, reported as 0
     0.0
+    >>> plcc([0.5, 0.5, 0.5], [1.0, 2.0, 3.0], zero_division=None) is None
+    True
     """
     a, b = _paired(x, y, ("x", "y"))
-    return _pearson(_floats(a, "x"), _floats(b, "y"))
+    return _pearson(_floats(a, "x"), _floats(b, "y"), zero_division)
 
 
-def srcc(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation (ties get average ranks); ``0.0`` when either input is
-    constant.
+def srcc(x: Sequence[float], y: Sequence[float], *, zero_division: Any = 0.0) -> Any:
+    """Spearman rank correlation (ties get average ranks); ``zero_division`` as in
+    :func:`plcc` when either input is constant.
 
     Examples
     --------
@@ -175,17 +200,19 @@ def srcc(x: Sequence[float], y: Sequence[float]) -> float:
     1.0
     >>> srcc([1, 2, 3, 4], [4, 3, 2, 1])
     -1.0
+    >>> srcc([2, 2, 2], [1, 2, 3], zero_division=float("nan"))
+    nan
     """
     a, b = _paired(x, y, ("x", "y"))
-    return _pearson(_average_ranks(_floats(a, "x")), _average_ranks(_floats(b, "y")))
+    return _pearson(_average_ranks(_floats(a, "x")), _average_ranks(_floats(b, "y")), zero_division)
 
 
-def kendall_tau(x: Sequence[Any], y: Sequence[Any]) -> float:
+def kendall_tau(x: Sequence[Any], y: Sequence[Any], *, zero_division: Any = 0.0) -> Any:
     """Kendall's τ-b between two paired sequences of comparable values.
 
-    Like ``scipy.stats.kendalltau`` (variant b): ties are allowed, and a sequence that is
-    constant gives ``0.0`` here (scipy gives NaN). Quadratic in the length, meant for the
-    short lists of a ranking answer.
+    Like ``scipy.stats.kendalltau`` (variant b): ties are allowed; a sequence that is
+    constant is undefined (scipy gives NaN) and gives ``zero_division`` here, ``0.0`` by
+    default. Quadratic in the length, meant for the short lists of a ranking answer.
 
     Examples
     --------
@@ -212,7 +239,7 @@ def kendall_tau(x: Sequence[Any], y: Sequence[Any]) -> float:
     n_a = concordant + discordant + ties_b  # pairs not tied in a
     n_b = concordant + discordant + ties_a  # pairs not tied in b
     if n_a == 0 or n_b == 0:
-        return 0.0
+        return _undefined(zero_division)
     return (concordant - discordant) / math.sqrt(n_a * n_b)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,14 +38,35 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "DIMENSIONS",
     "TAXONOMIES",
+    "VAD_WEIGHTS",
     "Taxonomy",
     "emotion_similarity",
     "get_taxonomy",
     "normalise_phrase",
     "taxonomies",
+    "vad_distance",
     "vad_norms",
 ]
+
+#: The affective dimensions, in the order every V/A/D triple of the project uses.
+DIMENSIONS = ("valence", "arousal", "dominance")
+
+#: Weights of the V/A/D distance (valence matters most), as in EEmo-Logic's soft reward.
+VAD_WEIGHTS = (0.5, 0.3, 0.2)
+
+
+def vad_distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The weighted V/A/D distance ``sqrt(0.5 ΔV² + 0.3 ΔA² + 0.2 ΔD²)`` of two triples.
+
+    Examples
+    --------
+    >>> vad_distance((5.0, 5.0, 5.0), (7.0, 5.0, 5.0))
+    1.4142135623730951
+    """
+    return math.sqrt(sum(w * (x - y) ** 2 for w, x, y in zip(VAD_WEIGHTS, a, b, strict=True)))
+
 
 # Words are maximal runs of letters and digits; everything else separates them. One simple
 # character class, so tokenising is linear and cannot backtrack.

@@ -25,8 +25,10 @@ with app.setup:
         summary,
         zero_variance,
     )
-    from eemo_rewards.analysis.training import BUDGETS, gains_over_sft, run_study, with_headline
+    from eemo_rewards.analysis.training import gains_over_sft, with_headline
+    from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report import StandaloneReport
+    from eemo_rewards.train.study import BUDGETS, run_study
 
     REPO = Path(__file__).resolve().parents[1]
     RESPONSES = REPO.parent / "shared" / "reference" / "eemo-bench" / "responses"
@@ -58,11 +60,7 @@ def parse_args(cli: dict) -> argparse.Namespace:
         choices=["none", *BUDGETS],
         help="training grid to run here: smoke (seconds, checks the pipeline), small, full",
     )
-    argv = []
-    for key, value in cli.items():
-        for item in value if isinstance(value, list) else [value]:
-            argv += [f"--{key}", str(item)]
-    args = parser.parse_args(argv)
+    args = parser.parse_args(flags_to_argv(cli))
     if args.n_images < 7:
         parser.error("--n-images must be at least 7 (one image per built-in emotion)")
     return args

@@ -18,6 +18,7 @@ with app.setup:
     from eemo_rewards.data.schema import default_data_dir, validate_records
     from eemo_rewards.data.subset import build_subset, class_of
     from eemo_rewards.data.templates import TEMPLATE_FAMILIES
+    from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.tasks import TASKS
 
     REPO = Path(__file__).resolve().parents[1]
@@ -50,14 +51,7 @@ def parse_args(cli: dict) -> argparse.Namespace:
         "--image-root", default=None, help="folder of the source's images (relative paths)"
     )
     parser.add_argument("--out", default=str(default_data_dir() / "notebook-export"))
-    argv = []
-    for key, value in cli.items():
-        if key in ("h", "help"):
-            argv.append("--help")
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            argv += [f"--{key}", str(item)]
-    args = parser.parse_args(argv)
+    args = parser.parse_args(flags_to_argv(cli))
     if args.n_images < 7:
         parser.error("--n-images must be at least 7 (one image per built-in emotion)")
     return args

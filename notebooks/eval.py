@@ -9,12 +9,13 @@ with app.setup:
     import warnings
     from pathlib import Path
 
-    import altair as alt
     import marimo as mo
     import polars as pl
     from transformers.utils import logging as hf_logging
 
-    from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder
+    from eemo_rewards.analysis.runs import change_table, examples_frame, long_metrics, metric_bars
+    from eemo_rewards.flags import flags_to_argv
+    from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder, list_runs
 
 
 @app.cell(hide_code=True)
@@ -31,7 +32,7 @@ def _():
     cross-domain set drawn with OpenMoji faces instead of the drawn faces the model was
     trained on.
 
-    As a script: `python notebooks/eval.py --models runs/X/sft/final,runs/X/grpo/final`;
+    As a script: `python notebooks/eval.py --models runs/sft-X/final,runs/X/grpo/final`;
     without `--models` it takes the most recent main-job run under `runs/`.
     """)
     return
@@ -47,27 +48,20 @@ def _():
     _parser.add_argument("--sets", default=",".join(HELDOUT_SETS))
     _parser.add_argument("--eval-rows", type=int, default=256)
     _parser.add_argument("--sampled", type=str.lower, choices=["true", "false"], default="true")
-    _flat = []
-    for _key, _value in dict(mo.cli_args()).items():
-        _flat += [f"--{_key}", str(_value)]
-    cli = _parser.parse_args(_flat)
+    cli = _parser.parse_args(flags_to_argv(dict(mo.cli_args())))
     interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
     return cli, interactive
 
 
 @app.cell
 def _(cli):
-    # the newest main-job run folder with both stages finished
-    _runs = sorted(
-        (p for p in Path(cli.runs_dir).glob("*/grpo/final") if (p.parent.parent / "sft").exists()),
-        key=lambda p: p.stat().st_mtime,
-    )
+    # the newest main-job run folder with GRPO finished (list_runs reads what is on disk)
+    _runs = [r for r in list_runs(cli.runs_dir) if r["finished"]]
     if cli.models:
         _default = cli.models
     elif _runs:
-        _run = _runs[-1].parent.parent
-        _sft = json.loads((_run / "settings.json").read_text()).get("sft_from")
-        _default = f"{_sft or _run / 'sft' / 'final'},{_run / 'grpo' / 'final'}"
+        _run = _runs[0]
+        _default = f"{_run['settings'].sft_final},{_run['path'] / 'grpo' / 'final'}"
     else:
         _default = ""
     models = mo.ui.text_area(value=_default.replace(",", "\n"), label="models (one per line)")
@@ -134,23 +128,18 @@ def _(interactive, model_list, run_button, sampled, set_list, settings_json):
 @app.cell
 def _(model_list, results):
     _short = {m: f"{i}: {Path(m).parent.name}/{Path(m).name}" for i, m in enumerate(model_list)}
-    frame = pl.DataFrame(
-        [{k: v for k, v in r.items() if k != "examples"} for r in results]
-    ).with_columns(pl.col("model").replace(_short).alias("model"))
-    _metrics = [
-        c
-        for c in frame.columns
-        if c not in ("model", "set", "decoding", "n") and frame[c].dtype.is_numeric()
-    ]
-    long = frame.unpivot(index=["model", "set", "decoding"], on=_metrics, variable_name="metric")
-    _table = long.pivot(on="model", index=["set", "decoding", "metric"], values="value")
+    long = long_metrics(results, ["model", "set", "decoding"]).with_columns(
+        pl.col("model").replace(_short)
+    )
     _names = [_short[m] for m in model_list]
-    if len(_names) > 1:
-        _table = _table.with_columns((pl.col(_names[-1]) - pl.col(_names[0])).alias("change"))
+    _table = change_table(
+        long, on="model", index=["set", "decoding", "metric"], before=_names[0],
+        after=_names[-1],
+    )  # fmt: skip
     mo.vstack(
         [
             mo.md("### Before / after (first → last model)"),
-            mo.ui.table(_table.sort("set", "decoding", "metric"), selection=None, page_size=50),
+            mo.ui.table(_table, selection=None, page_size=50),
         ]
     )
     return (long,)
@@ -158,43 +147,18 @@ def _(model_list, results):
 
 @app.cell
 def _(long):
-    _main = [
-        "perception_acc",
-        "emotion_acc",
-        "emotion_f1",
-        "ranking_score",
-        "valence_srcc",
-        "arousal_srcc",
-        "dominance_srcc",
-        "format_rate",
-        "reward_mean",
-    ]
-    (
-        alt.Chart(long.filter(pl.col("metric").is_in(_main)))
-        .mark_bar()
-        .encode(
-            x=alt.X("model:N", title=None, axis=alt.Axis(labels=False)),
-            y="value:Q",
-            color="model:N",
-            column=alt.Column("metric:N", title=None),
-            row=alt.Row("set:N", title=None),
-            tooltip=["model", "set", "decoding", "metric", "value"],
-        )
-        .transform_filter(alt.datum.decoding == "greedy")
-        .properties(width=55, height=110, title="greedy decoding")
-    )
+    metric_bars(
+        long.filter(pl.col("decoding") == "greedy"), x="model", row="set", width=55,
+        height=110, labels=False,
+    ).properties(title="greedy decoding")  # fmt: skip
     return
 
 
 @app.cell
 def _(interactive, model_list, results):
-    _examples = pl.DataFrame(
-        [
-            {"model": r["model"], "set": r["set"], "decoding": r["decoding"], **e}
-            for r in results
-            for e in r["examples"]
-        ]
-    ).select("model", "set", "decoding", "task", "solution", "completion", "correct")
+    _examples = examples_frame(
+        results, ["model", "set", "decoding"], ["task", "solution", "completion", "correct"]
+    )
     if not interactive:
         for _r in results:
             _keys = ("perception_acc", "emotion_acc", "ranking_score", "format_rate")

@@ -14,7 +14,16 @@ with app.setup:
     import polars as pl
     from transformers.utils import logging as hf_logging
 
-    from eemo_rewards.report import StandaloneReport
+    from eemo_rewards.analysis.runs import (
+        change_table,
+        examples_frame,
+        grpo_charts,
+        long_metrics,
+        metric_bars,
+        sft_loss_chart,
+    )
+    from eemo_rewards.flags import flags_to_argv
+    from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, RewardSpec, preset
     from eemo_rewards.train.pipeline import (
         JobSettings,
@@ -27,17 +36,6 @@ with app.setup:
     #: where the self-contained report goes besides the run folder (relative to the
     #: working directory, like `--runs-dir`)
     DEFAULT_REPORT = "reports/grpo/report.html"
-    #: the charts of the standalone report, in page order, with their captions
-    REPORT_CHARTS_CAPTIONS = {
-        "sft_loss": "SFT loss over steps",
-        "reward": "GRPO reward mean over steps: total and per reward",
-        "zero_std": "share of GRPO groups whose rewards all agree (no gradient)",
-        "completion_length": "completion length (tokens) and share clipped at the limit",
-        "kl": "KL to the reference model (logged when beta > 0) and entropy",
-        "reward_std": "reward standard deviation within groups",
-        "evaluation": "held-out metrics before (sft) and after (grpo) GRPO",
-    }
-    REPORT_CHARTS = tuple(REPORT_CHARTS_CAPTIONS)
 
 
 @app.cell(hide_code=True)
@@ -54,8 +52,9 @@ def _():
     - As a script or an HTML export it runs at once from command-line flags, e.g.
       `python notebooks/grpo.py --grpo-steps 60` or
       `marimo export html notebooks/grpo.py -o reports/grpo.html -- --model tiny`.
-    - Runs live in `runs/<model>-<settings id>/` (checkpoints, `metrics.parquet`, `spec.json`,
-      `config.json`); the same settings resume or reuse a run instead of starting over.
+    - Runs live in `runs/<model>-<job id>/`, their SFT stage in `runs/sft-<model>-<SFT id>/`.
+      The same settings reuse the finished run at once; more GRPO steps continue it; an
+      interrupted run resumes with every weight; other GRPO settings reuse the SFT stage.
     - Every run also writes a self-contained `report.html` (charts, evaluation, sample
       answers; opens offline from disk) into its run folder and to `--report`
       (default `reports/grpo/report.html`, PNG copies of the charts beside it;
@@ -70,10 +69,7 @@ def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
 
     ``cli`` is what ``marimo.cli_args()`` returns (or any flag -> value mapping).
     """
-    argv: list[str] = []
-    for key, value in cli.items():
-        for item in value if isinstance(value, list | tuple) else [value]:
-            argv += ["--" + str(key).lstrip("-").replace("_", "-"), str(item)]
+    argv = flags_to_argv(cli)
     parser = argparse.ArgumentParser(prog="notebooks/grpo.py", add_help=False, allow_abbrev=False)
     parser.add_argument(
         "--report",
@@ -98,47 +94,29 @@ def _():
     return cli, interactive, report_path
 
 
+@app.function
+def settings_form(cli: JobSettings, group: str) -> mo.ui.dictionary:
+    """One widget per setting of ``group``, built from ``JobSettings.form_fields`` (labels,
+    ranges, choices, help), starting at the command line's values."""
+    widgets = {}
+    for name, field in JobSettings.form_fields(group).items():
+        value, label = getattr(cli, name), field["label"]
+        if "choices" in field:
+            widgets[name] = mo.ui.dropdown(list(field["choices"]), value=value, label=label)
+        elif "range" in field:
+            start, stop, step = field["range"]
+            widgets[name] = mo.ui.number(
+                start=start, stop=stop, step=step, value=value, label=label
+            )
+        else:
+            widgets[name] = mo.ui.text(value=str(value), label=label)
+    return mo.ui.dictionary(widgets)
+
+
 @app.cell
 def _(cli):
-    model = mo.ui.text(value=cli.model, label="model (tiny, smollm2, hub id or folder)")
-    n_images = mo.ui.number(start=7, stop=1_000_000, step=100, value=cli.n_images, label="images")
-    sft_rows = mo.ui.number(
-        start=1, stop=10_000_000, step=16, value=cli.sft_rows, label="SFT demonstrations"
-    )
-    eval_rows = mo.ui.number(
-        start=1, stop=1_000_000, step=16, value=cli.eval_rows, label="held-out rows"
-    )
-    sft_steps = mo.ui.number(
-        start=0, stop=1_000_000, step=10, value=cli.sft_steps, label="SFT steps"
-    )
-    grpo_steps = mo.ui.number(
-        start=1, stop=1_000_000, step=5, value=cli.grpo_steps, label="GRPO steps"
-    )
-    num_generations = mo.ui.number(
-        start=2, stop=1024, step=1, value=cli.num_generations, label="generations per prompt"
-    )
-    prompts_per_step = mo.ui.number(
-        start=1, stop=4096, step=1, value=cli.prompts_per_step, label="prompts per step"
-    )
-    grpo_lr = mo.ui.number(
-        start=0.0, stop=1.0, step=1e-6, value=cli.grpo_learning_rate, label="GRPO learning rate"
-    )
-    beta = mo.ui.number(start=0.0, stop=100.0, step=0.01, value=cli.beta, label="beta (KL)")
-    loss_type = mo.ui.dropdown(
-        ["dapo", "grpo", "dr_grpo", "bnpo"], value=cli.loss_type, label="loss type"
-    )
-    scale_rewards = mo.ui.dropdown(
-        ["group", "batch", "none"], value=cli.scale_rewards, label="scale rewards"
-    )
-    aggregation = mo.ui.dropdown(
-        ["sum_then_normalize", "normalize_then_sum"],
-        value=cli.multi_objective_aggregation,
-        label="multi-objective aggregation",
-    )
-    completion_length = mo.ui.number(
-        start=1, stop=65536, step=8, value=cli.max_completion_length, label="max completion tokens"
-    )
-    seed = mo.ui.number(start=0, stop=2**31 - 1, step=1, value=cli.seed, label="seed")
+    data_form = settings_form(cli, "data")
+    training_form = settings_form(cli, "training")
     spec_preset = mo.ui.dropdown(
         sorted(PRESETS) + (["(from --spec)"] if cli.spec not in PRESETS else []),
         value=cli.spec if cli.spec in PRESETS else "(from --spec)",
@@ -147,31 +125,13 @@ def _(cli):
     mo.vstack(
         [
             mo.md("### Data and model"),
-            mo.hstack([model, n_images, sft_rows, eval_rows], wrap=True),
+            data_form.hstack(wrap=True),
             mo.md("### Training"),
-            mo.hstack([sft_steps, grpo_steps, num_generations, prompts_per_step], wrap=True),
-            mo.hstack([grpo_lr, beta, loss_type, scale_rewards, aggregation], wrap=True),
-            mo.hstack([completion_length, seed, spec_preset], wrap=True),
+            training_form.hstack(wrap=True),
+            spec_preset,
         ]
     )
-    return (
-        aggregation,
-        beta,
-        completion_length,
-        eval_rows,
-        grpo_lr,
-        grpo_steps,
-        loss_type,
-        model,
-        n_images,
-        num_generations,
-        prompts_per_step,
-        scale_rewards,
-        seed,
-        sft_rows,
-        sft_steps,
-        spec_preset,
-    )
+    return data_form, spec_preset, training_form
 
 
 @app.cell
@@ -223,46 +183,10 @@ def _(accuracy_mode, base_spec, kernel, term_keys, weights):
 
 
 @app.cell
-def _(
-    aggregation,
-    beta,
-    cli,
-    completion_length,
-    eval_rows,
-    grpo_lr,
-    grpo_steps,
-    loss_type,
-    model,
-    n_images,
-    num_generations,
-    prompts_per_step,
-    scale_rewards,
-    seed,
-    sft_rows,
-    sft_steps,
-    spec,
-):
-    settings = JobSettings.from_dict(
-        {
-            **cli.to_dict(),
-            "model": model.value.strip() or "tiny",
-            "n_images": int(n_images.value),
-            "sft_rows": int(sft_rows.value),
-            "eval_rows": int(eval_rows.value),
-            "sft_steps": int(sft_steps.value),
-            "grpo_steps": int(grpo_steps.value),
-            "num_generations": int(num_generations.value),
-            "prompts_per_step": int(prompts_per_step.value),
-            "grpo_learning_rate": float(grpo_lr.value),
-            "beta": float(beta.value),
-            "loss_type": loss_type.value,
-            "scale_rewards": scale_rewards.value,
-            "multi_objective_aggregation": aggregation.value,
-            "max_completion_length": int(completion_length.value),
-            "seed": int(seed.value),
-            "spec": spec.to_json(),
-        }
-    )
+def _(cli, data_form, spec, training_form):
+    _values = {**data_form.value, **training_form.value}
+    _values["model"] = str(_values["model"]).strip() or "tiny"
+    settings = JobSettings.from_form(cli, {**_values, "spec": spec.to_json()})
     return (settings,)
 
 
@@ -322,94 +246,30 @@ def _(data, interactive, run_button, settings):
 @app.cell
 def _(job):
     run = RunFolder(job["settings"].run_dir)
-    grpo_metrics = pl.DataFrame(RunFolder(run.path / "grpo").read_metrics())
-    sft_metrics = pl.DataFrame(RunFolder(run.path / "sft").read_metrics())
-    return grpo_metrics, run, sft_metrics
-
-
-@app.cell
-def _(sft_metrics):
-    _loss = (
-        sft_metrics.filter(pl.col("loss").is_not_null())
-        .select("step", pl.col("loss").cast(pl.Float64).fill_nan(None))
-        .drop_nulls("loss")
-        if "loss" in sft_metrics.columns
-        else pl.DataFrame({"step": [], "loss": []}, schema={"step": pl.Int64, "loss": pl.Float64})
-    )
-    sft_chart = (
-        alt.Chart(_loss, title="SFT loss")
-        .mark_line(point=True)
-        .encode(x="step:Q", y="loss:Q")
-        .properties(width=600, height=200)
-    )
-    sft_points = _loss.height
-    mo.vstack([mo.md("### SFT loss"), sft_chart])
-    return sft_chart, sft_points
-
-
-@app.cell
-def _(grpo_metrics):
-    _steps = (
-        grpo_metrics.filter(pl.col("reward").is_not_null())
-        if "reward" in grpo_metrics.columns
-        else grpo_metrics.clear()
-    )
-
-    def _long(columns, names=None):
-        present = [c for c in columns if c in _steps.columns]
-        if not present:
-            return pl.DataFrame(
-                {"step": [], "series": [], "value": []},
-                schema={"step": pl.Int64, "series": pl.String, "value": pl.Float64},
-            )
-        frame = _steps.select("step", *present).unpivot(index="step", variable_name="series")
-        if names:
-            frame = frame.with_columns(pl.col("series").replace(names))
-        # NaN cannot travel in a chart's JSON; a missing point is a gap either way
-        return frame.with_columns(pl.col("value").cast(pl.Float64).fill_nan(None)).drop_nulls(
-            "value"
-        )
-
-    _reward_cols = [c for c in _steps.columns if c.startswith("rewards/") and c.endswith("/mean")]
-    _std_cols = [c for c in _steps.columns if c.startswith("rewards/") and c.endswith("/std")]
-
-    def _chart(frame, title):
-        return (
-            alt.Chart(frame, title=title)
-            .mark_line(point=True)
-            .encode(x="step:Q", y="value:Q", color="series:N")
-            .properties(width=280, height=180)
-        )
-
-    # name -> (chart, number of points): the standalone report keeps the charts with data
-    grpo_charts = {}
-    for _name, _columns, _title in [
-        ("reward", ["reward", *_reward_cols], "reward mean (total and per reward)"),
-        ("reward_std", ["reward_std", *_std_cols], "reward std"),
-        ("zero_std", ["frac_reward_zero_std"], "groups with zero reward spread"),
-        (
-            "completion_length",
-            ["completions/mean_length", "completions/clipped_ratio"],
-            "completion length / clipped share",
-        ),
-        ("kl", ["kl", "entropy"], "KL to reference (beta > 0) and entropy"),
-        ("learning_rate", ["learning_rate"], "learning rate"),
-    ]:
-        _frame = _long(_columns)
-        grpo_charts[_name] = (_chart(_frame, _title), _frame.height)
-    _charts = [chart for chart, _ in grpo_charts.values()]
-    mo.vstack(
-        [
-            mo.md("### GRPO over steps"),
-            alt.vconcat(alt.hconcat(*_charts[:3]), alt.hconcat(*_charts[3:])),
-        ]
-    )
-    return (grpo_charts,)
+    return (run,)
 
 
 @app.cell
 def _(job, run):
-    grpo_samples = pl.DataFrame(job["grpo"].samples or run.read_samples() or [{"completion": ""}])
+    sft_chart, sft_points = sft_loss_chart(RunFolder(job["settings"].sft_dir).read_metrics())
+    run_charts = grpo_charts(RunFolder(run.path / "grpo").read_metrics())
+    _charts = [chart for chart, _ in run_charts.values()]
+    mo.vstack(
+        [
+            mo.md("### SFT loss"),
+            sft_chart,
+            mo.md("### GRPO over steps"),
+            alt.vconcat(alt.hconcat(*_charts[:3]), alt.hconcat(*_charts[3:])),
+        ]
+    )
+    return run_charts, sft_chart, sft_points
+
+
+@app.cell
+def _(job, run):
+    grpo_samples = pl.DataFrame(
+        job["grpo"].samples or RunFolder(run.path / "grpo").read_samples() or [{"completion": ""}]
+    )
     mo.vstack(
         [
             mo.md("### Completions of the last GRPO step, with each reward's score"),
@@ -430,46 +290,12 @@ def _(job, run):
 
 @app.cell
 def _(evaluation):
-    _frame = pl.DataFrame([{k: v for k, v in r.items() if k != "examples"} for r in evaluation])
-    _metrics = [
-        c
-        for c in _frame.columns
-        if c not in ("stage", "decoding", "seconds", "n") and _frame[c].dtype.is_numeric()
-    ]
-    _long = _frame.unpivot(index=["stage", "decoding"], on=_metrics, variable_name="metric")
-    eval_table = (
-        _long.pivot(on="stage", index=["metric", "decoding"], values="value")
-        .with_columns((pl.col("grpo") - pl.col("sft")).alias("change"))
-        .sort("decoding", "metric")
-    )
-    _main = [
-        "reward_mean",
-        "format_rate",
-        "perception_acc",
-        "emotion_acc",
-        "emotion_f1",
-        "ranking_score",
-        "comparison_acc",
-        "valence_srcc",
-        "arousal_srcc",
-        "dominance_srcc",
-    ]
-    eval_chart = (
-        alt.Chart(
-            _long.filter(pl.col("metric").is_in(_main)).with_columns(
-                pl.col("value").cast(pl.Float64).fill_nan(None)
-            )
-        )
-        .mark_bar()
-        .encode(
-            x=alt.X("stage:N", title=None),
-            y=alt.Y("value:Q"),
-            color="stage:N",
-            column=alt.Column("metric:N", title=None),
-            row=alt.Row("decoding:N", title=None),
-        )
-        .properties(width=60, height=120)
-    )
+    _long = long_metrics(evaluation, ["stage", "decoding"])
+    eval_table = change_table(
+        _long, on="stage", index=["metric", "decoding"], before="sft", after="grpo",
+        sort=["decoding", "metric"],
+    )  # fmt: skip
+    eval_chart = metric_bars(_long, x="stage", row="decoding")
     mo.vstack(
         [
             mo.md("### Held-out evaluation: SFT checkpoint → after GRPO"),
@@ -482,13 +308,9 @@ def _(evaluation):
 
 @app.cell
 def _(evaluation):
-    eval_examples = pl.DataFrame(
-        [
-            {"stage": r["stage"], "decoding": r["decoding"], **e}
-            for r in evaluation
-            for e in r["examples"]
-        ]
-    ).select("stage", "decoding", "task", "solution", "completion", "correct", "reward")
+    eval_examples = examples_frame(
+        evaluation, ["stage", "decoding"], ["task", "solution", "completion", "correct", "reward"]
+    )
     mo.vstack([mo.md("### Example held-out answers"), mo.ui.table(eval_examples, selection=None)])
     return (eval_examples,)
 
@@ -520,21 +342,20 @@ def _(
     eval_chart,
     eval_examples,
     eval_table,
-    grpo_charts,
     grpo_samples,
     interactive,
-    job,
     report_path,
     run,
+    run_charts,
     run_summary,
     sft_chart,
     sft_points,
 ):
-    _charts = {"sft_loss": (sft_chart, sft_points), **grpo_charts}
+    _charts = {"sft_loss": (sft_chart, sft_points), **run_charts}
     _charts["evaluation"] = (eval_chart, eval_table.height)
-    written_reports = write_report(
+    written_reports = write_run_report(
         [run.path / "report.html", *([Path(report_path)] if report_path else [])],
-        settings=job["settings"],
+        run_dir=run.path,
         summary=run_summary,
         charts=_charts,
         eval_table=eval_table,
@@ -549,56 +370,6 @@ def _(
         "(opens offline from disk): " + ", ".join(f"`{_path}`" for _path in written_reports)
     )
     return
-
-
-@app.function
-def write_report(
-    paths: list,
-    *,
-    settings: JobSettings,
-    summary: dict,
-    charts: dict,
-    eval_table: pl.DataFrame,
-    grpo_samples: pl.DataFrame,
-    eval_examples: pl.DataFrame,
-    n_examples: int = 8,
-) -> list[Path]:
-    """The run as one self-contained HTML page, saved at every path in ``paths``; PNG copies
-    of its charts go beside the last path. ``charts`` maps a name of ``REPORT_CHARTS`` to
-    (altair chart, number of points); a chart with no points is named in the text instead of
-    drawn blank (a blank chart would read as a rendering failure)."""
-    if not paths:
-        raise ValueError("write_report needs at least one path to save the report at")
-    report = StandaloneReport(f"SFT → GRPO → evaluation: {Path(settings.run_dir).name}")
-    report.text(
-        f"Generated by notebooks/grpo.py from the run folder {settings.run_dir}; every number "
-        "below comes from that run. Settings are in its config.json."
-    )
-    report.table([summary], caption="run summary")
-    drawn = {name: chart for name, (chart, points) in charts.items() if points}
-    empty = [name for name in REPORT_CHARTS if name not in drawn]
-    if empty:
-        report.text(f"Charts left out for want of logged values: {', '.join(empty)}.")
-    report.heading("Training")
-    for name in REPORT_CHARTS[:-1]:
-        if name in drawn:
-            report.chart(drawn[name], caption=REPORT_CHARTS_CAPTIONS[name])
-    report.heading("Held-out evaluation: SFT checkpoint → after GRPO")
-    report.table(eval_table, caption="one row per metric and decoding; change = grpo - sft")
-    if "evaluation" in drawn:
-        report.chart(drawn["evaluation"], caption=REPORT_CHARTS_CAPTIONS["evaluation"])
-    report.heading("Sample completions")
-    report.table(
-        grpo_samples.head(n_examples),
-        caption=f"last GRPO step, first {n_examples} completions, with each reward's score",
-    )
-    report.table(eval_examples.head(n_examples), caption=f"held-out answers, first {n_examples}")
-    written = [report.save(path) for path in paths]
-    # PNG copies (vl-convert, well under a second each) for slides and issues
-    for name in REPORT_CHARTS:
-        if name in drawn:
-            drawn[name].save(written[-1].parent / f"{name}.png")
-    return written
 
 
 @app.function

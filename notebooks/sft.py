@@ -24,7 +24,7 @@ def _():
 
     Fine-tune a model on the built-in dataset's `<think>…</think><answer>…</answer>`
     demonstrations (LoRA or full), watch the loss, and try the result on held-out images.
-    The final model lands in `runs/<model>-<settings id>/sft/final`; start GRPO from it with
+    The final model lands in `runs/sft-<model>-<SFT settings id>/final`; start GRPO from it with
     `python notebooks/grpo.py --sft-from <that folder>` (same flags as here).
 
     In the editor training waits for **Run SFT**; as a script
@@ -92,7 +92,7 @@ def _(batch, cli, lora, lr, model, n_images, sft_rows, sft_steps, tasks):
     data = builtin_splits(settings)
     mo.md(
         f"{data['counts']['sft_rows']} demonstrations from {settings.n_images} images; "
-        f"run folder `{settings.run_dir / 'sft'}`"
+        f"run folder `{settings.sft_dir}`"
     )
     return data, settings
 

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from eemo_rewards.analysis.training import ARMS, BUDGETS, SETTINGS, run_study, write_study
+from eemo_rewards.train.study import ARMS, BUDGETS, SETTINGS, run_study, write_study
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from eemo_rewards.analysis.training import (
+from eemo_rewards.analysis.training import gains_over_sft
+from eemo_rewards.train.study import (
     ARMS,
     BUDGETS,
     SETTINGS,
     Budget,
     arms_for,
-    gains_over_sft,
     run_study,
     setting_data,
 )

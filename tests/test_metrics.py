@@ -186,3 +186,21 @@ def test_ranking_metrics_stay_in_unit_interval(truth, pred, mode):
     score = eemo_bench_ranking_score(truth, pred, kendall=mode)
     assert 0.0 <= score <= 1.0
     assert 0.0 <= ndcg(truth, pred) <= 1.0 + 1e-12
+
+
+def test_undefined_correlations_are_the_callers_choice():
+    import math
+    import warnings
+
+    from eemo_rewards.metrics import UndefinedMetricWarning, kendall_tau, plcc, srcc
+
+    constant, varied = [0.5, 0.5, 0.5], [0.1, 0.2, 0.3]
+    for metric in (plcc, srcc, kendall_tau):
+        assert metric(constant, varied) == 0.0  # the default keeps the old tables
+        assert metric(constant, varied, zero_division=None) is None
+        assert math.isnan(metric(varied, constant, zero_division=float("nan")))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert metric(constant, varied, zero_division="warn") == 0.0
+        assert [w.category for w in caught] == [UndefinedMetricWarning]
+        assert metric(varied, varied, zero_division=None) == 1.0  # defined: unaffected

@@ -1,5 +1,5 @@
 """The model factory: tiny builds offline and caches, reloads from folders and checkpoints,
-LoRA presets target the language model only."""
+LoRA presets target the language model, the vision tower or both."""
 
 from __future__ import annotations
 
@@ -113,9 +113,88 @@ def test_lora_targets_language_model_only(tiny):
         matched
     )
     with pytest.raises(ValueError, match="scope"):
-        lora_target_modules(tiny.model, scope="vision")
+        lora_target_modules(tiny.model, scope="visual")
     with pytest.raises(ValueError, match="no module"):
         lora_target_modules(tiny.model, names=("not_a_layer",))
+
+
+def _linear_names(model):
+    from torch import nn
+
+    return {n for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+
+
+def _matched(model, pattern):
+    import re
+
+    compiled = re.compile(pattern)
+    return {n for n, _ in model.named_modules() if compiled.fullmatch(n)}
+
+
+def test_lora_vision_scope_is_every_linear_of_the_tower_and_merger(tiny):
+    linear = _linear_names(tiny.model)
+    vision = _matched(tiny.model, lora_target_modules(tiny.model, scope="vision"))
+    language = _matched(tiny.model, lora_target_modules(tiny.model, scope="language"))
+    both = _matched(tiny.model, lora_target_modules(tiny.model, scope="both"))
+    # only linear layers (PEFT rejects anything else), none of the language model or head
+    assert vision and vision <= linear
+    assert all(".visual." in f".{n}." for n in vision)
+    expected = {n for n in linear if "visual" in n.split(".")}
+    assert vision == expected  # every block's attention and MLP, and the merger's MLP
+    assert any("merger" in n for n in vision)
+    assert both == vision | language and not vision & language
+    assert not any("lm_head" in n or "embed_tokens" in n for n in both)
+    # the language model's linear layers are all in "both": only the head is left out
+    assert linear - both == {n for n in linear if n.split(".")[-1] == "lm_head"}
+
+
+def test_lora_vision_scope_on_the_smollm2_shape():
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
+
+    config = Idefics3Config(
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                       "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
+        text_config={"vocab_size": 64, "hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1},
+    )  # fmt: skip
+    model = Idefics3ForConditionalGeneration(config)
+    vision = _matched(model, lora_target_modules(model, scope="vision"))
+    assert vision == {n for n in _linear_names(model) if "text_model" not in n} - {"lm_head"}
+    assert vision and not any("text_model" in n for n in vision)
+    assert any("connector" in n for n in vision)  # the projector feeding the language model
+    assert any("vision_model" in n for n in vision)
+
+
+def test_eemo_logic_preset_matches_the_stage1_script(tiny):
+    from peft import get_peft_model
+
+    from eemo_rewards.train.common import TrainingSetupError, lora_config
+    from eemo_rewards.train.models import LORA_PRESETS, lora_preset
+
+    assert lora_preset("eemo-logic") == {"r": 64, "alpha": 64, "dropout": 0.05, "scope": "both"}
+    config = lora_config(tiny, preset="eemo-logic")
+    assert (config.r, config.lora_alpha, config.lora_dropout) == (64, 64, 0.05)
+    # an explicit argument overrides the preset; the default stays language-only r=16
+    assert lora_config(tiny, preset="eemo-logic", r=8).r == 8
+    default = lora_config(tiny)
+    assert (default.r, default.lora_alpha) == (16, 32)
+    assert LORA_PRESETS["default"]["scope"] == "language"
+    with pytest.raises(TrainingSetupError, match="eemo-logic"):
+        lora_config(tiny, preset="eemo_logic")
+    with pytest.raises(TrainingSetupError, match="positive"):
+        lora_config(tiny, preset="eemo-logic", r=0)
+
+    import copy
+
+    model = get_peft_model(copy.deepcopy(tiny.model), config)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    # adapters only: base weights of language model, tower and merger stay frozen
+    assert trainable and all("lora_" in n for n in trainable)
+    adapted = {n.split(".lora_")[0] for n in trainable}
+    assert any(".visual.blocks." in n for n in adapted)
+    assert any(".visual.merger." in n for n in adapted)
+    assert any(".language_model." in n for n in adapted)
+    assert not any("lm_head" in n or "embed_tokens" in n for n in adapted)
 
 
 def test_bad_settings_and_names_say_what_to_do(cache, tmp_path):

@@ -37,7 +37,15 @@ def test_settings_round_trip_and_name_the_run_folder(tmp_path):
     assert again == settings
     assert settings.run_dir.parent == tmp_path
     assert settings.run_dir.name == f"tiny-{settings.short_id()}"
-    assert JobSettings(grpo_steps=4).short_id() != settings.short_id()
+    # more GRPO steps continue the same run; any other GRPO setting is another run
+    assert JobSettings(grpo_steps=4).short_id() == settings.short_id()
+    assert JobSettings(grpo_learning_rate=1e-4).short_id() != settings.short_id()
+    assert JobSettings(eval_rows=5).short_id() == settings.short_id()
+    # SFT is keyed by the SFT settings alone: GRPO settings share one SFT folder
+    assert JobSettings(runs_dir=str(tmp_path), beta=0.1).sft_dir == settings.sft_dir
+    assert JobSettings(runs_dir=str(tmp_path), sft_steps=9).sft_dir != settings.sft_dir
+    assert settings.sft_dir.parent == tmp_path and settings.sft_final.name == "final"
+    assert JobSettings(sft_from="/x/final").sft_final == JobSettings(sft_from="/x/final").sft_dir
     # where the run lives is not part of what it is
     assert JobSettings(runs_dir="elsewhere", grpo_steps=3).short_id() == settings.short_id()
     assert JobSettings(name="mine", runs_dir=str(tmp_path)).run_dir == tmp_path / "mine"

@@ -1,7 +1,9 @@
 """Offline reward analysis: compare reward designs on completions with known quality.
 
-No training is involved. A pool of completions with ground truth is scored by every reward
-design, and the designs are compared on what a GRPO run needs from a reward:
+No training happens here (the training study runs in :mod:`eemo_rewards.train.study`;
+:mod:`~eemo_rewards.analysis.training` only tabulates its results). A pool of completions
+with ground truth is scored by every reward design, and the designs are compared on what a
+GRPO run needs from a reward:
 
 - does it separate correct from wrong answers (ROC AUC), and near misses from wrong ones;
 - does it order completions like a graded quality score (Spearman's ρ);

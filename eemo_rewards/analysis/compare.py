@@ -12,7 +12,6 @@ one of the other kinds of the pool, uniformly) has all-equal rewards with probab
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from eemo_rewards.analysis.designs import DESIGNS
+from eemo_rewards.metrics import srcc
 
 __all__ = [
     "hackability",
@@ -183,10 +183,8 @@ def separation(scored: pl.DataFrame) -> pl.DataFrame:
 
 
 def _spearman(x: pl.Series, y: pl.Series) -> float | None:
-    if x.n_unique() < 2 or y.n_unique() < 2:
-        return None
-    value = pl.DataFrame({"x": x, "y": y}).select(pl.corr("x", "y", method="spearman")).item()
-    return None if value is None or math.isnan(value) else float(value)
+    # one Spearman for the whole project; undefined (a constant input) shows as null
+    return srcc(x.to_list(), y.to_list(), zero_division=None)
 
 
 def kind_means(scored: pl.DataFrame, *, by_variant: bool = False) -> pl.DataFrame:

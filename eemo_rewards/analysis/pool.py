@@ -43,7 +43,7 @@ import polars as pl
 
 from eemo_rewards.choice import normalise_options
 from eemo_rewards.tasks import normalise_task
-from eemo_rewards.taxonomy import get_taxonomy, vad_norms
+from eemo_rewards.taxonomy import DIMENSIONS, get_taxonomy, vad_norms
 
 __all__ = [
     "KINDS",
@@ -80,7 +80,6 @@ POOL_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _QUESTION_COLUMNS = ("question_id", "task", "solution")
-_DIMENSIONS = ("valence", "arousal", "dominance")
 _ADJECTIVE = {
     "joy": "joyful",
     "sadness": "sad",
@@ -169,7 +168,7 @@ def _questions_for(record: Mapping[str, Any], index: int) -> list[dict[str, Any]
     # yes/no alternates between a member of the top 3 and an emotion outside it
     outside = [x for x in labels if x not in ranking]
     asked = ranking[index % len(ranking)] if index % 2 == 0 or not outside else outside[0]
-    dimension = _DIMENSIONS[index % 3]
+    dimension = DIMENSIONS[index % 3]
     value = (float(record[dimension]) - lo) / (hi - lo)
     return [
         {**base, "question_id": f"{qid}/emotion", "task": "emotion", "solution": emotion},

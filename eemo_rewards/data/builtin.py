@@ -45,6 +45,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from eemo_rewards.data.labels import VAD_NORMS, taxonomy_labels
 from eemo_rewards.data.schema import RECORD_SCHEMA, default_data_dir
+from eemo_rewards.taxonomy import vad_distance
 
 __all__ = ["BUILTIN_EMOTIONS", "GENERATOR_VERSION", "generate_builtin", "render_builtin_image"]
 
@@ -237,10 +238,7 @@ def _annotate(emotion: str, vad: np.ndarray) -> tuple[list[str], list[float]]:
 
 
 def _distance_to_point(label: str, point: tuple[float, float, float]) -> float:
-    v, a, d = VAD_NORMS[label]
-    return math.sqrt(
-        0.5 * (v - point[0]) ** 2 + 0.3 * (a - point[1]) ** 2 + 0.2 * (d - point[2]) ** 2
-    )
+    return vad_distance(VAD_NORMS[label], point)
 
 
 def generate_builtin(
@@ -323,7 +321,11 @@ def generate_builtin(
         )
         image_id = f"builtin-{seed}-{i:06d}"
         path = (root / "images" / f"{image_id}.png").resolve()
-        img.save(path, optimize=False, compress_level=1)
+        # every file is written under a temporary name and moved in place, the marker last:
+        # a process killed half-way leaves no marker, so the next call regenerates
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.png")
+        img.save(tmp, optimize=False, compress_level=1)
+        os.replace(tmp, path)
         labels, votes = _annotate(emotion, vad[i])
         v01, a01, d01 = ((x - 1.0) / 8.0 for x in vad[i])
         rows.append(
@@ -352,6 +354,10 @@ def generate_builtin(
             }
         )
     records = pl.DataFrame(rows, schema=RECORD_SCHEMA)
-    records.write_parquet(table)
-    marker.write_text(json.dumps({"config": config, "n_rows": records.height}, indent=1))
+    tmp_table = table.with_name(f".{table.name}.{os.getpid()}")
+    records.write_parquet(tmp_table)
+    os.replace(tmp_table, table)
+    tmp_marker = marker.with_name(f".{marker.name}.{os.getpid()}")
+    tmp_marker.write_text(json.dumps({"config": config, "n_rows": records.height}, indent=1))
+    os.replace(tmp_marker, marker)
     return records

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from types import MappingProxyType
 
-from eemo_rewards.taxonomy import TAXONOMIES, get_taxonomy, vad_norms
+from eemo_rewards.taxonomy import TAXONOMIES, get_taxonomy, vad_distance, vad_norms
 
 __all__ = [
     "TAXONOMY_LABELS",
@@ -99,8 +99,7 @@ def label_distance(a: str, b: str) -> float:
     """
     if a not in VAD_NORMS or b not in VAD_NORMS:
         return math.inf
-    (va, aa, da), (vb, ab, db) = VAD_NORMS[a], VAD_NORMS[b]
-    return math.sqrt(0.5 * (va - vb) ** 2 + 0.3 * (aa - ab) ** 2 + 0.2 * (da - db) ** 2)
+    return vad_distance(VAD_NORMS[a], VAD_NORMS[b])
 
 
 def nearest_labels(label: str, taxonomy: str) -> tuple[str, ...]:

@@ -46,12 +46,12 @@ from eemo_rewards.data.labels import TAXONOMY_LABELS, label_distance
 from eemo_rewards.data.schema import QA_SCHEMA, VAD_SCALES, conform_records, validate_records
 from eemo_rewards.data.templates import TEMPLATE_FAMILIES, TEMPLATES, level_phrase
 from eemo_rewards.tasks import TASKS, normalise_task
+from eemo_rewards.taxonomy import DIMENSIONS
 
 __all__ = ["DEFAULT_SPLITS", "LETTERS", "assign_splits", "check_qa", "generate_qa"]
 
 LETTERS = "ABCDEFGHIJ"
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
-DIMENSIONS = ("valence", "arousal", "dominance")
 LEVELS = ("high", "moderate", "low")
 _FEELING = {"valence": "positive", "arousal": "aroused", "dominance": "in control"}
 _SAME_MARGIN = 0.05  # |Δ| on the 0–1 scale below which a pair counts as "same"

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["toy_dataset"]
+from eemo_rewards._text import completion_text
+from eemo_rewards.rewards.base import RewardFunction
+
+__all__ = ["LengthReward", "toy_dataset"]
 
 _COLOURS = {
     "red": ((220, 40, 40), "joy"),
@@ -77,3 +80,25 @@ def toy_dataset(n: int = 16, *, image_size: int = 64, seed: int = 0) -> Any:
         rows["options"].append(options)
         rows["image_id"].append(f"toy-{i}")
     return Dataset.from_dict(rows)
+
+
+class LengthReward(RewardFunction):
+    """A reward that moves the weights of a random-initialised model from the first step.
+
+    The project's rewards pay only well-formed answers, which a random model never writes, so
+    every group has zero spread and GRPO changes nothing. This one pays the completion's
+    length in characters (divided by 100, capped at 1): sampled completions differ in
+    length, so every group has spread and every step updates the weights. Tests of resume
+    and checkpoints need that: they compare weights that must actually have moved.
+
+    Examples
+    --------
+    >>> LengthReward()(completions=["ab", "a" * 250])
+    [0.02, 1.0]
+    """
+
+    default_name = "length_reward"
+    low, high = 0.0, 1.0
+
+    def score(self, completion: Any, solution: Any = None, **columns: Any) -> float:
+        return min(len(completion_text(completion)) / 100.0, 1.0)

@@ -10,12 +10,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.train.models import ModelBundle, lora_target_modules
+from eemo_rewards.train.models import ModelBundle, lora_preset, lora_target_modules
 
 __all__ = [
     "TrainingSetupError",
     "check_columns",
     "check_context",
+    "checkpointing_field",
     "device_defaults",
     "lora_config",
     "prompt_length",
@@ -35,17 +36,42 @@ def world_size() -> int:
         return 1
 
 
+def checkpointing_field(arguments: Any = None) -> str:
+    """The ``TrainingArguments`` field that turns gradient checkpointing on in the installed
+    transformers: ``activation_checkpointing`` in recent releases, ``gradient_checkpointing``
+    before it was renamed (transformers 5.17, for one, knows only the old name).
+
+    Examples
+    --------
+    >>> checkpointing_field() in ("activation_checkpointing", "gradient_checkpointing")
+    True
+    """
+    import dataclasses
+
+    if arguments is None:
+        from transformers import TrainingArguments as arguments
+    names = {f.name for f in dataclasses.fields(arguments)}
+    for name in ("activation_checkpointing", "gradient_checkpointing"):
+        if name in names:
+            return name
+    raise TrainingSetupError(
+        f"{arguments.__name__} has neither activation_checkpointing nor gradient_checkpointing; "
+        "this transformers release is not supported (pyproject.toml lists the supported ones)"
+    )
+
+
 def device_defaults(bundle: ModelBundle | None = None) -> dict[str, Any]:
     """Trainer arguments that depend on the hardware.
 
     On CPU: float32 (bf16 off: CPU bf16 matmuls are slow and lossy here) and no gradient
     checkpointing (it trades compute for memory that small models do not need). On CUDA:
-    bf16 where the device supports it, gradient checkpointing for models larger than tiny.
+    bf16 where the device supports it, gradient checkpointing for models larger than tiny
+    (under the field name the installed transformers uses, see :func:`checkpointing_field`).
 
     Examples
     --------
-    >>> sorted(device_defaults())
-    ['activation_checkpointing', 'bf16', 'use_cpu']
+    >>> sorted(set(device_defaults()) - {checkpointing_field()})
+    ['bf16', 'use_cpu']
     """
     import torch
 
@@ -54,30 +80,67 @@ def device_defaults(bundle: ModelBundle | None = None) -> dict[str, Any]:
     return {
         "use_cpu": not cuda,
         "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
-        "activation_checkpointing": bool(cuda and not small),
+        checkpointing_field(): bool(cuda and not small),
     }
 
 
 def lora_config(
     bundle: ModelBundle,
     *,
-    r: int = 16,
-    alpha: int = 32,
-    dropout: float = 0.05,
-    scope: str = "language",
+    preset: str | None = None,
+    r: int | None = None,
+    alpha: int | None = None,
+    dropout: float | None = None,
+    scope: str | None = None,
     target_modules: Any = None,
 ) -> Any:
-    """A PEFT ``LoraConfig`` with the family's target preset (language model only by default;
-    see :func:`eemo_rewards.train.models.lora_target_modules`)."""
+    """A PEFT ``LoraConfig`` with the family's target preset.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        The model to adapt (its family picks the targets).
+    preset : str, optional
+        A named preset of :data:`eemo_rewards.train.models.LORA_PRESETS`: ``"default"``
+        (r 16, alpha 32, dropout 0.05, language model only) when ``None``, or
+        ``"eemo-logic"`` (r 64, alpha 64, dropout 0.05, language model and vision tower, as
+        EEmo-Logic's stage-1 script). Any other argument given overrides the preset's value.
+    r, alpha, dropout : optional
+        LoRA rank, scaling and dropout.
+    scope : {"language", "vision", "both", "all"}, optional
+        What to adapt (see :func:`eemo_rewards.train.models.lora_target_modules`).
+    target_modules : optional
+        PEFT ``target_modules`` given explicitly (overrides ``scope``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from eemo_rewards.train.models import load_model
+    >>> tiny = load_model("tiny", cache_dir=tempfile.mkdtemp(), hidden_size=64, vision_dim=32)
+    >>> config = lora_config(tiny, preset="eemo-logic")
+    >>> config.r, config.lora_alpha, config.lora_dropout
+    (64, 64, 0.05)
+    """
     from peft import LoraConfig
 
-    if r <= 0:
-        raise TrainingSetupError(f"LoRA rank r={r}: use a positive integer (8–64 is usual)")
-    targets = target_modules or lora_target_modules(bundle.model, scope=scope)
+    try:
+        settings = lora_preset(preset or "default")
+    except ValueError as exc:
+        raise TrainingSetupError(str(exc)) from exc
+    given = {"r": r, "alpha": alpha, "dropout": dropout, "scope": scope}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if settings["r"] <= 0:
+        raise TrainingSetupError(
+            f"LoRA rank r={settings['r']}: use a positive integer (8–64 is usual)"
+        )
+    try:
+        targets = target_modules or lora_target_modules(bundle.model, scope=settings["scope"])
+    except ValueError as exc:
+        raise TrainingSetupError(f"LoRA targets: {exc}") from exc
     return LoraConfig(
-        r=r,
-        lora_alpha=alpha,
-        lora_dropout=dropout,
+        r=settings["r"],
+        lora_alpha=settings["alpha"],
+        lora_dropout=settings["dropout"],
         target_modules=targets,
         task_type="CAUSAL_LM",
     )
@@ -101,7 +164,9 @@ def check_columns(dataset: Any, required: Sequence[str], *, stage: str) -> None:
         )
 
 
-def _messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
+def messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
+    """A conversational prompt (or plain text) with its images placed into the image parts,
+    as the trainers render it for the chat template."""
     from trl.data_utils import prepare_multimodal_messages
 
     if isinstance(prompt, str):
@@ -114,7 +179,7 @@ def _messages_with_images(prompt: Any, images: Any) -> list[dict[str, Any]]:
 def prompt_length(bundle: ModelBundle, prompt: Any, images: Any = None) -> int:
     """Tokens the model sees for one conversational prompt with its images (image tokens
     included), as the trainers render it."""
-    messages = _messages_with_images(prompt, images)
+    messages = messages_with_images(prompt, images)
     processor = bundle.processor
     text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     if images:
@@ -129,7 +194,7 @@ def _image_tokens(bundle: ModelBundle, size: tuple[int, int]) -> int:
     from PIL import Image
 
     image = Image.new("RGB", size)
-    messages = _messages_with_images([{"role": "user", "content": "x"}], [image])
+    messages = messages_with_images([{"role": "user", "content": "x"}], [image])
     text = bundle.processor.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=False
     )
@@ -165,7 +230,7 @@ def check_context(
     longest, worst = 0, 0
     for i in range(n):
         row_images = list(images[i] or [])
-        messages = _messages_with_images(prompts[i], row_images)
+        messages = messages_with_images(prompts[i], row_images)
         text = bundle.processor.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=False
         )

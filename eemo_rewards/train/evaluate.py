@@ -41,6 +41,7 @@ from eemo_rewards.rewards.intensity import DIMENSIONS, parse_scores
 from eemo_rewards.rewards.ranking import parse_comparison, parse_ranking
 from eemo_rewards.tasks import normalise_task
 from eemo_rewards.taxonomy import get_taxonomy, taxonomies
+from eemo_rewards.train.common import messages_with_images
 from eemo_rewards.train.models import ModelBundle
 
 __all__ = ["EvalResult", "evaluate_model", "generate_completions", "score_completions"]
@@ -68,16 +69,6 @@ class EvalResult:
     metrics: dict[str, float]
     rows: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-def _messages(prompt: Any, images: Any) -> list[dict[str, Any]]:
-    from trl.data_utils import prepare_multimodal_messages
-
-    if isinstance(prompt, str):
-        prompt = [{"role": "user", "content": prompt}]
-    if images:
-        return prepare_multimodal_messages(list(prompt), images=list(images))
-    return list(prompt)
 
 
 def generate_completions(
@@ -136,7 +127,7 @@ def generate_completions(
         images = chunk["images"] if has_images else [None] * len(chunk)
         texts = [
             processor.apply_chat_template(
-                _messages(p, im), add_generation_prompt=True, tokenize=False
+                messages_with_images(p, im), add_generation_prompt=True, tokenize=False
             )
             for p, im in zip(prompts, images, strict=True)
         ]

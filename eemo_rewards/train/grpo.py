@@ -23,20 +23,11 @@ A complete run on a few rows (about ten seconds)::
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eemo_rewards.train.callbacks import (
-    InstrumentedReward,
-    MetricsRecorder,
-    ProgressCallback,
-    StepTimer,
-    sample_rows,
-    write_samples,
-)
+from eemo_rewards.train.callbacks import InstrumentedReward
 from eemo_rewards.train.common import (
     TrainingSetupError,
     check_columns,
@@ -45,8 +36,17 @@ from eemo_rewards.train.common import (
     lora_config,
     world_size,
 )
-from eemo_rewards.train.models import ModelBundle, save_bundle, write_marker
-from eemo_rewards.train.runs import RunFolder
+from eemo_rewards.train.models import ModelBundle
+from eemo_rewards.train.runs import run_lock
+from eemo_rewards.train.stage import (
+    TrainResult,
+    begin_stage,
+    resumable,
+    stage_run,
+    start_stage,
+    train_and_finish,
+    use_lora,
+)
 
 __all__ = [
     "GRPO_DEFAULTS",
@@ -258,125 +258,6 @@ def validate_grpo(bundle: ModelBundle, dataset: Any, spec: Any, args: Any) -> di
     return {"routing": routing, "prompt_tokens": tokens}
 
 
-@dataclass
-class TrainResult:
-    """What a training run leaves behind.
-
-    Attributes
-    ----------
-    bundle : ModelBundle
-        The trained model (LoRA merged) with its processor, saved in ``run.final_dir``.
-    run : RunFolder
-        The run folder.
-    metrics : list of dict
-        The full log history (one dict per logged step).
-    samples : list of dict
-        GRPO: completions of the last step with each reward's score.
-    step_seconds : list of float
-        Wall time of each optimiser step run in this process.
-    reward_seconds : float
-        GRPO: time spent inside the reward functions.
-    train_seconds : float
-        Wall time of ``trainer.train()``.
-    global_step : int
-        The trainer's final step (counts steps before a resume).
-    """
-
-    bundle: ModelBundle
-    run: RunFolder
-    metrics: list[dict[str, Any]]
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    step_seconds: list[float] = field(default_factory=list)
-    reward_seconds: float = 0.0
-    train_seconds: float = 0.0
-    global_step: int = 0
-
-    @property
-    def reward_share(self) -> float:
-        """Fraction of the training time spent computing rewards."""
-        return self.reward_seconds / self.train_seconds if self.train_seconds else 0.0
-
-
-def _resume_point(run: RunFolder, resume: bool | str | Path) -> str | None:
-    if resume is False:
-        if run.checkpoints():
-            raise TrainingSetupError(
-                f"{run.path} already holds checkpoints {[p.name for p in run.checkpoints()]}; "
-                "pass resume=True to continue that run, or choose a new run folder"
-            )
-        return None
-    if resume in (True, "auto"):
-        latest = run.latest_checkpoint()
-        if latest is None and resume is True:
-            raise TrainingSetupError(
-                f"resume=True but {run.path} holds no checkpoint; pass resume='auto' to start "
-                "fresh when there is none"
-            )
-        return str(latest) if latest is not None else None
-    path = Path(resume)
-    if not (path / "trainer_state.json").exists():
-        raise TrainingSetupError(f"{path} is not a checkpoint folder (no trainer_state.json)")
-    return str(path)
-
-
-def _use_lora(bundle: ModelBundle, lora: bool | None) -> bool:
-    # LoRA on a random-initialised tiny model mostly slows learning; real models default to it
-    return bundle.kind != "tiny" if lora is None else bool(lora)
-
-
-def _stage_run(
-    run_dir: str | Path | None, args: Any, bundle: ModelBundle, make_config: Callable[..., Any]
-) -> tuple[RunFolder, Any]:
-    """A stage's run folder and TRL config: ``args`` as given, else ``make_config(run_dir)``;
-    the config must write where the run folder is."""
-    name = make_config.__name__
-    if args is None:
-        if run_dir is None:
-            raise TrainingSetupError(f"pass run_dir or args={name}(run_dir, ...)")
-        args = make_config(run_dir, bundle=bundle)
-    run = RunFolder(run_dir if run_dir is not None else args.output_dir)
-    if Path(args.output_dir).resolve() != run.path.resolve():
-        raise TrainingSetupError(
-            f"args.output_dir={args.output_dir} differs from run_dir={run.path}; "
-            f"build args with {name}(run_dir, ...)"
-        )
-    return run, args
-
-
-def _start_stage(
-    stage: str,
-    run: RunFolder,
-    bundle: ModelBundle,
-    peft: Any,
-    dataset: Any,
-    checks: Mapping[str, Any],
-    args: Any,
-    callbacks: Sequence[Any],
-    progress: Any,
-) -> tuple[MetricsRecorder, StepTimer, list[Any]]:
-    """Write a stage's run folder (model marker, ``config.json``) and give the callbacks
-    every stage records with: metrics, step times, and a progress bar when one is given."""
-    run.ensure()
-    write_marker(run.path, bundle.kind, bundle.family, bundle.info)
-    run.write_json(
-        "config.json",
-        {
-            "stage": stage,
-            "model": {"kind": bundle.kind, "family": bundle.family, "path": bundle.path},
-            "lora": peft.to_dict() if peft is not None else None,
-            "dataset": {"rows": len(dataset), "columns": list(dataset.column_names)},
-            "checks": checks,
-            "args": json.loads(args.to_json_string()),
-        },
-    )
-    recorder = MetricsRecorder(run, stage=stage)
-    timer = StepTimer()
-    all_callbacks = [recorder, timer, *callbacks]
-    if progress is not None:
-        all_callbacks.append(ProgressCallback(progress))
-    return recorder, timer, all_callbacks
-
-
 def train_grpo(
     bundle: ModelBundle,
     dataset: Any,
@@ -420,7 +301,14 @@ def train_grpo(
         ``"auto"`` resumes from the latest checkpoint in the run folder if there is one;
         ``True`` requires one; ``False`` refuses a folder that has checkpoints; a path
         resumes from that checkpoint. A resumed run continues the same global step and
-        metrics history.
+        metrics history, with every weight, the optimizer, scheduler and RNG restored. A
+        folder whose run already finished at ``max_steps`` is returned as it is (nothing is
+        trained; ``result.reused``); a larger ``max_steps`` continues it from its last step.
+
+    Raises
+    ------
+    RunLocked
+        When another process is training in the same run folder.
 
     Returns
     -------
@@ -428,68 +316,30 @@ def train_grpo(
     """
     from trl import GRPOTrainer
 
-    run, args = _stage_run(run_dir, args, bundle, grpo_config)
+    run, args = stage_run(run_dir, args, bundle, grpo_config)
     spec = resolve_spec(spec)
     checks = validate_grpo(bundle, dataset, spec, args)
-    checkpoint = _resume_point(run, resume)
+    with run_lock(run.path, what="GRPO"):
+        finished, checkpoint = begin_stage(run, resume, args.max_steps, stage="grpo")
+        if finished is not None:
+            return finished
 
-    funcs, weights = spec.build()
-    rewards = [InstrumentedReward(f) for f in funcs]
-    args.reward_weights = list(weights)
-    use_lora = _use_lora(bundle, lora)
-    peft = lora_config(bundle, **(lora_settings or {})) if use_lora else None
+        funcs, weights = spec.build()
+        rewards = [InstrumentedReward(f) for f in funcs]
+        args.reward_weights = list(weights)
+        peft = lora_config(bundle, **(lora_settings or {})) if use_lora(bundle, lora) else None
 
-    recorder, timer, all_callbacks = _start_stage(
-        "grpo", run, bundle, peft, dataset, checks, args, callbacks, progress
-    )
-    run.write_json("spec.json", spec.to_dict())
-    trainer = GRPOTrainer(
-        model=bundle.model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=dataset,
-        processing_class=bundle.processor,
-        peft_config=peft,
-        callbacks=all_callbacks,
-    )
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    return _finish(trainer, bundle, run, recorder, timer, rewards)
-
-
-def _quiet(trainer: Any) -> None:
-    # with tqdm off, transformers prints every log dict to stdout; the run's progress
-    # callback and metrics.parquet already carry them
-    from transformers.trainer_callback import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)
-
-
-def _finish(trainer, bundle, run, recorder, timer, rewards) -> TrainResult:
-    model = trainer.model
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    # TRL leaves the model in train mode (and gradient checkpointing on, where used):
-    # generation in that state produces garbage
-    model.eval()
-    trained = ModelBundle(
-        model, bundle.processor, bundle.kind, bundle.family, bundle.path, dict(bundle.info)
-    )
-    if trainer.is_world_process_zero():
-        save_bundle(trained, run.final_dir)
-        if rewards:
-            write_samples(run, rewards)
-    # under accelerate launch, the other processes may load the final model next
-    trainer.accelerator.wait_for_everyone()
-    trained.path = str(run.final_dir)
-    model.config._name_or_path = str(run.final_dir)
-    return TrainResult(
-        bundle=trained,
-        run=run,
-        metrics=recorder.records,
-        samples=sample_rows(rewards) if rewards else [],
-        step_seconds=list(timer.times),
-        reward_seconds=sum(r.seconds for r in rewards),
-        train_seconds=timer.train_seconds,
-        global_step=int(trainer.state.global_step),
-    )
+        recorder, timer, all_callbacks = start_stage(
+            "grpo", run, bundle, peft, dataset, checks, args, callbacks, progress
+        )
+        run.write_json("spec.json", spec.to_dict())
+        trainer = resumable(GRPOTrainer)(
+            model=bundle.model,
+            reward_funcs=rewards,
+            args=args,
+            train_dataset=dataset,
+            processing_class=bundle.processor,
+            peft_config=peft,
+            callbacks=all_callbacks,
+        )
+        return train_and_finish(trainer, checkpoint, bundle, run, recorder, timer, rewards)

@@ -17,8 +17,10 @@ any hub id or local folder
     (``allow_download=True`` lets transformers fetch it). Run folders and checkpoints written by
     :mod:`eemo_rewards.train` load the same way, LoRA adapters merged.
 
-:func:`lora_target_modules` gives the LoRA targets of each model family, language model
-only by default (the vision tower stays frozen, as in the EEmo-Logic recipe).
+:func:`lora_target_modules` gives the LoRA targets of each model family: the language model,
+the vision tower (with its projector/merger), or both. The default adapts the language model
+only; the ``"eemo-logic"`` preset of :data:`LORA_PRESETS` follows the EEmo-Logic stage-1
+script, which puts LoRA on the vision tower too (see :func:`lora_preset`).
 
 Gotchas this module absorbs (found while probing the tiny models on CPU): Qwen2-VL's
 ``mrope_section`` must sum to half the head size and its vision ``hidden_size`` must equal the
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "LORA_PRESETS",
+    "LORA_SCOPES",
     "MARKER_FILE",
     "TAG_TOKENS",
     "ModelBundle",
@@ -51,6 +55,7 @@ __all__ = [
     "build_tiny",
     "default_cache_dir",
     "load_model",
+    "lora_preset",
     "lora_target_modules",
     "save_bundle",
 ]
@@ -800,6 +805,44 @@ LANGUAGE_MODEL_PREFIX = {
 }
 
 
+LORA_SCOPES = ("language", "vision", "both", "all")
+"""What :func:`lora_target_modules` can adapt: ``"language"`` (the language model's attention
+and MLP projections), ``"vision"`` (every linear layer of the vision tower and its
+projector/merger), ``"both"`` (the two together, never the output head) and ``"all"`` (every
+module named one of ``names``, wherever it is)."""
+
+LORA_PRESETS: dict[str, dict[str, Any]] = {
+    "default": {"r": 16, "alpha": 32, "dropout": 0.05, "scope": "language"},
+    # EEmo-Logic's stage-1 script: --lora_enable True --vision_lora True, lora rank 64,
+    # alpha 64, dropout 0.05, lm_head and embed_tokens excluded; the base weights of the
+    # language model, the vision tower and the merger stay frozen (LoRA trains adapters only).
+    "eemo-logic": {"r": 64, "alpha": 64, "dropout": 0.05, "scope": "both"},
+}
+"""Named LoRA settings (``r``, ``alpha``, ``dropout``, ``scope``) for
+:func:`eemo_rewards.train.common.lora_config`."""
+
+
+def lora_preset(name: str) -> dict[str, Any]:
+    """The settings of a named LoRA preset (a copy; see :data:`LORA_PRESETS`).
+
+    Examples
+    --------
+    >>> lora_preset("eemo-logic")
+    {'r': 64, 'alpha': 64, 'dropout': 0.05, 'scope': 'both'}
+    >>> lora_preset("eemo")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown LoRA preset 'eemo'; use one of ['default', 'eemo-logic']
+    """
+    if name not in LORA_PRESETS:
+        raise ValueError(f"unknown LoRA preset {name!r}; use one of {sorted(LORA_PRESETS)}")
+    return dict(LORA_PRESETS[name])
+
+
+# output heads and embeddings never get LoRA in the "vision"/"both" scopes
+_NOT_VISION = ("lm_head", "embed_tokens")
+
+
 def lora_target_modules(
     model: Any,
     *,
@@ -811,13 +854,17 @@ def lora_target_modules(
     Parameters
     ----------
     model : transformers.PreTrainedModel
-        The model (its ``config.model_type`` picks the preset).
-    scope : {"language", "all"}
-        ``"language"``: the language model's attention and MLP projections only (the
-        EEmo-Logic recipe; the vision tower stays frozen). ``"all"``: every module with one of
-        ``names``, vision included where it uses those names.
+        The model (its ``config.model_type`` picks where the language model lives).
+    scope : {"language", "vision", "both", "all"}
+        ``"language"`` (default): the language model's attention and MLP projections (those
+        of ``names``). ``"vision"``: every ``nn.Linear`` outside the language model and the
+        output head, that is the vision tower's attention and MLP layers and the
+        projector/merger that feeds the language model. ``"both"``: the union of the two, as
+        in the EEmo-Logic recipe (``lm_head`` and ``embed_tokens`` excluded). ``"all"``: every
+        module named one of ``names``, wherever it is.
     names : iterable of str
-        Final module names to adapt.
+        Final module names to adapt in the language model (``"language"``, ``"both"``) or
+        anywhere (``"all"``).
 
     Returns
     -------
@@ -827,8 +874,9 @@ def lora_target_modules(
     Raises
     ------
     ValueError
-        When the expression matches no module of ``model`` (an unknown family whose language
-        model lives elsewhere): pass ``target_modules`` yourself.
+        For an unknown scope, or when the expression matches no module of ``model`` (an
+        unknown family whose language model lives elsewhere, or a model without a vision
+        tower): pass ``target_modules`` yourself.
 
     Examples
     --------
@@ -836,9 +884,13 @@ def lora_target_modules(
     >>> tiny = load_model("tiny", cache_dir=tempfile.mkdtemp(), hidden_size=64, vision_dim=32)
     >>> lora_target_modules(tiny.model)
     '.*language_model.*\\\\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)'
+    >>> import re
+    >>> vision = re.compile(lora_target_modules(tiny.model, scope="vision"))
+    >>> sorted({n.split(".")[-1] for n, _ in tiny.model.named_modules() if vision.fullmatch(n)})
+    ['0', '2', 'fc1', 'fc2', 'proj', 'qkv']
     """
-    if scope not in ("language", "all"):
-        raise ValueError(f"scope={scope!r}: use 'language' or 'all'")
+    if scope not in LORA_SCOPES:
+        raise ValueError(f"scope={scope!r}: use one of {list(LORA_SCOPES)}")
     names = tuple(names)
     alternatives = "|".join(re.escape(n) for n in names)
     family = getattr(model.config, "model_type", "")
@@ -848,7 +900,18 @@ def lora_target_modules(
         prefix = LANGUAGE_MODEL_PREFIX.get(family)
         if prefix is None:
             prefix = _guess_language_prefix(model)
-        pattern = rf".*{re.escape(prefix)}.*\.({alternatives})"
+        language = rf".*{re.escape(prefix)}.*\.({alternatives})"
+        if scope == "language":
+            pattern = language
+        else:
+            vision = _vision_linear_pattern(model, prefix)
+            if vision is None:
+                raise ValueError(
+                    f"this {family or type(model).__name__} model has no linear layer outside "
+                    f"its language model ({prefix!r}) and output head: no vision tower to adapt; "
+                    "use scope='language'"
+                )
+            pattern = vision if scope == "vision" else f"(?:{language})|(?:{vision})"
     compiled = re.compile(pattern)
     if not any(compiled.fullmatch(n) for n, _ in model.named_modules()):
         raise ValueError(
@@ -856,6 +919,29 @@ def lora_target_modules(
             "pass LoRA target_modules explicitly (see model.named_modules())"
         )
     return pattern
+
+
+def _vision_linear_pattern(model: Any, language_prefix: str) -> str | None:
+    """A regular expression matching exactly the ``nn.Linear`` modules outside the language
+    model and the output head/embeddings (the vision tower, its projector or merger).
+
+    Block indices are generalised (``blocks.7.attn.qkv`` matches every block's ``qkv``) so the
+    expression stays short on a real-size model; the last component stays literal, so a
+    merger's linear ``mlp.0``/``mlp.2`` never match its activation ``mlp.1``."""
+    from torch import nn
+
+    parts: dict[str, None] = {}
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.Linear):
+            continue
+        components = name.split(".")
+        if language_prefix in components or any(c in _NOT_VISION for c in components):
+            continue
+        generic = [r"\d+" if c.isdigit() else re.escape(c) for c in components[:-1]]
+        parts[r"\.".join([*generic, re.escape(components[-1])])] = None
+    if not parts:
+        return None
+    return "(?:" + "|".join(parts) + ")"
 
 
 def _guess_language_prefix(model: Any) -> str:

@@ -4,14 +4,22 @@
 ``benchmarks/learning.py`` call these, so that the notebooks stay thin and the same steps
 run headless.
 
-Run folder of a main job::
+Folders of the main job::
 
-    runs/<name>/
+    runs/sft-<model>-<sft id>/    the SFT run folder (see eemo_rewards.train.runs), keyed
+                                  by the settings SFT depends on alone, so GRPO runs that
+                                  differ only in GRPO settings share one SFT checkpoint
+    runs/<name>/                  a job: ``<model>-<job id>`` for the name ``auto``
       settings.json   the JobSettings
-      sft/            the SFT run folder (see eemo_rewards.train.runs)
       grpo/           the GRPO run folder
       eval.parquet    one row per (stage, decoding) with every metric
-      eval.json       the same, plus sample answers
+      eval.json       the same, plus sample answers and what was evaluated (``stamp``)
+      .lock           while a process runs the job
+
+The job id leaves out what does not change what GRPO has trained so far: the number of GRPO
+steps (asking for more continues the same run and extends its history), how often it
+checkpoints, and the evaluation settings. Running the same settings again returns the
+finished job at once: nothing is trained or evaluated twice.
 """
 
 from __future__ import annotations
@@ -20,23 +28,27 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eemo_rewards.flags import flags_to_argv
+
 __all__ = [
     "HELDOUT_SETS",
     "JobSettings",
     "builtin_splits",
+    "eval_stamp",
     "evaluate_folder",
     "evaluate_run",
     "evaluate_stages",
     "heldout_set",
+    "list_runs",
     "run_job",
     "run_sft_stage",
+    "stored_eval",
     "tokenizer_corpus",
     "write_eval",
 ]
@@ -46,9 +58,48 @@ __all__ = [
 DEFAULT_TASKS = ("yes_no", "multiple_choice", "emotion", "ranking", "assessment", "comparison")
 
 
+# what the SFT stage depends on: its folder is keyed by these alone
+SFT_KEYS = (
+    "model",
+    "n_images",
+    "image_size",
+    "data_seed",
+    "tasks",
+    "think",
+    "sft_rows",
+    "sft_steps",
+    "sft_batch_size",
+    "sft_learning_rate",
+    "lora",
+    "seed",
+)
+# settings that do not change what GRPO has trained up to a step: left out of the job id
+NOT_IN_JOB_ID = ("grpo_steps", "save_steps", "eval_rows", "eval_sampled", "eval_batch_size")
+# what an evaluation depends on besides the models: a stored evaluation is reused only when
+# these and the models' steps are unchanged
+EVAL_KEYS = ("eval_rows", "eval_sampled", "eval_batch_size")
+
+
 def _lower(value: Any) -> str:
     # marimo's cli_args() turns "false" into False; argparse gets the text back lower-cased
     return str(value).lower()
+
+
+def _setting(
+    default: Any,
+    label: str,
+    help: str = "",
+    range: tuple[float, float, float] | None = None,
+    group: str | None = None,
+    *,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    meta: dict[str, Any] = {"label": label, "help": help, "group": group}
+    if range is not None:
+        meta["range"] = range
+    if choices is not None:
+        meta["choices"] = choices
+    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass
@@ -58,42 +109,110 @@ class JobSettings:
     The defaults finish SFT → GRPO → evaluation on a 2-core CPU in a few minutes.
     """
 
-    name: str = "auto"
-    runs_dir: str = "runs"
-    model: str = "tiny"
-    sft_from: str = ""  # an SFT model folder to start GRPO from (skips the SFT stage)
+    name: str = _setting("auto", "run name", "'auto': <model>-<job id> from the settings")
+    runs_dir: str = _setting("runs", "runs folder", "where run folders go")
+    model: str = _setting(
+        "tiny", "model", "tiny (offline, random-initialised), smollm2, a hub id or a folder",
+        group="data",
+    )  # fmt: skip
+    sft_from: str = _setting("", "start GRPO from", "an SFT model folder (skips the SFT stage)")
     # data
-    n_images: int = 1200
-    image_size: int = 84
-    data_seed: int = 0
-    tasks: tuple[str, ...] = DEFAULT_TASKS
-    think: str = "cues"
-    sft_rows: int = 512
-    grpo_rows: int = 2048
-    eval_rows: int = 200
+    n_images: int = _setting(
+        1200, "images", "built-in images generated", (7, 1_000_000, 100), "data"
+    )
+    image_size: int = _setting(84, "image size", "pixels per side", (28, 2048, 14))
+    data_seed: int = _setting(0, "data seed", "seed of the generated data")
+    tasks: tuple[str, ...] = _setting(DEFAULT_TASKS, "tasks", "comma-separated task names")
+    think: str = _setting("cues", "think text", "what the demonstrations' <think> holds")
+    sft_rows: int = _setting(
+        512, "SFT demonstrations", "rows SFT trains on", (1, 10_000_000, 16), "data"
+    )
+    grpo_rows: int = _setting(
+        2048, "GRPO prompts", "rows GRPO samples prompts from", (1, 10_000_000, 16)
+    )
+    eval_rows: int = _setting(
+        200, "held-out rows", "test rows evaluated before and after GRPO", (1, 1_000_000, 16),
+        "data",
+    )  # fmt: skip
     # SFT
-    sft_steps: int = 600
-    sft_batch_size: int = 16
-    sft_learning_rate: float = 3e-4
+    sft_steps: int = _setting(
+        600, "SFT steps", "optimiser steps of SFT", (0, 1_000_000, 10), "training"
+    )
+    sft_batch_size: int = _setting(
+        16, "SFT batch size", "demonstrations per SFT step", (1, 4096, 1)
+    )
+    sft_learning_rate: float = _setting(3e-4, "SFT learning rate", "", (0.0, 1.0, 1e-6))
     # GRPO
-    grpo_steps: int = 100
-    num_generations: int = 8
-    prompts_per_step: int = 4
-    grpo_learning_rate: float = 5e-5
-    beta: float = 0.0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
-    multi_objective_aggregation: str = "sum_then_normalize"
-    temperature: float = 1.0
-    max_completion_length: int = 40
-    spec: Any = "default"
-    lora: bool | None = None
-    use_vllm: bool = False
-    seed: int = 0
-    save_steps: int = 20
+    grpo_steps: int = _setting(
+        100, "GRPO steps", "more steps continue a finished run", (1, 1_000_000, 5), "training"
+    )
+    num_generations: int = _setting(
+        8, "generations per prompt", "the group GRPO compares", (2, 1024, 1), "training"
+    )
+    prompts_per_step: int = _setting(4, "prompts per step", "", (1, 4096, 1), "training")
+    grpo_learning_rate: float = _setting(
+        5e-5, "GRPO learning rate", "", (0.0, 1.0, 1e-6), "training"
+    )
+    beta: float = _setting(
+        0.0, "beta (KL)", "KL penalty to the SFT model; 0 keeps no reference model",
+        (0.0, 100.0, 0.01), "training",
+    )  # fmt: skip
+    loss_type: str = _setting(
+        "dapo", "loss type", "TRL's loss aggregation", group="training",
+        choices=("dapo", "grpo", "dr_grpo", "bnpo"),
+    )  # fmt: skip
+    scale_rewards: str = _setting(
+        "group", "scale rewards", "how advantages are normalised", group="training",
+        choices=("group", "batch", "none"),
+    )  # fmt: skip
+    multi_objective_aggregation: str = _setting(
+        "sum_then_normalize", "multi-objective aggregation", "how several rewards combine",
+        group="training", choices=("sum_then_normalize", "normalize_then_sum"),
+    )  # fmt: skip
+    temperature: float = _setting(1.0, "temperature", "sampling temperature", (0.0, 10.0, 0.05))
+    max_completion_length: int = _setting(
+        40, "max completion tokens", "", (1, 65536, 8), "training"
+    )
+    spec: Any = _setting("default", "reward spec", "a preset name or spec JSON")  # noqa: RUF009
+    lora: bool | None = _setting(None, "LoRA", "auto: full for tiny, LoRA otherwise")
+    use_vllm: bool = _setting(False, "vLLM", "generate with vLLM (CUDA only)")
+    seed: int = _setting(0, "seed", "training seed", (0, 2**31 - 1, 1), "training")
+    save_steps: int = _setting(
+        20, "checkpoint every", "GRPO steps between checkpoints", (1, 1_000_000, 1)
+    )
     # evaluation
-    eval_sampled: bool = True
-    eval_batch_size: int = 64
+    eval_sampled: bool = _setting(True, "sampled evaluation", "also evaluate sampled decoding")
+    eval_batch_size: int = _setting(
+        64, "evaluation batch", "prompts per generate call", (1, 4096, 1)
+    )
+
+    @classmethod
+    def form_fields(cls, group: str | None = None) -> dict[str, dict[str, Any]]:
+        """The settings a form shows, with what a widget needs: ``label``, ``help``,
+        ``range`` (start, stop, step) or ``choices``, ``type`` and ``group`` (``data``,
+        ``training``; ``None`` for the command line only). A notebook builds its widgets from
+        this, so the editor and the command line cannot drift apart.
+
+        Examples
+        --------
+        >>> JobSettings.form_fields("training")["grpo_steps"]["range"]
+        (1, 1000000, 5)
+        """
+        out = {}
+        for f in dataclasses.fields(cls):
+            meta = dict(f.metadata)
+            if meta and (group is None or meta.get("group") == group):
+                out[f.name] = {**meta, "type": type(f.default).__name__, "default": f.default}
+        return out
+
+    @classmethod
+    def from_form(cls, base: JobSettings, values: Mapping[str, Any]) -> JobSettings:
+        """``base`` with the values a form holds, each cast to its field's type."""
+        data = base.to_dict()
+        for name, value in values.items():
+            kind = type(getattr(cls(), name))
+            data[name] = kind(value) if kind in (int, float) else value
+        return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -124,22 +243,26 @@ class JobSettings:
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
             value = getattr(defaults, f.name)
+            meta = f.metadata
+            text = "; ".join(x for x in (meta.get("label"), meta.get("help")) if x)
             if f.name == "tasks":
-                parser.add_argument(
-                    flag, default=",".join(value), help="comma-separated task names"
-                )
+                parser.add_argument(flag, default=",".join(value), help=text)
             elif f.name in ("lora",):
                 parser.add_argument(
-                    flag, type=_lower, choices=["auto", "true", "false"], default="auto"
+                    flag, type=_lower, choices=["auto", "true", "false"], default="auto", help=text
                 )
             elif isinstance(value, bool):
                 parser.add_argument(
-                    flag, type=_lower, choices=["true", "false"], default=str(value).lower()
+                    flag,
+                    type=_lower,
+                    choices=["true", "false"],
+                    default=str(value).lower(),
+                    help=text,
                 )
             elif isinstance(value, int | float):
-                parser.add_argument(flag, type=type(value), default=value)
+                parser.add_argument(flag, type=type(value), default=value, help=text)
             else:
-                parser.add_argument(flag, default=value)
+                parser.add_argument(flag, default=value, choices=meta.get("choices"), help=text)
         return parser
 
     @classmethod
@@ -155,12 +278,7 @@ class JobSettings:
         True
         """
         if isinstance(args, Mapping) or hasattr(args, "items"):
-            flat: list[str] = []
-            for key, value in args.items():
-                values = value if isinstance(value, list | tuple) else [value]
-                for v in values:
-                    flat += ["--" + str(key).lstrip("-").replace("_", "-"), str(v)]
-            args = flat
+            args = flags_to_argv(args)
         parser = cls.argument_parser()
         parsed, unknown = parser.parse_known_args(list(args or []))
         if unknown:
@@ -173,28 +291,52 @@ class JobSettings:
             values[key] = values[key] == "true"
         return cls(**values)
 
-    def short_id(self) -> str:
-        """A stable id of every setting except ``name`` and ``runs_dir``."""
+    def _id(self, keys: Sequence[str]) -> str:
         import hashlib
 
-        data = {k: v for k, v in self.to_dict().items() if k not in ("name", "runs_dir")}
-        text = json.dumps(data, sort_keys=True, default=str)
+        data = self.to_dict()
+        text = json.dumps({k: data[k] for k in keys}, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+    def short_id(self) -> str:
+        """A stable id of the job: every setting except ``name``, ``runs_dir`` and those in
+        :data:`NOT_IN_JOB_ID` (GRPO steps, checkpoint frequency, evaluation settings)."""
+        names = [f.name for f in dataclasses.fields(self)]
+        return self._id([n for n in names if n not in ("name", "runs_dir", *NOT_IN_JOB_ID)])
+
+    def sft_id(self) -> str:
+        """A stable id of the settings the SFT stage depends on (:data:`SFT_KEYS`)."""
+        return self._id(SFT_KEYS)
 
     @property
     def run_dir(self) -> Path:
         """``<runs_dir>/<name>``; the name ``"auto"`` becomes ``<model>-<short_id>``, so a
-        change of settings starts a new run and the same settings resume the old one."""
+        change of settings starts a new run and the same settings reuse the old one."""
         name = self.name
         if name == "auto":
             name = f"{Path(str(self.model)).name}-{self.short_id()}"
         return Path(self.runs_dir) / name
 
+    @property
+    def sft_dir(self) -> Path:
+        """The SFT run folder: ``settings.sft_from`` when set, else
+        ``<runs_dir>/sft-<model>-<sft_id>``, shared by every job with these SFT settings."""
+        if self.sft_from:
+            return Path(self.sft_from)
+        return Path(self.runs_dir) / f"sft-{Path(str(self.model)).name}-{self.sft_id()}"
+
+    @property
+    def sft_final(self) -> Path:
+        """The SFT model GRPO starts from."""
+        return Path(self.sft_from) if self.sft_from else self.sft_dir / "final"
+
 
 def main_process_first() -> contextlib.AbstractContextManager:
     """Under ``accelerate launch``, let the main process fill the on-disk caches (images, the
     tiny model) before the others read them; a no-op in a single process."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    from eemo_rewards.train.common import world_size
+
+    if world_size() <= 1:
         return contextlib.nullcontext()
     from accelerate import PartialState
 
@@ -357,18 +499,23 @@ def run_sft_stage(
 ) -> tuple[Path, Any, Any]:
     """The SFT stage of a job: ``(final folder, trained ModelBundle, TrainResult or None)``.
 
-    Starts from ``settings.sft_from`` when set, reuses ``<run>/sft/final`` when it exists,
-    else fine-tunes ``settings.model`` (resuming an interrupted SFT run from its checkpoint).
+    Starts from ``settings.sft_from`` when set (``None`` result). Otherwise trains in
+    ``settings.sft_dir``: a finished SFT with these SFT settings is reused as it is (its
+    result has ``reused=True``; the data is not touched), an interrupted one resumes from its
+    checkpoint.
     """
     from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.runs import RunFolder
     from eemo_rewards.train.sft import train_sft
+    from eemo_rewards.train.stage import reuse_finished
 
     if settings.sft_from:
         final = Path(settings.sft_from)
         return final, load_model(final), None
-    final = settings.run_dir / "sft" / "final"
-    if (final / "eemo_model.json").exists():
-        return final, load_model(final), None
+    run = RunFolder(settings.sft_dir)
+    reused = reuse_finished(run, settings.sft_steps, stage="sft")
+    if reused is not None:
+        return run.final_dir, reused.bundle, reused
     kwargs: dict[str, Any] = {}
     if settings.model == "tiny":
         kwargs = {"corpus": tokenizer_corpus(data["sft"]), "image_size": settings.image_size}
@@ -377,11 +524,86 @@ def run_sft_stage(
     result = train_sft(
         base,
         data["sft"],
-        args=_sft_args(settings, base, settings.run_dir / "sft"),
+        args=_sft_args(settings, base, run.path),
         lora=settings.lora,
         progress=progress,
     )
-    return final, result.bundle, result
+    return run.final_dir, result.bundle, result
+
+
+class _LazySplits(Mapping):
+    """:func:`builtin_splits`, built on first use: a job whose stages are all reused never
+    generates its data."""
+
+    def __init__(self, settings: JobSettings, seconds: dict[str, float]):
+        self._settings, self._seconds, self._data = settings, seconds, None
+
+    def _load(self) -> Mapping[str, Any]:
+        if self._data is None:
+            start = time.perf_counter()
+            with main_process_first():
+                self._data = builtin_splits(self._settings)
+            self._seconds["data"] = time.perf_counter() - start
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "counts" and self._data is None:
+            return default
+        return self._load().get(key, default)
+
+
+def _job_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in ("name", "runs_dir", *NOT_IN_JOB_ID)}
+
+
+def _check_same_job(run_dir: Path, settings: JobSettings) -> None:
+    saved = run_dir / "settings.json"
+    if not saved.exists():
+        return
+    previous = _job_settings(json.loads(saved.read_text()))
+    current = _job_settings(json.loads(json.dumps(settings.to_dict(), default=str)))
+    if previous != current:
+        keys = set(previous) | set(current)
+        changed = sorted(k for k in keys if previous.get(k) != current.get(k))
+        raise ValueError(
+            f"{run_dir} holds a run with other settings (they differ in {changed}); choose "
+            "another name (or the name 'auto'), or delete the folder"
+        )
+
+
+def eval_stamp(settings: JobSettings, sft_step: int, grpo_step: int) -> dict[str, Any]:
+    """What an evaluation of a job depends on: the models' steps and the evaluation
+    settings. A stored evaluation with the same stamp is reused."""
+    data = settings.to_dict()
+    return {"sft_step": int(sft_step), "grpo_step": int(grpo_step)} | {
+        k: data[k] for k in EVAL_KEYS
+    }
+
+
+def stored_eval(run_dir: str | Path, stamp: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The evaluation stored in ``run_dir`` if it was made with ``stamp``, else ``None``."""
+    path = Path(run_dir) / "eval_stamp.json"
+    if not path.exists() or not (Path(run_dir) / "eval.json").exists():
+        return None
+    if json.loads(path.read_text()) != json.loads(json.dumps(dict(stamp), default=str)):
+        return None
+    return json.loads((Path(run_dir) / "eval.json").read_text())
+
+
+def _finished_step(folder: Path) -> int:
+    from eemo_rewards.train.runs import RunFolder
+
+    finished = RunFolder(folder).finished()
+    return int(finished["global_step"]) if finished else 0
 
 
 def run_job(
@@ -394,14 +616,21 @@ def run_job(
 ) -> dict[str, Any]:
     """SFT → GRPO → evaluation (before and after) in ``settings.run_dir``.
 
-    An SFT stage whose ``final`` model exists is reused (same run folder, same settings), so
-    a re-run or a resumed GRPO does not redo it; GRPO resumes from its latest checkpoint.
+    Nothing is done twice: a finished SFT with the same SFT settings is reused (it lives in
+    ``settings.sft_dir``, shared by jobs that differ only in GRPO settings); a GRPO run that
+    finished at ``settings.grpo_steps`` is returned as it is, one that finished at fewer
+    steps continues from its last step (same folder, history extended), an interrupted one
+    resumes from its latest checkpoint with every weight, the optimizer, scheduler and RNG;
+    an evaluation of the same models with the same evaluation settings is read back. The
+    job folder is locked while this runs: a second process asking for it gets
+    :class:`~eemo_rewards.train.runs.RunLocked`.
 
     Parameters
     ----------
     settings : JobSettings
     data : dict, optional
-        The output of :func:`builtin_splits` (built when ``None``).
+        The output of :func:`builtin_splits` (built when ``None``, and only if a stage needs
+        it).
     progress : callable, optional
         ``progress(stage, step, total)``.
     resume : bool or "auto"
@@ -413,91 +642,108 @@ def run_job(
     -------
     dict
         ``settings``, ``counts``, ``sft`` and ``grpo`` (TrainResult; ``sft`` is ``None``
-        when reused), ``eval`` (list of metric dicts), ``seconds`` per stage.
+        when the job starts from ``sft_from``; ``reused`` says a stage was read back),
+        ``eval`` (list of metric dicts), ``seconds`` per stage, ``reused`` (every stage
+        and the evaluation came from disk).
     """
     from eemo_rewards.train.grpo import resolve_spec, train_grpo
     from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.runs import RunFolder, atomic_write_text, run_lock
+    from eemo_rewards.train.stage import reuse_finished
 
     run_dir = settings.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved = run_dir / "settings.json"
-    if saved.exists() and resume:
-        previous = json.loads(saved.read_text())
-        if previous != json.loads(json.dumps(settings.to_dict(), default=str)):
-            raise ValueError(
-                f"{run_dir} holds a run with other settings; choose another name or delete "
-                "the folder"
-            )
-    tmp = saved.with_name(f"settings.json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(settings.to_dict(), indent=1, default=str))
-    os.replace(tmp, saved)
     seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    if data is None:
-        with main_process_first():
-            data = builtin_splits(settings)
-    seconds["data"] = time.perf_counter() - start
-    spec = resolve_spec(settings.spec)
-
-    def stage_progress(stage: str):
-        if progress is None:
-            return None
-        return lambda step, total, logs: progress(stage, step, total)
-
-    start = time.perf_counter()
-    sft_final, sft_bundle, sft_result = run_sft_stage(
-        settings, data, progress=stage_progress("sft")
-    )
-    seconds["sft"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    policy = load_model(sft_final)  # a fresh copy: GRPO trains it in place
-    grpo_result = train_grpo(
-        policy,
-        data["grpo"],
-        spec=spec,
-        args=_grpo_args(settings, policy, run_dir / "grpo"),
-        lora=settings.lora,
-        progress=stage_progress("grpo"),
-        resume=resume,
-    )
-    seconds["grpo"] = time.perf_counter() - start
-
-    evaluation: list[dict[str, Any]] = []
-    if evaluate:
-        start = time.perf_counter()
-        evaluation = evaluate_stages(
-            {"sft": sft_bundle, "grpo": grpo_result.bundle},
-            data["test"],
-            settings,
-            spec=spec,
-            progress=(lambda label: progress(f"eval {label}", 0, 0)) if progress else None,
+    with run_lock(run_dir, what="the main job"):
+        if resume:
+            _check_same_job(run_dir, settings)
+        atomic_write_text(
+            run_dir / "settings.json", json.dumps(settings.to_dict(), indent=1, default=str)
         )
-        seconds["eval"] = time.perf_counter() - start
-        write_eval(run_dir, evaluation)
+        splits = data if data is not None else _LazySplits(settings, seconds)
+        spec = resolve_spec(settings.spec)
+
+        def stage_progress(stage: str):
+            if progress is None:
+                return None
+            return lambda step, total, logs: progress(stage, step, total)
+
+        start = time.perf_counter()
+        sft_final, sft_bundle, sft_result = run_sft_stage(
+            settings, splits, progress=stage_progress("sft")
+        )
+        seconds["sft"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        grpo_run = RunFolder(run_dir / "grpo")
+        grpo_result = reuse_finished(grpo_run, settings.grpo_steps, stage="grpo")
+        if grpo_result is None:
+            policy = load_model(sft_final)  # a fresh copy: GRPO trains it in place
+            grpo_result = train_grpo(
+                policy,
+                splits["grpo"],
+                spec=spec,
+                args=_grpo_args(settings, policy, grpo_run.path),
+                lora=settings.lora,
+                progress=stage_progress("grpo"),
+                resume=resume,
+            )
+        seconds["grpo"] = time.perf_counter() - start
+
+        evaluation: list[dict[str, Any]] = []
+        reused_eval = False
+        if evaluate:
+            start = time.perf_counter()
+            stamp = eval_stamp(settings, _finished_step(sft_final.parent), grpo_result.global_step)
+            stored = stored_eval(run_dir, stamp)
+            if stored is not None:
+                evaluation, reused_eval = stored, True
+            else:
+                evaluation = evaluate_stages(
+                    {"sft": sft_bundle, "grpo": grpo_result.bundle},
+                    splits["test"],
+                    settings,
+                    spec=spec,
+                    progress=(lambda label: progress(f"eval {label}", 0, 0)) if progress else None,
+                )
+                write_eval(run_dir, evaluation, stamp=stamp)
+            seconds["eval"] = time.perf_counter() - start
+    reused = grpo_result.reused and (sft_result is None or sft_result.reused)
     return {
         "settings": settings,
-        "counts": data.get("counts", {}),
+        "counts": splits.get("counts", {}) or {},
         "sft": sft_result,
         "grpo": grpo_result,
         "eval": evaluation,
         "seconds": seconds,
+        "reused": reused and (reused_eval or not evaluate),
     }
 
 
-def write_eval(run_dir: str | Path, evaluation: Sequence[Mapping[str, Any]]) -> None:
-    """``eval.parquet`` (metrics) and ``eval.json`` (metrics and example answers)."""
-    from eemo_rewards.train.runs import write_records
+def write_eval(
+    run_dir: str | Path,
+    evaluation: Sequence[Mapping[str, Any]],
+    *,
+    stamp: Mapping[str, Any] | None = None,
+) -> None:
+    """``eval.parquet`` (metrics) and ``eval.json`` (metrics and example answers), each
+    moved into place whole; then ``eval_stamp.json`` (what was evaluated) when given."""
+    from eemo_rewards.train.runs import atomic_write_text, write_records
 
     run_dir = Path(run_dir)
+    stamp_path = run_dir / "eval_stamp.json"
+    if stamp_path.exists():
+        stamp_path.unlink()  # the old stamp must not vouch for the new files
     flat = [{k: v for k, v in row.items() if k != "examples"} for row in evaluation]
     write_records(run_dir / "eval.parquet", flat)
-    (run_dir / "eval.json").write_text(json.dumps(list(evaluation), indent=1, default=str))
+    atomic_write_text(run_dir / "eval.json", json.dumps(list(evaluation), indent=1, default=str))
+    if stamp is not None:
+        atomic_write_text(stamp_path, json.dumps(dict(stamp), default=str))
 
 
 def evaluate_run(run_dir: str | Path, stamp: Any = None) -> list[dict[str, Any]]:
-    """Evaluate a finished main-job folder (its ``sft/final`` and ``grpo/final`` models) on
-    the held-out split its settings describe; writes ``eval.parquet``/``eval.json``.
+    """Evaluate a finished main-job folder (its SFT model and ``grpo/final``) on the held-out
+    split its settings describe; writes ``eval.parquet``/``eval.json``. An evaluation stored
+    for the same models' steps and evaluation settings is read back instead.
 
     ``stamp`` is not used: pass something that changes when the models do (the GRPO global
     step) so that a cache keyed on the arguments notices a resumed run.
@@ -508,12 +754,56 @@ def evaluate_run(run_dir: str | Path, stamp: Any = None) -> list[dict[str, Any]]
     run_dir = Path(run_dir)
     data = json.loads((run_dir / "settings.json").read_text())
     settings = JobSettings.from_dict(data)
+    what = eval_stamp(
+        settings, _finished_step(settings.sft_final.parent), _finished_step(run_dir / "grpo")
+    )
+    stored = stored_eval(run_dir, what)
+    if stored is not None:
+        return stored
     splits = builtin_splits(settings)
-    sft_final = Path(settings.sft_from) if settings.sft_from else run_dir / "sft" / "final"
-    stages = {"sft": load_model(sft_final), "grpo": load_model(run_dir / "grpo" / "final")}
+    stages = {
+        "sft": load_model(settings.sft_final),
+        "grpo": load_model(run_dir / "grpo" / "final"),
+    }
     evaluation = evaluate_stages(stages, splits["test"], settings)
-    write_eval(run_dir, evaluation)
+    write_eval(run_dir, evaluation, stamp=what)
     return evaluation
+
+
+def list_runs(runs_dir: str | Path = "runs") -> list[dict[str, Any]]:
+    """The jobs under ``runs_dir``, newest first, to reopen and compare without retraining.
+
+    Each entry: ``path`` (the job folder), ``settings`` (a :class:`JobSettings`),
+    ``grpo_step`` (0 while unfinished), ``finished`` (GRPO reached ``grpo_steps``) and
+    ``eval`` (the stored evaluation rows, ``[]`` if none).
+    """
+    runs = []
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    for saved in root.glob("*/settings.json"):
+        folder = saved.parent
+        try:
+            settings = JobSettings.from_dict(json.loads(saved.read_text()))
+        except (ValueError, TypeError):
+            continue  # not a job folder of this version
+        step = _finished_step(folder / "grpo")
+        evaluation = (
+            json.loads((folder / "eval.json").read_text())
+            if (folder / "eval.json").exists()
+            else []
+        )
+        runs.append(
+            {
+                "path": folder,
+                "settings": settings,
+                "grpo_step": step,
+                "finished": step == settings.grpo_steps,
+                "eval": evaluation,
+                "modified": saved.stat().st_mtime,
+            }
+        )
+    return sorted(runs, key=lambda r: r["modified"], reverse=True)
 
 
 HELDOUT_SETS = {

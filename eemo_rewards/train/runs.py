@@ -8,25 +8,46 @@
       eemo_model.json   how to rebuild the processor of every checkpoint below
       metrics.parquet   one row per logged step (TRL's log history), rewritten at every log
       samples.parquet   completions of the last logged GRPO steps with each reward's score
-      checkpoint-N/     TRL/transformers checkpoints (weights, optimizer, trainer_state.json)
-      final/            the trained model and processor (LoRA merged)
+      checkpoint-N/     TRL/transformers checkpoints (weights, optimizer, scheduler, RNG,
+                        trainer_state.json), each written under a staging name and moved in
+                        whole, so a killed process never leaves a half checkpoint
+      final/            the trained model and processor (LoRA merged), moved in whole too
+      finished.json     written last: the step ``final/`` holds and the checkpoint it came
+                        from (never rotated away while it is the finished state)
+      .lock             while a process trains here: its pid, host, start time and command
 
 ``metrics.parquet`` is rewritten from the trainer's own log history, so after an interrupted
 run resumes from ``checkpoint-N`` it holds exactly the history of that checkpoint plus the new
 steps: no duplicated or orphaned rows.
+
+Every file is written under a temporary name and moved into place (``os.replace``), so a
+reader, or a process resuming after a ``SIGKILL``, sees either the old file or the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import shutil
+import socket
+import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunFolder", "read_records", "write_records"]
+__all__ = [
+    "RunFolder",
+    "RunLocked",
+    "atomic_write_text",
+    "read_records",
+    "replace_dir",
+    "run_lock",
+    "write_records",
+]
 
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 
@@ -74,6 +95,17 @@ class RunFolder:
     def final_dir(self) -> Path:
         return self.path / "final"
 
+    @property
+    def finished_path(self) -> Path:
+        return self.path / "finished.json"
+
+    def finished(self) -> dict[str, Any] | None:
+        """The record a finished stage leaves (``global_step``, ``checkpoint``), or ``None``
+        while the stage has not finished (or its ``final/`` is missing)."""
+        if not self.finished_path.exists() or not (self.final_dir / "config.json").exists():
+            return None
+        return json.loads(self.finished_path.read_text())
+
     def ensure(self) -> RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         return self
@@ -98,9 +130,7 @@ class RunFolder:
         self.ensure()
         path = self.path / name
         # atomic: under accelerate launch every process writes the same file
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=_jsonable))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True, default=_jsonable))
         return path
 
     def read_json(self, name: str) -> dict[str, Any]:
@@ -182,3 +212,108 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
 
     table = pq.read_table(path)
     return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then move it in
+    place: a reader (or a process killed half-way) never sees a partial file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def replace_dir(staged: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Move a completely written folder ``staged`` to ``target``, replacing an old one.
+
+    The old folder is first renamed aside, so at every instant ``target`` is either the whole
+    old folder or the whole new one (never a mix); the old one is deleted last.
+    """
+    staged, target = Path(staged), Path(target)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+    os.replace(staged, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+class RunLocked(RuntimeError):
+    """Another live process is training in this run folder."""
+
+
+def _lock_info() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": " ".join(sys.argv)[:500],
+    }
+
+
+def _is_main_rank() -> bool:
+    # under accelerate launch / torchrun the processes of one job share the folder: only the
+    # global main process holds the lock (the others follow it through the trainer's barriers)
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
+@contextlib.contextmanager
+def run_lock(folder: str | os.PathLike, *, what: str = "training"):
+    """Hold ``<folder>/.lock`` while training there; refuse when another process holds it.
+
+    The lock is an exclusive ``flock`` on the file, taken without waiting: of two processes
+    that start at once exactly one gets it, and the other gets :class:`RunLocked` naming the
+    holder (pid, host, start time, command; the holder writes them into the file). The
+    operating system drops the lock when its process ends in any way, ``SIGKILL`` included,
+    so a lock left by a dead process is stale by construction and the next process simply
+    takes it: no pid guessing, no race between two processes taking it over. (On a network
+    filesystem without ``flock`` support the lock may not hold across machines.)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with run_lock(folder):
+    ...     with run_lock(folder):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    eemo_rewards.train.runs.RunLocked: ... is locked by process ...
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not _is_main_rank():
+        yield None
+        return
+    path = folder / ".lock"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = json.loads(os.read(fd, 65536) or b"{}")
+        except ValueError:
+            holder = {}
+        os.close(fd)
+        raise RunLocked(
+            f"{folder} is locked by process {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')} ({what} since {holder.get('since', '?')}: "
+            f"{holder.get('command', '?')}). Two processes cannot train into one run folder: "
+            "wait for that one to finish (or stop it), or choose another run name."
+        ) from None
+    info = _lock_info()
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield info
+    finally:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)  # the file stays (deleting it would race a waiting opener)
+        os.close(fd)  # closing drops the flock

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eemo_rewards._text import completion_text
 from eemo_rewards.train.common import (
     TrainingSetupError,
     check_columns,
@@ -21,16 +22,17 @@ from eemo_rewards.train.common import (
     device_defaults,
     lora_config,
 )
-from eemo_rewards.train.grpo import (
-    TrainResult,
-    _finish,
-    _quiet,
-    _resume_point,
-    _stage_run,
-    _start_stage,
-    _use_lora,
-)
 from eemo_rewards.train.models import ModelBundle
+from eemo_rewards.train.runs import run_lock
+from eemo_rewards.train.stage import (
+    TrainResult,
+    begin_stage,
+    resumable,
+    stage_run,
+    start_stage,
+    train_and_finish,
+    use_lora,
+)
 
 __all__ = ["SFT_COLUMNS", "SFT_DEFAULTS", "sft_config", "train_sft", "validate_sft"]
 
@@ -87,22 +89,9 @@ def sft_config(
 
 def _completion_tokens(bundle: ModelBundle, dataset: Any, scan: int = 5000) -> int:
     completions = dataset.select(range(min(len(dataset), scan)))["completion"]
-
-    def text(c: Any) -> str:
-        if isinstance(c, str):
-            return c
-        parts = []
-        for message in c:
-            content = message.get("content", "")
-            if isinstance(content, str):
-                parts.append(content)
-            else:
-                parts.extend(p.get("text", "") for p in content if isinstance(p, Mapping))
-        return "".join(parts)
-
-    longest = max(completions, key=lambda c: len(text(c)))
+    longest = max((completion_text(c) for c in completions), key=len)
     # +2: the end-of-turn token and newline the chat template appends
-    return len(bundle.tokenizer(text(longest))["input_ids"]) + 2
+    return len(bundle.tokenizer(longest)["input_ids"]) + 2
 
 
 def validate_sft(bundle: ModelBundle, dataset: Any, args: Any) -> dict[str, Any]:
@@ -148,25 +137,25 @@ def train_sft(
     """
     from trl import SFTTrainer
 
-    run, args = _stage_run(run_dir, args, bundle, sft_config)
+    run, args = stage_run(run_dir, args, bundle, sft_config)
     checks = validate_sft(bundle, dataset, args)
-    checkpoint = _resume_point(run, resume)
-    keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
-    train_data = dataset.select_columns(keep)
-    use_lora = _use_lora(bundle, lora)
-    peft = lora_config(bundle, **(lora_settings or {})) if use_lora else None
+    with run_lock(run.path, what="SFT"):
+        finished, checkpoint = begin_stage(run, resume, args.max_steps, stage="sft")
+        if finished is not None:
+            return finished
+        keep = [c for c in SFT_COLUMNS if c in dataset.column_names]
+        train_data = dataset.select_columns(keep)
+        peft = lora_config(bundle, **(lora_settings or {})) if use_lora(bundle, lora) else None
 
-    recorder, timer, all_callbacks = _start_stage(
-        "sft", run, bundle, peft, dataset, checks, args, callbacks, progress
-    )
-    trainer = SFTTrainer(
-        model=bundle.model,
-        args=args,
-        train_dataset=train_data,
-        processing_class=bundle.processor,
-        peft_config=peft,
-        callbacks=all_callbacks,
-    )
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    return _finish(trainer, bundle, run, recorder, timer, [])
+        recorder, timer, all_callbacks = start_stage(
+            "sft", run, bundle, peft, dataset, checks, args, callbacks, progress
+        )
+        trainer = resumable(SFTTrainer)(
+            model=bundle.model,
+            args=args,
+            train_dataset=train_data,
+            processing_class=bundle.processor,
+            peft_config=peft,
+            callbacks=all_callbacks,
+        )
+        return train_and_finish(trainer, checkpoint, bundle, run, recorder, timer, [])
