@@ -1,4 +1,5 @@
-"""Export: HF datasets with Image features, parquet, verl's schema; missing images are errors."""
+"""Export: HF datasets with Image features, parquet, verl's, EasyR1's and OpenRLHF's schemas;
+missing images are errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ pytest.importorskip("datasets")
 from eemo_rewards.data.builtin import generate_builtin  # noqa: E402
 from eemo_rewards.data.export import (  # noqa: E402
     ANSWER_INSTRUCTION,
+    label_json,
+    to_easyr1_parquet,
     to_hf_dataset,
+    to_openrlhf_jsonl,
     to_parquet,
     to_trl_dataset,
     to_verl_parquet,
@@ -85,3 +89,46 @@ def test_verl_parquet_schema(qa, tmp_path):
     assert row["images"][0]["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
     assert row["reward_model"] == {"style": "rule", "ground_truth": qa["solution"][0]}
     assert row["extra_info"]["index"] == 0 and row["extra_info"]["id"] == qa["id"][0]
+
+
+def test_json_labels_carry_task_solution_options_and_the_reward_columns(qa):
+    import json
+
+    from eemo_rewards.adapters import decode_label
+
+    labels = [json.loads(x) for x in label_json(qa)]
+    assert len(labels) == qa.height
+    for label, row in zip(labels, qa.to_dicts(), strict=True):
+        assert label["task"] == row["task"] and label["solution"] == row["solution"]
+        assert label.get("options") == row["options"]  # nulls are left out
+        assert label.get("taxonomy") == row["taxonomy"]
+        assert decode_label(json.dumps(label))["task"] == row["task"]
+    assert any("options" in label for label in labels)
+
+
+def test_easyr1_parquet_schema(qa, tmp_path):
+    import json
+
+    path = to_easyr1_parquet(qa, tmp_path / "easyr1.parquet")
+    table = pl.read_parquet(path)
+    assert table.columns == ["prompt", "answer", "images", "id"]
+    pair = qa["image_path_2"].is_not_null().to_list().index(True)
+    assert table["prompt"][pair].startswith("<image><image>")
+    assert table["prompt"][0].count("<image>") == 1 and ANSWER_INSTRUCTION in table["prompt"][0]
+    assert len(table["images"][pair]) == 2
+    assert table["images"][0][0]["bytes"][:4] == b"\x89PNG"
+    assert json.loads(table["answer"][0])["solution"] == qa["solution"][0]
+
+
+def test_openrlhf_jsonl_schema(qa, tmp_path):
+    import json
+    import os
+
+    path = to_openrlhf_jsonl(qa, tmp_path / "sub" / "openrlhf.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == qa.height
+    assert set(rows[0]) == {"prompt", "label", "images", "id"}
+    assert all(os.path.isabs(p) and os.path.isfile(p) for r in rows for p in r["images"])
+    assert json.loads(rows[0]["label"])["task"] == qa["task"][0]
+    with pytest.raises(ValueError, match="lacks columns"):
+        to_openrlhf_jsonl(qa.drop("solution"), tmp_path / "x.jsonl")

@@ -1,24 +1,40 @@
 """verl adapter: ``compute_score(data_source, solution_str, ground_truth, extra_info=None)``.
 
-Point verl's custom reward at this file::
+Point verl's custom reward at this module (tested with verl 0.9.1, whose ``main_ppo`` reads
+the custom reward only under ``reward.``; the legacy top-level ``custom_reward_function.*``
+is accepted by Hydra but never used there)::
 
-    custom_reward_function.path=<path of eemo_rewards/adapters/verl.py>
-    custom_reward_function.name=compute_score
+    reward.custom_reward_function.path=pkg://eemo_rewards.adapters.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.spec=soft     # optional
+
+``pkg://`` works from any working directory; an absolute file path
+(``python -c "import eemo_rewards.adapters.verl as m; print(m.__file__)"``) works too.
 
 verl calls the function once per response with the decoded response string, the row's
-``reward_model.ground_truth`` and its ``extra_info``. The task comes from
-``extra_info["task"]``, else from a JSON ground truth's ``"task"``, else from
-``data_source`` when that is a task name; options from ``extra_info["options"]`` or the JSON
-ground truth; any other ``extra_info`` key a reward declares (``taxonomy``, ``dimension``,
-...) is passed on. The result is a dict: ``"score"`` plus one float per reward term, the same
-keys for every sample (a term that does not apply to the task reports ``fallback``, 0.0), as
-verl collects each key into one list per batch.
+``reward_model.ground_truth``, its ``extra_info`` and the ``reward_kwargs`` of the config.
+The task comes from ``extra_info["task"]``, else from a JSON ground truth's ``"task"``, else
+from ``data_source`` when that is a task name (a label without one is left to the
+composite); options from ``extra_info["options"]`` or the JSON ground truth; any other
+``extra_info`` key a reward declares (``taxonomy``, ``dimension``, ...) is passed on. The
+result is a dict: ``"score"`` plus one float per reward term, the same keys for every sample
+(a term that does not apply to the task reports ``fallback``, 0.0), as verl collects each key
+into one list per batch.
 
-For another spec, build a scorer and point ``custom_reward_function.name`` at it::
+``reward_kwargs`` may set ``spec`` (a preset name, inline spec JSON, a spec dict written as
+Hydra overrides, or the path of a ``.json``/``.yaml`` spec file) and ``fallback``; any other
+key is an error (a misspelt key would otherwise be ignored silently). For a spec of your own
+in code, point ``name`` at a scorer built in your file::
 
     # my_reward.py
     from eemo_rewards.adapters.verl import make_compute_score
     compute_score = make_compute_score("eemo_logic")
+
+verl decodes responses with ``skip_special_tokens=True``: a tokenizer that registers
+``<think>``/``<answer>`` as special tokens loses them, and every sample scores 0. The
+adapter warns once (:class:`~eemo_rewards.adapters.TagsMissingWarning`) when a long run of
+responses holds no tag; check a tokenizer with
+:func:`~eemo_rewards.adapters.special_tag_tokens`.
 """
 
 from __future__ import annotations
@@ -26,11 +42,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eemo_rewards.adapters import composite_for, decode_label, score_sample
+from eemo_rewards.adapters import TagWatch, composite_for, decode_label, score_sample
 from eemo_rewards.spec import RewardSpec
 from eemo_rewards.tasks import TASKS, normalise_task
 
-__all__ = ["VerlComputeScore", "compute_score", "make_compute_score"]
+__all__ = ["REWARD_KWARGS", "VerlComputeScore", "compute_score", "make_compute_score"]
+
+REWARD_KWARGS = ("spec", "fallback")
+"""The ``reward.custom_reward_function.reward_kwargs`` keys the adapter reads."""
+
+# what verl's own reward managers add to the call besides the row (not ours to read)
+_VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+
+_FIX = (
+    "verl has no switch for it: register the tags as ordinary tokens "
+    "(tokenizer.add_tokens([...]), not add_special_tokens)"
+)
 
 
 class VerlComputeScore:
@@ -38,8 +65,9 @@ class VerlComputeScore:
 
     Parameters
     ----------
-    spec : RewardSpec, preset name or None
-        ``None`` is :func:`~eemo_rewards.spec.default_spec`.
+    spec : RewardSpec, preset name, spec dict/JSON/file or None
+        ``None`` is :func:`~eemo_rewards.spec.default_spec`. A ``spec`` reward kwarg given
+        at call time (verl's ``reward_kwargs``) overrides it.
     fallback : float, default 0.0
         The score of a sample no term applies to, and the value reported for a
         non-applicable component.
@@ -49,12 +77,25 @@ class VerlComputeScore:
     >>> score = make_compute_score("format_only")
     >>> score("eemo", "<think>warm</think><answer>joy</answer>", "joy")
     {'score': 1.0, 'format_reward': 1.0}
+    >>> compute_score("eemo", "<think>warm</think><answer>joy</answer>", "joy",
+    ...               spec="format_only", fallback=0.0)
+    {'score': 1.0, 'format_reward': 1.0}
     """
 
     def __init__(self, spec: RewardSpec | str | None = None, *, fallback: float = 0.0):
         self.spec = spec
         self.fallback = float(fallback)
         self.__name__ = "compute_score"
+        self._watch = TagWatch("verl", fix=_FIX)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_watch"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._watch = TagWatch("verl", fix=_FIX)
 
     def __call__(
         self,
@@ -64,7 +105,17 @@ class VerlComputeScore:
         extra_info: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, float]:
-        composite = composite_for(self.spec, fallback=self.fallback)
+        unknown = sorted(set(kwargs) - set(REWARD_KWARGS) - _VERL_KWARGS)
+        if unknown:
+            raise TypeError(
+                f"unknown reward_kwargs {unknown} for eemo_rewards' verl compute_score; it "
+                f"reads {list(REWARD_KWARGS)} (e.g. "
+                "+reward.custom_reward_function.reward_kwargs.spec=soft)"
+            )
+        spec = kwargs.get("spec", self.spec)
+        fallback = kwargs.get("fallback")
+        fallback = self.fallback if fallback is None else float(fallback)
+        composite = composite_for(spec, fallback=fallback)
         label = decode_label(ground_truth)
         if isinstance(extra_info, Mapping):
             # the ground truth is authoritative for the solution; extra_info for the rest
@@ -73,14 +124,16 @@ class VerlComputeScore:
                     label[key] = value
         if label.get("task") is None and normalise_task(data_source) in TASKS:
             label["task"] = data_source
+        self._watch.observe([solution_str])
         total, parts = score_sample(composite, solution_str, label)
         return {"score": total, **parts}
 
 
 def make_compute_score(spec: RewardSpec | str | None = None, *, fallback: float = 0.0):
-    """A verl ``compute_score`` for ``spec`` (a :class:`RewardSpec` or a preset name)."""
+    """A verl ``compute_score`` for ``spec`` (any form
+    :func:`~eemo_rewards.adapters.resolve_spec` reads)."""
     return VerlComputeScore(spec, fallback=fallback)
 
 
 compute_score = VerlComputeScore()
-"""The default spec's scorer, for ``custom_reward_function.name=compute_score``."""
+"""The default spec's scorer, for ``reward.custom_reward_function.name=compute_score``."""

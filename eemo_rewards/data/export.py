@@ -1,4 +1,5 @@
-"""Export QA samples: TRL conversational datasets, HF datasets with images, parquet, verl.
+"""Export QA samples: TRL conversational datasets, HF datasets with images, parquet, and each
+other trainer's RL data (verl, EasyR1, OpenRLHF).
 
 The TRL dataset is the one most users need. It works unchanged with TRL's ``SFTTrainer``
 (prompt-completion, vision) and ``GRPOTrainer`` (``prompt`` + ``images``; every other column is
@@ -8,6 +9,7 @@ forwarded to the reward functions as a keyword list, which is how ``task``, ``so
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +24,20 @@ if TYPE_CHECKING:
 __all__ = [
     "ANSWER_INSTRUCTION",
     "FORMAT_HINTS",
+    "LABEL_COLUMNS",
+    "label_json",
     "prompt_text",
     "target_text",
+    "to_easyr1_parquet",
     "to_hf_dataset",
+    "to_openrlhf_jsonl",
     "to_parquet",
     "to_trl_dataset",
     "to_verl_parquet",
 ]
+
+LABEL_COLUMNS = ("task", "solution", "options", "dimension", "taxonomy")
+"""The QA columns a JSON label carries (what the rewards read besides the completion)."""
 
 ANSWER_INSTRUCTION = (
     "Output your thought within <think> </think> and your answer within <answer> </answer>."
@@ -317,3 +326,102 @@ def to_verl_parquet(
 
 def _read_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
+
+
+def label_json(frame: pl.DataFrame) -> list[str]:
+    """One JSON label per sample: ``{"task", "solution", "options", ...}``.
+
+    The keys are :data:`LABEL_COLUMNS` that the sample has (nulls are left out); this is the
+    label shape :func:`eemo_rewards.adapters.decode_label` reads for EasyR1 and OpenRLHF.
+
+    Examples
+    --------
+    >>> label_json(pl.DataFrame({"task": ["multiple_choice"], "solution": ["B"],
+    ...                          "options": [["calm", "joy"]], "taxonomy": [None]}))
+    ['{"task": "multiple_choice", "solution": "B", "options": ["calm", "joy"]}']
+    """
+    _check_qa_frame(frame, ("task", "solution"))
+    cols = [c for c in LABEL_COLUMNS if c in frame.columns]
+    return [
+        json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+        for row in frame.select(cols).to_dicts()
+    ]
+
+
+def _prompt_with_placeholders(frame: pl.DataFrame, instruction: bool) -> pl.Expr:
+    """The user text with one ``<image>`` placeholder per image in front."""
+    text = (
+        pl.concat_str(
+            pl.col("question"),
+            pl.lit("\n" + ANSWER_INSTRUCTION),
+            pl.col("task").replace_strict(FORMAT_HINTS, default="", return_dtype=pl.String),
+        )
+        if instruction
+        else pl.col("question")
+    )
+    images = _image_lists(frame)
+    return pl.concat_str(pl.lit("<image>").repeat_by(images.list.len()).list.join(""), text)
+
+
+def to_easyr1_parquet(
+    frame: pl.DataFrame,
+    path: str | os.PathLike,
+    *,
+    image_root: str | os.PathLike | None = None,
+    instruction: bool = True,
+) -> Path:
+    """Write EasyR1's RL parquet with the images embedded.
+
+    Columns, under EasyR1's default keys (``data.prompt_key=prompt``,
+    ``data.answer_key=answer``, ``data.image_key=images``): ``prompt`` (the question with one
+    ``<image>`` placeholder per image in front), ``answer`` (the JSON label of
+    :func:`label_json`, which EasyR1 hands to the reward as ``ground_truth``) and ``images``
+    (list of ``{"bytes", "path"}``), plus ``id``.
+    """
+    _check_qa_frame(frame, ("id", "image_path", "task", "question", "solution"))
+    frame = _resolve_paths(frame, image_root)
+    table = frame.select(
+        _prompt_with_placeholders(frame, instruction).alias("prompt"),
+        pl.Series("answer", label_json(frame), dtype=pl.String),
+        _image_lists(frame)
+        .list.eval(
+            pl.struct(
+                pl.element().map_elements(_read_bytes, return_dtype=pl.Binary).alias("bytes"),
+                pl.element().alias("path"),
+            )
+        )
+        .alias("images"),
+        "id",
+    )
+    return to_parquet(table, path)
+
+
+def to_openrlhf_jsonl(
+    frame: pl.DataFrame,
+    path: str | os.PathLike,
+    *,
+    image_root: str | os.PathLike | None = None,
+    instruction: bool = True,
+) -> Path:
+    """Write OpenRLHF's prompt dataset as JSON lines.
+
+    Fields: ``prompt`` (the question with one ``<image>`` placeholder per image in front,
+    which OpenRLHF's chat-template step turns into image parts; use
+    ``--data.input_key prompt --data.apply_chat_template``), ``label`` (the JSON label of
+    :func:`label_json`; ``--data.label_key label``), ``images`` (absolute image paths;
+    OpenRLHF's default ``--data.image_key images``) and ``id``.
+    """
+    _check_qa_frame(frame, ("id", "image_path", "task", "question", "solution"))
+    frame = _resolve_paths(frame, image_root)
+    table = frame.select(
+        _prompt_with_placeholders(frame, instruction).alias("prompt"),
+        pl.Series("label", label_json(frame), dtype=pl.String),
+        _image_lists(frame).alias("images"),
+        "id",
+    )
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for row in table.to_dicts():
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
