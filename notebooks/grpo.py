@@ -3,35 +3,42 @@ import marimo
 __generated_with = "0.25.2"
 app = marimo.App(width="medium", app_title="eemo-rewards: SFT → GRPO → evaluation")
 
-with app.setup:
+with app.setup(hide_code=True):
     import argparse
+    import json
     import time
     import warnings
     from pathlib import Path
 
-    import altair as alt
     import marimo as mo
     import polars as pl
     from transformers.utils import logging as hf_logging
 
+    from eemo_rewards.analysis.cards import before_after_cards, completion_cards
+    from eemo_rewards.analysis.live import LiveCurves
     from eemo_rewards.analysis.runs import (
-        change_table,
+        comparison_table,
         examples_frame,
         grpo_charts,
         long_metrics,
         metric_bars,
+        results_card,
+        round_frame,
         sft_loss_chart,
     )
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, RewardSpec, preset
+    from eemo_rewards.train.form import derived_numbers, run_label, settings_layout, spec_controls
+    from eemo_rewards.train.grpo import resolve_spec
     from eemo_rewards.train.pipeline import (
         JobSettings,
         builtin_splits,
         evaluate_run,
+        list_runs,
         run_job,
     )
-    from eemo_rewards.train.runs import RunFolder
+    from eemo_rewards.train.runs import RunFolder, RunLocked
 
     #: where the self-contained report goes besides the run folder (relative to the
     #: working directory, like `--runs-dir`)
@@ -43,12 +50,22 @@ def _():
     mo.md(r"""
     # SFT → GRPO → evaluation
 
-    The project's main job. A vision-language model learns to read the emotion cues of the
-    built-in images: supervised fine-tuning on `<think>…</think><answer>…</answer>`
-    demonstrations first, then TRL's GRPO with this project's rewards (routed by task), then
-    an evaluation of both checkpoints on held-out images, greedy and sampled.
+    /// admonition | Start here
+    1. Pick a **reward preset** and the basic settings below (the defaults finish in a few
+       minutes on a laptop CPU; *Advanced settings* hold the rest).
+    2. Press **Run SFT → GRPO**. Nothing trains before that, in the editor or as an app.
+       Loss and reward are drawn live while it trains.
+    3. Read the **results card**: GRPO against its SFT checkpoint on held-out items, with a
+       95% interval and a verdict per metric. Curves, tables and sample answers follow.
 
-    - In the editor, set the options and press **Run**; training waits for the button.
+    Or reopen a finished run under *Open a finished run* to look at it again without training.
+    ///
+
+    A vision-language model learns to read the emotion cues of the built-in images:
+    supervised fine-tuning on `<think>…</think><answer>…</answer>` demonstrations first, then
+    TRL's GRPO with this project's rewards (routed by task), then an evaluation of both
+    checkpoints on held-out images, greedy and sampled.
+
     - As a script or an HTML export it runs at once from command-line flags, e.g.
       `python notebooks/grpo.py --grpo-steps 60` or
       `marimo export html notebooks/grpo.py -o reports/grpo.html -- --model tiny`.
@@ -82,24 +99,25 @@ def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
     return report, rest
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     report_path, _job_flags = split_report_flag(mo.cli_args().to_dict())
     cli = JobSettings.from_args(_job_flags)
-    # `marimo export html` runs the notebook in edit mode too, but without a browser
-    # session: only a real editor has a request, and only there can a button be pressed.
-    interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
+    # A browser session (the editor, or `marimo run` as an app) has a request: there,
+    # training waits for the button. `marimo export html` and `python notebooks/grpo.py`
+    # have none and run at once from the command line's flags.
+    interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
     return cli, interactive, report_path
 
 
 @app.function
-def settings_form(cli: JobSettings, group: str) -> mo.ui.dictionary:
-    """One widget per setting of ``group``, built from ``JobSettings.form_fields`` (labels,
-    ranges, choices, help), starting at the command line's values."""
+def settings_widgets(cli: JobSettings, fields: dict) -> mo.ui.dictionary:
+    """One widget per field of ``fields`` (from :func:`settings_layout`: labels, ranges,
+    choices), starting at the command line's values."""
     widgets = {}
-    for name, field in JobSettings.form_fields(group).items():
+    for name, field in fields.items():
         value, label = getattr(cli, name), field["label"]
         if "choices" in field:
             widgets[name] = mo.ui.dropdown(list(field["choices"]), value=value, label=label)
@@ -113,10 +131,28 @@ def settings_form(cli: JobSettings, group: str) -> mo.ui.dictionary:
     return mo.ui.dictionary(widgets)
 
 
-@app.cell
+@app.function
+def with_help(form: mo.ui.dictionary, fields: dict) -> mo.Html:
+    """The widgets of ``form`` one per line, each with its help text."""
+    return mo.vstack(
+        [
+            mo.hstack(
+                [form[name], mo.md(f"<small>{fields[name]['help']}</small>")],
+                justify="start",
+                align="center",
+                gap=1,
+            )
+            for name in fields
+        ],
+        gap=0.25,
+    )
+
+
+@app.cell(hide_code=True)
 def _(cli):
-    data_form = settings_form(cli, "data")
-    training_form = settings_form(cli, "training")
+    _layout = settings_layout()
+    basic_form = settings_widgets(cli, _layout["basic"])
+    advanced_form = settings_widgets(cli, _layout["advanced"])
     spec_preset = mo.ui.dropdown(
         sorted(PRESETS) + (["(from --spec)"] if cli.spec not in PRESETS else []),
         value=cli.spec if cli.spec in PRESETS else "(from --spec)",
@@ -124,17 +160,21 @@ def _(cli):
     )
     mo.vstack(
         [
-            mo.md("### Data and model"),
-            data_form.hstack(wrap=True),
-            mo.md("### Training"),
-            training_form.hstack(wrap=True),
-            spec_preset,
+            mo.md("## Settings"),
+            mo.hstack(
+                [spec_preset, mo.md("<small>which rewards GRPO trains with (below)</small>")],
+                justify="start",
+                align="center",
+                gap=1,
+            ),
+            with_help(basic_form, _layout["basic"]),
+            mo.accordion({"Advanced settings": with_help(advanced_form, _layout["advanced"])}),
         ]
     )
-    return data_form, spec_preset, training_form
+    return advanced_form, basic_form, spec_preset
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(cli, spec_preset):
     if spec_preset.value in PRESETS:
         base_spec = preset(spec_preset.value)
@@ -148,138 +188,196 @@ def _(cli, spec_preset):
         },
         label="reward weights",
     )
-    accuracy_mode = mo.ui.dropdown(
-        ["binary", "soft"], value="binary", label="accuracy: binary or soft (EEmo-Logic matrix)"
-    )
-    kernel = mo.ui.dropdown(
-        ["linear", "gaussian", "laplace", "threshold", "bucket"],
-        value="linear",
-        label="intensity kernel",
-    )
-    accuracy_default = next(
-        (t.params.get("mode", "binary") for t in base_spec.terms if t.name == "accuracy"),
-        "binary",
-    )
-    if accuracy_default != "binary":
-        accuracy_mode = mo.ui.dropdown(
+    # the controls start at what the preset says, and only those it uses are shown
+    _uses = spec_controls(base_spec)
+    term_controls = {}
+    if "accuracy_mode" in _uses:
+        term_controls["accuracy_mode"] = mo.ui.dropdown(
             ["binary", "soft"],
-            value=accuracy_default,
+            value=_uses["accuracy_mode"],
             label="accuracy: binary or soft (EEmo-Logic matrix)",
         )
-    mo.vstack([mo.md("### Rewards"), weights, mo.hstack([accuracy_mode, kernel])])
-    return accuracy_mode, base_spec, kernel, term_keys, weights
+    if "kernel" in _uses:
+        term_controls["kernel"] = mo.ui.dropdown(
+            ["linear", "gaussian", "laplace", "threshold", "bucket"],
+            value=_uses["kernel"],
+            label="intensity kernel",
+        )
+    term_controls = mo.ui.dictionary(term_controls)
+    mo.accordion(
+        {
+            f"Rewards of `{spec_preset.value}`: "
+            + ", ".join(f"{t.key} × {t.weight:g}" for t in base_spec.terms): mo.vstack(
+                [weights, *([term_controls.hstack()] if _uses else [])]
+            )
+        }
+    )
+    return base_spec, term_controls, term_keys, weights
 
 
-@app.cell
-def _(accuracy_mode, base_spec, kernel, term_keys, weights):
+@app.cell(hide_code=True)
+def _(base_spec, term_controls, term_keys, weights):
     changes = {f"{key}.weight": float(value) for key, value in weights.value.items()}
     for term in base_spec.terms:
-        if term.name == "accuracy":
-            changes[f"{term.key}.mode"] = accuracy_mode.value
-        if term.name == "intensity":
-            changes[f"{term.key}.kernel"] = kernel.value
+        if term.name == "accuracy" and "accuracy_mode" in term_controls.value:
+            changes[f"{term.key}.mode"] = term_controls.value["accuracy_mode"]
+        if term.name == "intensity" and "kernel" in term_controls.value:
+            changes[f"{term.key}.kernel"] = term_controls.value["kernel"]
     spec = base_spec.with_settings(changes) if term_keys else base_spec
     return (spec,)
 
 
-@app.cell
-def _(cli, data_form, spec, training_form):
-    _values = {**data_form.value, **training_form.value}
+@app.cell(hide_code=True)
+def _(advanced_form, basic_form, cli, spec):
+    _values = {**basic_form.value, **advanced_form.value}
     _values["model"] = str(_values["model"]).strip() or "tiny"
     settings = JobSettings.from_form(cli, {**_values, "spec": spec.to_json()})
-    return (settings,)
+    finished_runs = [r for r in list_runs(settings.runs_dir) if r["finished"]]
+    _numbers = derived_numbers(settings, finished_runs)
+    _eta = _numbers["estimated training seconds"]
+    mo.md(
+        f"**This run:** {_numbers['completions per GRPO step']} completions per GRPO step "
+        f"({settings.prompts_per_step} prompts × {settings.num_generations}), "
+        f"{_numbers['GRPO completions in all']} in all; "
+        f"{_numbers['SFT demonstrations seen']} SFT demonstrations seen. "
+        + (
+            f"Estimated training time **{_eta:.0f} s** ({_numbers['estimated from']})."
+            if _eta is not None
+            else "Estimated time: unknown until one run of this model has finished here."
+        )
+        + f"  \nRun folder: `{settings.run_dir}`"
+    )
+    return finished_runs, settings
 
 
-@app.cell
-def _(settings):
-    data = builtin_splits(settings)
-    _counts = pl.DataFrame([data["counts"]])
-    _tasks = data["qa"].group_by("task", "split").len().sort("task", "split")
+@app.cell(hide_code=True)
+def _(finished_runs):
+    run_picker = mo.ui.dropdown(
+        {"(train with the settings above)": ""}
+        | {run_label(r): str(r["path"]) for r in finished_runs},
+        value="(train with the settings above)",
+        label="Open a finished run",
+    )
     mo.vstack(
         [
-            mo.md(f"### Data\nRun folder: `{settings.run_dir}`"),
-            mo.ui.table(_counts, selection=None),
-            mo.ui.table(_tasks, selection=None, page_size=25),
+            run_picker,
+            mo.md(
+                f"<small>{len(finished_runs)} finished run(s) in this runs folder; opening one "
+                "shows its results and curves without training.</small>"
+            ),
         ]
     )
-    return (data,)
+    return (run_picker,)
 
 
-@app.cell
-def _(interactive):
-    run_button = mo.ui.run_button(label="Run SFT → GRPO")
-    if interactive:
+@app.cell(hide_code=True)
+def _(finished_runs):
+    _rows = [
+        {
+            "run": r["path"].name,
+            "GRPO steps": r["grpo_step"],
+            **{
+                f"{row['stage']} {m}": row.get(m)
+                for row in r["eval"]
+                if row.get("decoding") == "greedy"
+                for m in ("reward_mean", "format_rate")
+            },
+        }
+        for r in finished_runs
+    ]
+    mo.accordion(
+        {
+            "Compare finished runs (greedy held-out metrics)": mo.ui.table(
+                round_frame(pl.DataFrame(_rows)), selection=None
+            )
+            if _rows
+            else mo.md("No finished run yet.")
+        }
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def _(run_picker, settings):
+    job_settings = (
+        JobSettings.from_dict(json.loads((Path(run_picker.value) / "settings.json").read_text()))
+        if run_picker.value
+        else settings
+    )
+    data = builtin_splits(job_settings)
+    _counts = pl.DataFrame([data["counts"]])
+    _tasks = data["qa"].group_by("task", "split").len().sort("task", "split")
+    mo.accordion(
+        {
+            "Data of this run": mo.vstack(
+                [
+                    mo.ui.table(_counts, selection=None),
+                    mo.ui.table(_tasks, selection=None, page_size=25),
+                ]
+            )
+        }
+    )
+    return data, job_settings
+
+
+@app.cell(hide_code=True)
+def _(interactive, run_picker):
+    run_button = mo.ui.run_button(label="Run SFT → GRPO", kind="success")
+    if interactive and not run_picker.value:
         mo.output.replace(run_button)
     return (run_button,)
 
 
-@app.cell
-def _(data, interactive, run_button, settings):
+@app.cell(hide_code=True)
+def _(data, interactive, job_settings, run_button, run_picker):
     mo.stop(
-        interactive and not run_button.value,
-        mo.md("Set the options, then press **Run SFT → GRPO**."),
+        interactive and not run_picker.value and not run_button.value,
+        mo.callout(
+            mo.md("Set the options, then press **Run SFT → GRPO** (or open a finished run)."),
+            kind="info",
+        ),
     )
-    _total = (0 if settings.sft_from else settings.sft_steps) + settings.grpo_steps
-    _seen: dict[str, int] = {}
     _start = time.perf_counter()
-    with mo.status.progress_bar(total=_total, title="SFT → GRPO", remove_on_exit=True) as _bar:
+    _live = LiveCurves(every=max(1, min(5, job_settings.grpo_steps // 10)))
 
-        def _progress(stage, step, total):
-            if not total:
-                return
-            if stage not in _seen:
-                _seen[stage] = 0
-            if step > _seen[stage]:
-                _bar.update(increment=step - _seen[stage], subtitle=f"{stage} {step}/{total}")
-                _seen[stage] = step
-            if not interactive and (step == total or step % 10 == 0):
-                print(
-                    f"[{time.perf_counter() - _start:6.1f}s] {stage} step {step}/{total}",
-                    flush=True,
-                )
+    def _draw():
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md("### Training (live)\n" + _live.status()),
+                    mo.ui.altair_chart(_live.chart(), chart_selection=False, legend_selection=False)
+                    if _live.points
+                    else mo.md("waiting for the first logged step…"),
+                ]
+            )
+        )
 
-        job = run_job(settings, data=data, progress=_progress, evaluate=False)
+    def _on_step(stage, step, total, logs):
+        if _live.record(stage, step, total, logs) and interactive:
+            _draw()
+        if not interactive and total and (step == total or step % 10 == 0):
+            print(
+                f"[{time.perf_counter() - _start:6.1f}s] {stage} step {step}/{total}",
+                flush=True,
+            )
+
+    try:
+        job = run_job(job_settings, data=data, live=_on_step, evaluate=False)
+    except RunLocked as _locked:
+        mo.stop(True, mo.callout(mo.md(f"**This run is busy.** {_locked}"), kind="warn"))
     train_seconds = time.perf_counter() - _start
+    if interactive:
+        _draw()
     return job, train_seconds
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(job):
     run = RunFolder(job["settings"].run_dir)
     return (run,)
 
 
-@app.cell
-def _(job, run):
-    sft_chart, sft_points = sft_loss_chart(RunFolder(job["settings"].sft_dir).read_metrics())
-    run_charts = grpo_charts(RunFolder(run.path / "grpo").read_metrics())
-    _charts = [chart for chart, _ in run_charts.values()]
-    mo.vstack(
-        [
-            mo.md("### SFT loss"),
-            sft_chart,
-            mo.md("### GRPO over steps"),
-            alt.vconcat(alt.hconcat(*_charts[:3]), alt.hconcat(*_charts[3:])),
-        ]
-    )
-    return run_charts, sft_chart, sft_points
-
-
-@app.cell
-def _(job, run):
-    grpo_samples = pl.DataFrame(
-        job["grpo"].samples or RunFolder(run.path / "grpo").read_samples() or [{"completion": ""}]
-    )
-    mo.vstack(
-        [
-            mo.md("### Completions of the last GRPO step, with each reward's score"),
-            mo.ui.table(grpo_samples, selection=None, page_size=8),
-        ]
-    )
-    return (grpo_samples,)
-
-
-@app.cell
+@app.cell(hide_code=True)
 def _(job, run):
     # Cached on disk by run folder and GRPO step: re-opening a finished run does not
     # re-generate thousands of answers.
@@ -288,60 +386,152 @@ def _(job, run):
     return (evaluation,)
 
 
-@app.cell
+@app.cell(hide_code=True)
+def _(evaluation):
+    card = results_card(evaluation)
+    mo.vstack(
+        [
+            mo.md("## Results"),
+            mo.callout(
+                mo.md(card["text"]),
+                kind="warn" if card["regressions"] else "success",
+            ),
+            mo.ui.table(card["table"], selection=None, page_size=20)
+            if card["table"].height
+            else mo.md(""),
+            mo.md(
+                f"<small>change = grpo − sft; low/high: {card['covers']}. "
+                "Verdict: *helps* / *hurts* when the whole interval is above / below 0, "
+                "*within noise* otherwise.</small>"
+            ),
+        ]
+    )
+    return (card,)
+
+
+@app.cell(hide_code=True)
+def _():
+    smoothing = mo.ui.slider(1, 25, value=5, step=1, label="smoothing (rolling mean over steps)")
+    return (smoothing,)
+
+
+@app.cell(hide_code=True)
+def _(job, run, smoothing):
+    sft_chart, sft_points = sft_loss_chart(
+        RunFolder(job["settings"].sft_dir).read_metrics(), window=smoothing.value
+    )
+    run_charts = grpo_charts(RunFolder(run.path / "grpo").read_metrics(), window=smoothing.value)
+    _charts = [sft_chart, *[chart for chart, _ in run_charts.values()]]
+    mo.vstack(
+        [
+            mo.md("## Training curves"),
+            smoothing,
+            # two charts a row; each has its own legend and takes the width it is given
+            *[
+                mo.hstack(_charts[i : i + 2], widths="equal", gap=1)
+                for i in range(0, len(_charts), 2)
+            ],
+        ]
+    )
+    return run_charts, sft_chart, sft_points
+
+
+@app.cell(hide_code=True)
 def _(evaluation):
     _long = long_metrics(evaluation, ["stage", "decoding"])
-    eval_table = change_table(
-        _long, on="stage", index=["metric", "decoding"], before="sft", after="grpo",
-        sort=["decoding", "metric"],
-    )  # fmt: skip
+    eval_table = comparison_table(_long)
     eval_chart = metric_bars(_long, x="stage", row="decoding")
     mo.vstack(
         [
-            mo.md("### Held-out evaluation: SFT checkpoint → after GRPO"),
-            mo.ui.table(eval_table, selection=None, page_size=40),
+            mo.md("### Held-out evaluation: every metric, SFT checkpoint → after GRPO"),
+            mo.ui.table(eval_table, selection=None, page_size=60),
             eval_chart,
         ]
     )
     return eval_chart, eval_table
 
 
-@app.cell
-def _(evaluation):
-    eval_examples = examples_frame(
-        evaluation, ["stage", "decoding"], ["task", "solution", "completion", "correct", "reward"]
+@app.cell(hide_code=True)
+def _(job, run):
+    _funcs, _weights = resolve_spec(job["settings"].spec).build()
+    grpo_cards = completion_cards(
+        job["grpo"].samples or RunFolder(run.path / "grpo").read_samples(),
+        weights=dict(zip([f.__name__ for f in _funcs], _weights, strict=True)),
+        group_size=job["settings"].num_generations,
+        limit=8,
     )
-    mo.vstack([mo.md("### Example held-out answers"), mo.ui.table(eval_examples, selection=None)])
-    return (eval_examples,)
+    grpo_samples = round_frame(
+        pl.DataFrame(
+            job["grpo"].samples
+            or RunFolder(run.path / "grpo").read_samples()
+            or [{"completion": ""}]
+        )
+    )
+    mo.vstack(
+        [
+            mo.md(
+                "### Completions of the last GRPO step\n"
+                "<small>One card per completion, different prompts first: think and answer "
+                "whole, each reward's score, the weighted total and the advantage within its "
+                "group (recomputed from the totals as TRL scales by group).</small>"
+            ),
+            mo.Html(grpo_cards),
+        ]
+    )
+    return grpo_cards, grpo_samples
 
 
-@app.cell
-def _(evaluation, interactive, job, run, train_seconds):
+@app.cell(hide_code=True)
+def _(evaluation):
+    eval_examples = round_frame(
+        examples_frame(
+            evaluation,
+            ["stage", "decoding"],
+            ["task", "solution", "completion", "correct", "reward"],
+        )
+    )
+    before_after = before_after_cards(evaluation, limit=4)
+    mo.vstack(
+        [
+            mo.md("### The same held-out prompts before (sft) and after (grpo), greedy"),
+            mo.Html(before_after),
+        ]
+    )
+    return before_after, eval_examples
+
+
+@app.cell(hide_code=True)
+def _(card, evaluation, interactive, job, run, train_seconds):
     _grpo = job["grpo"]
     _summary = {
         "run folder": str(run.path),
         "training seconds (this session)": round(train_seconds, 1),
+        "reused from disk": bool(job["reused"]),
         "GRPO global step": _grpo.global_step,
         "GRPO s/step": round(sum(_grpo.step_seconds) / max(len(_grpo.step_seconds), 1), 3),
         "reward share of GRPO time": f"{_grpo.reward_share:.3%}",
     }
     if not interactive:
         print("summary:", _summary)
+        print("results card:", card["text"])
         for _row in evaluation:
             _keys = ("reward_mean", "format_rate", "perception_acc", "emotion_acc")
             print(
                 _row["stage"], _row["decoding"], {k: round(_row[k], 3) for k in _keys if k in _row}
             )
     run_summary = _summary
-    mo.vstack([mo.md("### Run summary"), mo.ui.table(pl.DataFrame([_summary]), selection=None)])
+    mo.accordion({"Run summary": mo.ui.table(pl.DataFrame([_summary]), selection=None)})
     return (run_summary,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(
+    before_after,
+    card,
     eval_chart,
     eval_examples,
     eval_table,
+    grpo_cards,
     grpo_samples,
     interactive,
     report_path,
@@ -361,6 +551,9 @@ def _(
         eval_table=eval_table,
         grpo_samples=grpo_samples,
         eval_examples=eval_examples,
+        results=card,
+        grpo_cards=grpo_cards,
+        before_after=before_after,
     )
     if not interactive:
         for _path in written_reports:

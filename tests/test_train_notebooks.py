@@ -31,6 +31,8 @@ def _marimo() -> list[str]:
 def _env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
+        # the package of this checkout, not whichever one is installed
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "EEMO_REWARDS_DATA": str(tmp_path / "data"),
         "EEMO_REWARDS_CACHE": str(tmp_path / "cache"),
         "TOKENIZERS_PARALLELISM": "false",
@@ -68,8 +70,17 @@ def main_job(tmp_path_factory):
 def test_main_job_exports_an_html_report_then_eval_and_sft_run_as_scripts(main_job):
     tmp_path, runs, report, _ = main_job
     html = report.read_text()
-    for section in ("GRPO over steps", "Held-out evaluation", "Completions of the last GRPO"):
-        assert section in html, section
+    for section in (
+        "Start here",
+        "Training curves",
+        "Held-out evaluation",
+        "Completions of the last GRPO",
+        "GRPO against its SFT checkpoint",
+    ):
+        assert section in html, section  # fmt: skip
+    # the results card comes before the curves, and counts the held-out items it compares
+    assert html.index("GRPO against its SFT checkpoint") < html.index("Training curves")
+    assert "8 held-out items" in html
     assert "application/vnd.vegalite" in html, "the charts are in the report"
     job = runs / "job"
     assert (job / "grpo" / "metrics.parquet").exists() and (job / "eval.parquet").exists()
@@ -108,7 +119,9 @@ def test_main_job_writes_a_standalone_report_whose_charts_render_offline(main_jo
     for page in (shared, in_run):
         assert page.is_file(), page
         html = page.read_text()
-        for section in ("Training", "Held-out evaluation", "Sample completions", "reward_mean"):
+        for section in ("Training", "Held-out evaluation", "Sample completions", "reward_mean",
+                        "Results: GRPO against its SFT checkpoint", "bootstrap interval",
+                        "eemo-card"):  # fmt: skip
             assert section in html, (page, section)
         assert "cdn." not in html and "<script src=" not in html, "the page needs no network"
     charts = shared.read_text().count('data-chart-for="chart-')

@@ -80,6 +80,13 @@ class StandaloneReport:
             if paragraph.strip():
                 self._blocks.append(f"<p>{html.escape(paragraph.strip())}</p>")
 
+    def markup(self, block: str) -> None:
+        """Add a block of HTML this project built itself (escaped text, no script), e.g. the
+        completion cards of :mod:`eemo_rewards.analysis.cards`."""
+        if "<script" in block.lower():
+            raise ValueError("a markup block may not hold a script; add charts with chart()")
+        self._blocks.append(str(block))
+
     def chart(self, chart: Any, *, caption: str | None = None) -> None:
         """Add an altair chart (or a Vega-Lite specification as a dict).
 

@@ -60,8 +60,10 @@ class EvalResult:
         See the module docstring.
     rows : list of dict
         One dict per row: ``task``, ``solution``, ``completion``, ``answer``, ``well_formed``,
-        ``correct`` (``None`` where the task has no right/wrong), ``reward`` and each
-        reward's score.
+        ``correct`` (``None`` where the task has no right/wrong), ``reward``, each
+        reward's score, and ``item_metrics``: the row's value in every metric that is a
+        mean over rows (``format_rate``, ``reward_mean``, the accuracies, ``ranking_score``),
+        for paired comparisons of two models on the same rows.
     settings : dict
         How the answers were generated (greedy/sampled, temperature, seed, tokens).
     """
@@ -239,6 +241,12 @@ def score_completions(
         solution = row.get("solution")
         answer = parsed.answer if parsed.answer is not None else completion_text(completion)
         correct: float | None = None
+        item: dict[str, float] = {}  # this row's share of each mean metric
+
+        def put(key: str, value: float, item: dict[str, float] = item) -> None:
+            buckets[key].append(value)
+            item[key] = float(value)
+
         if task in ("yes_no", "multiple_choice"):
             correct = judge.score(
                 completion,
@@ -250,7 +258,7 @@ def score_completions(
             kind = "yes_no" if task == "yes_no" else "what_how"
             where = "pair" if _is_pair(row) else "single"
             for key in ("perception_acc", f"perception_{kind}_acc", f"perception_{where}_acc"):
-                buckets[key].append(correct)
+                put(key, correct)
         elif task == "emotion":
             tax = _taxonomy_of(str(solution), row.get("taxonomy"))
             gold = tax.normalise(str(solution)) if tax is not None else str(solution).lower()
@@ -261,7 +269,7 @@ def score_completions(
             emotion_pred.append(pred)
             if tax is not None:
                 emotion_labels[tax.name] = tax
-            buckets["emotion_acc"].append(correct)
+            put("emotion_acc", correct)
         elif task == "ranking":
             tax = row.get("taxonomy") or None
             truth = list(dict.fromkeys(parse_ranking(str(solution), tax)))
@@ -271,7 +279,7 @@ def score_completions(
                 else (parse_ranking(answer, tax))
             )
             value = M.eemo_bench_ranking_score(truth[:3], pred_list) if truth else 0.0
-            buckets["ranking_score"].append(value)
+            put("ranking_score", value)
             correct = None
         elif task == "assessment":
             truth_scores = parse_scores(str(solution))
@@ -289,7 +297,7 @@ def score_completions(
                 seen.append(readable)
         elif task == "comparison":
             correct = float(parse_comparison(answer) == str(solution).strip().lower())
-            buckets["comparison_acc"].append(correct)
+            put("comparison_acc", correct)
         scores = {name: values[i] for name, values in per_reward.items()}
         total = [
             w * s for (name, s), w in zip(scores.items(), weights, strict=True) if s is not None
@@ -304,6 +312,11 @@ def score_completions(
                 "correct": correct,
                 "reward": sum(total),
                 **scores,
+                "item_metrics": {
+                    "format_rate": float(parsed.ok),
+                    **({"reward_mean": float(sum(total))} if math.isfinite(sum(total)) else {}),
+                    **item,
+                },
             }
         )
     metrics: dict[str, float] = {"n": float(len(rows))}

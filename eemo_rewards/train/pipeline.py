@@ -38,6 +38,7 @@ from eemo_rewards.flags import flags_to_argv
 
 __all__ = [
     "HELDOUT_SETS",
+    "REPORT_TO",
     "JobSettings",
     "builtin_splits",
     "eval_stamp",
@@ -74,7 +75,11 @@ SFT_KEYS = (
     "seed",
 )
 # settings that do not change what GRPO has trained up to a step: left out of the job id
-NOT_IN_JOB_ID = ("grpo_steps", "save_steps", "eval_rows", "eval_sampled", "eval_batch_size")
+NOT_IN_JOB_ID = (
+    "grpo_steps", "save_steps", "eval_rows", "eval_sampled", "eval_batch_size", "report_to",
+)  # fmt: skip
+#: where ``report_to`` may send the trainers' logs (TRL/transformers integrations)
+REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
 # what an evaluation depends on besides the models: a stored evaluation is reused only when
 # these and the models' steps are unchanged
 EVAL_KEYS = ("eval_rows", "eval_sampled", "eval_batch_size")
@@ -180,6 +185,11 @@ class JobSettings:
     save_steps: int = _setting(
         20, "checkpoint every", "GRPO steps between checkpoints", (1, 1_000_000, 1)
     )
+    report_to: str = _setting(
+        "none", "log to", "also log the trainers' metrics to TensorBoard (under the run "
+        "stage folder's runs/), wandb or trackio; none keeps everything offline in the run folder",
+        group="training", choices=REPORT_TO,
+    )  # fmt: skip
     # evaluation
     eval_sampled: bool = _setting(True, "sampled evaluation", "also evaluate sampled decoding")
     eval_batch_size: int = _setting(
@@ -443,6 +453,9 @@ def evaluate_stages(
                     "seconds": time.perf_counter() - start,
                     **result.metrics,
                     "examples": result.rows[:6],
+                    # every row's values, in the dataset's order: the stages answered the same
+                    # rows, so their items pair up (eemo_rewards.analysis.stats)
+                    "items": [r["item_metrics"] for r in result.rows],
                 }
             )
     return rows
@@ -461,7 +474,18 @@ def _sft_args(settings: JobSettings, bundle: Any, run_dir: Path) -> Any:
         save_steps=max(settings.sft_steps, 1),
         # about ten points on the loss curve of a short run, one per 10 steps otherwise
         logging_steps=max(1, min(10, settings.sft_steps // 10)),
+        **_report_args(settings),
     )
+
+
+def _report_args(settings: JobSettings) -> dict[str, Any]:
+    """``report_to`` for TRL's trainers (TensorBoard writes under ``<stage folder>/runs/``,
+    transformers' default)."""
+    if settings.report_to not in REPORT_TO:
+        raise ValueError(
+            f"report_to={settings.report_to!r}; use one of {list(REPORT_TO)} (--report-to)"
+        )
+    return {"report_to": settings.report_to}
 
 
 def _grpo_args(settings: JobSettings, bundle: Any, run_dir: Path) -> Any:
@@ -485,6 +509,7 @@ def _grpo_args(settings: JobSettings, bundle: Any, run_dir: Path) -> Any:
         max_completion_length=settings.max_completion_length,
         seed=settings.seed,
         save_steps=settings.save_steps,
+        **_report_args(settings),
         **extra,
     )
 
@@ -611,6 +636,7 @@ def run_job(
     progress: Callable[[str, int, int], Any] | None = None,
     resume: bool | str = "auto",
     evaluate: bool = True,
+    live: Callable[[str, int, int, Mapping[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """SFT → GRPO → evaluation (before and after) in ``settings.run_dir``.
 
@@ -635,6 +661,10 @@ def run_job(
         Passed to the GRPO run (see :func:`eemo_rewards.train.grpo.train_grpo`).
     evaluate : bool
         Evaluate the SFT and GRPO models on the held-out split.
+    live : callable, optional
+        ``live(stage, step, total, logs)`` after every training step, with the stage's last
+        logged values (``loss``; ``reward``, ``rewards/<name>/mean``, ... for GRPO), for
+        live curves.
 
     Returns
     -------
@@ -661,9 +691,16 @@ def run_job(
         spec = resolve_spec(settings.spec)
 
         def stage_progress(stage: str):
-            if progress is None:
+            if progress is None and live is None:
                 return None
-            return lambda step, total, logs: progress(stage, step, total)
+
+            def update(step: int, total: int, logs: Mapping[str, Any]) -> None:
+                if progress is not None:
+                    progress(stage, step, total)
+                if live is not None:
+                    live(stage, step, total, logs)
+
+            return update
 
         start = time.perf_counter()
         sft_final, sft_bundle, sft_result = run_sft_stage(
@@ -731,7 +768,7 @@ def write_eval(
     stamp_path = run_dir / "eval_stamp.json"
     if stamp_path.exists():
         stamp_path.unlink()  # the old stamp must not vouch for the new files
-    flat = [{k: v for k, v in row.items() if k != "examples"} for row in evaluation]
+    flat = [{k: v for k, v in row.items() if k not in ("examples", "items")} for row in evaluation]
     write_records(run_dir / "eval.parquet", flat)
     atomic_write_text(run_dir / "eval.json", json.dumps(list(evaluation), indent=1, default=str))
     if stamp is not None:
