@@ -80,7 +80,7 @@ def _():
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
     """The ``--report`` path (``None`` for ``--report none``) and the job's other flags.
 
@@ -112,7 +112,7 @@ def _():
     return cli, interactive, report_path
 
 
-@app.function
+@app.function(hide_code=True)
 def settings_widgets(cli: JobSettings, fields: dict) -> mo.ui.dictionary:
     """One widget per field of ``fields`` (from :func:`settings_layout`: labels, ranges,
     choices), starting at the command line's values."""
@@ -131,7 +131,7 @@ def settings_widgets(cli: JobSettings, fields: dict) -> mo.ui.dictionary:
     return mo.ui.dictionary(widgets)
 
 
-@app.function
+@app.function(hide_code=True)
 def with_help(form: mo.ui.dictionary, fields: dict) -> mo.Html:
     """The widgets of ``form`` one per line, each with its help text."""
     return mo.vstack(
@@ -241,7 +241,9 @@ def _(advanced_form, basic_form, cli, spec):
         f"{_numbers['GRPO completions in all']} in all; "
         f"{_numbers['SFT demonstrations seen']} SFT demonstrations seen. "
         + (
-            f"Estimated training time **{_eta:.0f} s** ({_numbers['estimated from']})."
+            "Nothing to train: these settings finished before and are read back from disk."
+            if _numbers["reused"]
+            else f"Estimated training time **{_eta:.0f} s** ({_numbers['estimated from']})."
             if _eta is not None
             else "Estimated time: unknown until one run of this model has finished here."
         )
@@ -328,7 +330,7 @@ def _(interactive, run_picker):
     return (run_button,)
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(data, interactive, job_settings, run_button, run_picker):
     mo.stop(
         interactive and not run_picker.value and not run_button.value,
@@ -366,8 +368,18 @@ def _(data, interactive, job_settings, run_button, run_picker):
     except RunLocked as _locked:
         mo.stop(True, mo.callout(mo.md(f"**This run is busy.** {_locked}"), kind="warn"))
     train_seconds = time.perf_counter() - _start
-    if interactive:
+    if interactive and _live.points:
         _draw()
+    elif interactive:
+        mo.output.replace(
+            mo.callout(
+                mo.md(
+                    f"Opened `{job_settings.run_dir}` from disk: it had finished with these "
+                    "settings, so nothing was trained."
+                ),
+                kind="info",
+            )
+        )
     return job, train_seconds
 
 
@@ -386,7 +398,7 @@ def _(job, run):
     return (evaluation,)
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
     card = results_card(evaluation)
     mo.vstack(
@@ -415,7 +427,7 @@ def _():
     return (smoothing,)
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(job, run, smoothing):
     sft_chart, sft_points = sft_loss_chart(
         RunFolder(job["settings"].sft_dir).read_metrics(), window=smoothing.value
@@ -436,7 +448,7 @@ def _(job, run, smoothing):
     return run_charts, sft_chart, sft_points
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
     _long = long_metrics(evaluation, ["stage", "decoding"])
     eval_table = comparison_table(_long)
@@ -451,7 +463,7 @@ def _(evaluation):
     return eval_chart, eval_table
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(job, run):
     _funcs, _weights = resolve_spec(job["settings"].spec).build()
     grpo_cards = completion_cards(
@@ -481,7 +493,7 @@ def _(job, run):
     return grpo_cards, grpo_samples
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
     eval_examples = round_frame(
         examples_frame(
@@ -565,7 +577,7 @@ def _(
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def test_report_flag_is_split_from_the_job_flags():
     assert split_report_flag({"grpo-steps": 3}) == (DEFAULT_REPORT, ["--grpo-steps", "3"])
     report, rest = split_report_flag({"report": "out/r.html", "tasks": "emotion"})

@@ -109,7 +109,8 @@ def derived_numbers(
     """What the settings imply: completions per GRPO step and in all, SFT demonstrations
     seen, and an estimated training time from the speed of the newest finished run of the
     same model in ``runs`` (:func:`~eemo_rewards.train.pipeline.list_runs`); ``None`` where no
-    such run exists (the time then is not guessed).
+    such run exists (the time then is not guessed). Stages that finished with these settings
+    count 0 s (they are reused); ``reused`` says both did.
 
     Examples
     --------
@@ -128,6 +129,7 @@ def derived_numbers(
         "SFT demonstrations seen": sft_steps * settings.sft_batch_size,
         "estimated training seconds": None,
         "estimated from": None,
+        "reused": False,
     }
     rates = _rates(runs, settings.model)
     if rates:
@@ -137,6 +139,7 @@ def derived_numbers(
         if _finished_at(RunFolder(settings.sft_dir), settings.sft_steps):
             sft_steps = 0
         grpo = 0 if _finished_at(RunFolder(settings.run_dir / "grpo"), settings.grpo_steps) else 1
+        out["reused"] = sft_steps == 0 and grpo == 0
         seconds = rates["sft"] * sft_steps + grpo * rates["grpo"] * _completions(settings)
         out["estimated training seconds"] = round(seconds, 1)
         out["estimated from"] = (
@@ -157,8 +160,18 @@ def run_label(run: Mapping[str, Any]) -> str:
     ...            "eval": [{"stage": "grpo", "decoding": "greedy", "reward_mean": 0.51234}]})
     'tiny-1 · 4 GRPO steps · default · reward 0.512'
     """
+    import json
+
     spec = run["settings"].spec
-    name = spec if isinstance(spec, str) and not spec.lstrip().startswith("{") else "custom spec"
+    name = "custom spec"
+    if isinstance(spec, str) and not spec.lstrip().startswith("{"):
+        name = spec
+    else:
+        try:
+            data = json.loads(spec) if isinstance(spec, str) else dict(spec)
+        except (TypeError, ValueError):
+            data = {}
+        name = str(data.get("name") or name)
     reward = next(
         (
             r.get("reward_mean")

@@ -1,0 +1,157 @@
+"""The main job's settings form (basic/advanced, preset controls, derived numbers), its live
+curves, the run picker's labels, and ``--report-to`` passed through to TRL."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from eemo_rewards.analysis.live import LiveCurves
+from eemo_rewards.spec import PRESETS, preset
+from eemo_rewards.train.form import (
+    BASIC_SETTINGS,
+    derived_numbers,
+    run_label,
+    settings_layout,
+    spec_controls,
+)
+from eemo_rewards.train.pipeline import REPORT_TO, JobSettings
+
+
+def test_every_grouped_setting_is_in_the_form_once_with_help_and_basic_comes_first():
+    layout = settings_layout()
+    assert tuple(layout["basic"]) == BASIC_SETTINGS
+    shown = [*layout["basic"], *layout["advanced"]]
+    grouped = [n for n, f in JobSettings.form_fields().items() if f["group"] is not None]
+    assert sorted(shown) == sorted(grouped) and len(shown) == len(set(shown))
+    assert "report_to" in layout["advanced"]
+    assert layout["advanced"]["report_to"]["choices"] == REPORT_TO
+    for name in layout["basic"]:
+        assert layout["basic"][name]["help"], f"{name} has no help text"
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_controls_start_at_the_presets_values_and_only_used_ones_show(name):
+    spec = preset(name)
+    controls = spec_controls(spec)
+    names = {t.name for t in spec.terms}
+    assert ("accuracy_mode" in controls) == ("accuracy" in names)
+    assert ("kernel" in controls) == ("intensity" in names)
+    for term in spec.terms:
+        if term.name == "accuracy":
+            assert controls["accuracy_mode"] == term.params.get("mode", "binary")
+        if term.name == "intensity":
+            assert controls["kernel"] == term.params.get("kernel", "linear")
+    # the notebook applies them back: a spec rebuilt from its own controls is unchanged
+    changes = {}
+    for term in spec.terms:
+        if term.name == "accuracy":
+            changes[f"{term.key}.mode"] = controls["accuracy_mode"]
+        if term.name == "intensity":
+            changes[f"{term.key}.kernel"] = controls["kernel"]
+    rebuilt = spec.with_settings(changes) if changes else spec
+    assert spec_controls(rebuilt) == controls
+
+
+def _finished_run(tmp_path: Path, settings: JobSettings, sft_runtime: float, grpo_runtime: float):
+    from eemo_rewards.train.runs import RunFolder
+
+    for folder, runtime, steps in ((settings.sft_dir, sft_runtime, settings.sft_steps),
+                                   (settings.run_dir / "grpo", grpo_runtime,
+                                    settings.grpo_steps)):  # fmt: skip
+        run = RunFolder(folder).ensure()
+        run.write_metrics([{"step": steps, "train_runtime": runtime}])
+        (run.final_dir).mkdir(parents=True, exist_ok=True)
+        (run.final_dir / "config.json").write_text("{}")
+        run.finished_path.write_text(json.dumps({"global_step": steps}))
+    return {"path": settings.run_dir, "settings": settings, "finished": True, "grpo_step": 0}
+
+
+def test_derived_numbers_and_a_time_estimate_from_an_earlier_run(tmp_path):
+    old = JobSettings(runs_dir=str(tmp_path), sft_steps=10, grpo_steps=5, prompts_per_step=2,
+                      num_generations=4)  # fmt: skip
+    runs = [_finished_run(tmp_path, old, sft_runtime=20.0, grpo_runtime=80.0)]
+    # 2 s per SFT step, 80 s / 40 completions = 2 s per completion
+    new = JobSettings(runs_dir=str(tmp_path), sft_steps=30, grpo_steps=10, prompts_per_step=1,
+                      num_generations=8)  # fmt: skip
+    numbers = derived_numbers(new, runs)
+    assert numbers["completions per GRPO step"] == 8
+    assert numbers["GRPO completions in all"] == 80
+    assert numbers["SFT demonstrations seen"] == 30 * new.sft_batch_size
+    assert numbers["estimated training seconds"] == pytest.approx(30 * 2.0 + 80 * 2.0)
+    assert "tiny" in numbers["estimated from"] and not numbers["reused"]
+    # the same settings again: both stages are reused, nothing to train
+    again = derived_numbers(old, runs)
+    assert again["estimated training seconds"] == 0 and again["reused"]
+    # another model: no guess
+    other = derived_numbers(JobSettings(runs_dir=str(tmp_path), model="smollm2"), runs)
+    assert other["estimated training seconds"] is None
+
+
+def test_run_labels_name_the_preset_of_an_edited_spec(tmp_path):
+    spec = preset("soft").with_settings({"format.weight": 0.7}).to_json()
+    label = run_label({"path": tmp_path / "tiny-1", "grpo_step": 3, "eval": [],
+                       "settings": JobSettings(spec=spec)})  # fmt: skip
+    assert label == "tiny-1 · 3 GRPO steps · soft"
+
+
+def test_live_curves_keep_one_point_per_logged_step_and_time_each_stage_apart():
+    clock = iter([0.0, 1.0, 2.0, 3.0, 10.0, 20.0, 30.0])
+    live = LiveCurves(every=2, clock=lambda: next(clock))
+    logs = {"loss": 2.0}
+    for step in range(4):  # SFT: 1 s per step; its log dict repeats between logs
+        live.record("sft", step, 3, logs if step else {})
+    assert live.points["sft"] == [(1, 2.0)]
+    assert live.eta("sft") == 0.0 and live.seconds_per_step("sft") == pytest.approx(1.0)
+    for step, reward in ((0, None), (1, 0.5), (2, 0.75)):  # GRPO: 10 s per step
+        live.record("grpo", step, 10, {} if reward is None else {"reward": reward})
+    assert live.seconds_per_step("grpo") == pytest.approx(10.0)
+    assert live.eta("grpo") == pytest.approx(80.0)  # not mixed with SFT's fast steps
+    assert "about 80 s left" in live.status()
+    assert live.chart().to_dict()["hconcat"]  # loss and reward side by side, own axes
+    with pytest.raises(ValueError, match="at least 1"):
+        LiveCurves(every=0)
+
+
+def test_report_to_reaches_the_trainer_arguments_and_a_bad_value_says_what_to_do(tmp_path):
+    from eemo_rewards.train.pipeline import _grpo_args, _sft_args
+
+    settings = JobSettings(runs_dir=str(tmp_path), report_to="tensorboard", grpo_steps=2,
+                           prompts_per_step=1, num_generations=4)  # fmt: skip
+    assert _sft_args(settings, None, tmp_path / "sft").report_to == ["tensorboard"]
+    assert _grpo_args(settings, None, tmp_path / "grpo").report_to == ["tensorboard"]
+    default = JobSettings(runs_dir=str(tmp_path))
+    assert _sft_args(default, None, tmp_path / "sft").report_to in ("none", [], ["none"])
+    assert JobSettings.from_args(["--report-to", "wandb"]).report_to == "wandb"
+    with pytest.raises(ValueError, match="--report-to"):
+        _sft_args(JobSettings(report_to="mlflw"), None, tmp_path / "x")
+    # logging elsewhere does not change what was trained: same job, same folders
+    assert (
+        settings.run_dir
+        == JobSettings(
+            runs_dir=str(tmp_path), grpo_steps=2, prompts_per_step=1, num_generations=4
+        ).run_dir
+    )
+
+
+@pytest.mark.slow
+def test_report_to_tensorboard_writes_event_files(tmp_path, monkeypatch):
+    if importlib.util.find_spec("tensorboard") is None:
+        pytest.skip("tensorboard is not installed (pip install -e '.[logging]')")
+    pytest.importorskip("trl")
+    from eemo_rewards.train.pipeline import run_job
+
+    monkeypatch.setenv("EEMO_REWARDS_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("EEMO_REWARDS_CACHE", str(tmp_path / "cache"))
+    settings = JobSettings(
+        runs_dir=str(tmp_path / "runs"), n_images=140, sft_rows=32, sft_steps=2,
+        sft_batch_size=4, grpo_steps=2, prompts_per_step=1, num_generations=4,
+        max_completion_length=8, eval_rows=8, report_to="tensorboard",
+    )  # fmt: skip
+    run_job(settings, evaluate=False)
+    for stage in (settings.sft_dir, settings.run_dir / "grpo"):
+        events = list(Path(stage).glob("runs/*/events.out.tfevents.*"))
+        assert events and all(e.stat().st_size > 0 for e in events), (stage, events)
