@@ -8,6 +8,7 @@ a finished run reopens without training). Screenshots go to ``reports/notebook-b
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -218,7 +219,14 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, tmp_path):
         live = [t for t in seen if "Training (live)" in t]
         steps = {line for t in live for line in t.splitlines() if "step " in line and "/" in line}
         assert any("sft step" in s for s in steps) and any("grpo step" in s for s in steps), steps
-        assert len(steps) >= 3, f"the live view was not redrawn during training: {steps}"
+        # redrawn while a stage ran, not only at its start and end
+        between = [
+            s
+            for s in steps
+            if re.search(r"step (\d+)/(\d+)", s)
+            and 0 < int(re.search(r"step (\d+)/", s)[1]) < int(re.search(r"/(\d+)", s)[1])
+        ]
+        assert between, f"the live view was not redrawn during training: {steps}"
         assert "grpo step 6/6" in text and "8" in text
         assert [p.name for p in _trained(runs) if p.name == "grpo"] == ["grpo"]
     finally:
@@ -229,11 +237,11 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, tmp_path):
     app = _Server("run", tmp_path, fresh)
     try:
         page.goto(app.url)
-        page.get_by_role("button", name="Run SFT → GRPO").wait_for(timeout=120_000)
-        text = _wait_text(page, "completions per GRPO step", timeout=60)
+        text = _wait_text(page, "completions per GRPO step", timeout=120)
         _no_cell_error(text)
-        page.wait_for_timeout(3000)  # long enough for a training cell to have started
+        page.wait_for_timeout(5000)  # long enough for a training cell to have logged a step
         assert _trained(fresh) == [], "loading the app started training"
+        page.get_by_role("button", name="Run SFT → GRPO").wait_for(timeout=10_000)
         _shot(page, "3-app-on-load.png")
     finally:
         app.stop()
