@@ -365,8 +365,23 @@ def _(out_dir):
 
 
 @app.cell
-def _(args, out_dir):
+def _(args):
+    # A browser session (the editor, or `marimo run`) waits for the button; an export or a
+    # script runs the grid at once from --train.
+    train_interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
+    train_button = mo.ui.run_button(label=f"Run the training grid (--train {args.train})")
+    if train_interactive and args.train != "none":
+        mo.output.replace(train_button)
+    return train_button, train_interactive
+
+
+@app.cell
+def _(args, out_dir, train_button, train_interactive):
     mo.stop(args.train == "none", mo.md("No training in this run (`--train none`)."))
+    mo.stop(
+        train_interactive and not train_button.value,
+        mo.md("The training grid waits for its button (it trains models)."),
+    )
     grid_settings, grid_seeds = GRIDS[args.train]
     with mo.persistent_cache(name=f"ablations_training_{args.train}"):
         this_run = run_study(

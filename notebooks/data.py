@@ -11,6 +11,7 @@ with app.setup:
     import marimo as mo
     import polars as pl
 
+    from eemo_rewards.analysis.charts import class_counts_chart, vad_histograms
     from eemo_rewards.data import readers
     from eemo_rewards.data.builtin import generate_builtin
     from eemo_rewards.data.export import to_hf_dataset, to_parquet, to_trl_dataset, to_verl_parquet
@@ -176,33 +177,14 @@ def _(frame):
         .properties(title="Samples per task and split", width=420, height=180)
     )
     _classes = frame.with_columns(class_of()).filter(pl.col("task") != "description")
-    _per_class = (
-        alt.Chart(_classes.group_by("task", "class").len())
-        .mark_bar()
-        .encode(x=alt.X("len:Q", title="samples"), y=alt.Y("class:N", sort="-x"), row="task:N")
-        .properties(title="Samples per class", width=420, height=110)
-    )
+    _per_class = class_counts_chart(_classes.group_by("task", "class").len())
     mo.vstack([_per_task, _per_class])
     return
 
 
 @app.cell
 def _(kept):
-    _vad = (
-        kept.select("valence", "arousal", "dominance")
-        .unpivot(variable_name="dimension", value_name="value")
-        .drop_nulls()
-    )
-    (
-        alt.Chart(_vad)
-        .mark_bar()
-        .encode(
-            x=alt.X("value:Q", bin=alt.Bin(maxbins=24)),
-            y="count():Q",
-            column="dimension:N",
-        )
-        .properties(title="V/A/D of the records (source scale)", width=180, height=140)
-    )
+    vad_histograms(kept)
     return
 
 

@@ -12,11 +12,14 @@ import altair as alt
 import polars as pl
 
 __all__ = [
+    "NOT_APPLICABLE",
     "auc_heatmap",
+    "class_counts_chart",
     "hackability_chart",
     "kernel_chart",
     "kind_means_chart",
     "training_chart",
+    "vad_histograms",
     "zero_variance_chart",
 ]
 
@@ -27,30 +30,72 @@ def _design_pick() -> alt.Parameter:
     return alt.selection_point(fields=["design"], name="design_pick")
 
 
+#: Colour of a heat-map cell with no value (the design does not score that task): grey and
+#: labelled, never the colour of 0.
+NOT_APPLICABLE = "#d9d9d9"
+
+
+def _heat_map(data: pl.DataFrame, value: str, *, scheme: str, legend: str, tooltip: list,
+              title: str) -> alt.LayerChart:  # fmt: skip
+    """Design × task cells coloured by ``value`` (0 is a light tint of ``scheme``, not white);
+    every design × task pair without a value is a grey cell marked ``n/a``."""
+    designs = data["design"].unique(maintain_order=True)
+    tasks = data["task"].unique(maintain_order=True)
+    grid = pl.DataFrame({"design": designs}).join(pl.DataFrame({"task": tasks}), how="cross")
+    scored = data.drop_nulls(value)
+    missing = grid.join(scored.select("design", "task"), on=["design", "task"], how="anti")
+    pick = _design_pick()
+    axes = {
+        "x": alt.X("task:N", sort=_TASK_ORDER, title=None),
+        "y": alt.Y("design:N", title=None, sort=designs.to_list()),
+    }
+    cells = (
+        alt.Chart(scored)
+        .mark_rect()
+        .encode(
+            **axes,
+            color=alt.Color(
+                f"{value}:Q",
+                title=legend,
+                scale=alt.Scale(domain=[0, 1], scheme={"name": scheme, "extent": [0.12, 1]}),
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+            tooltip=tooltip,
+        )
+        .add_params(pick)
+    )
+    blank = alt.Chart(missing).encode(**axes)
+    layers = [cells]
+    if missing.height:
+        layers += [
+            blank.mark_rect(color=NOT_APPLICABLE),
+            blank.mark_text(text="n/a", color="#555", fontSize=10),
+        ]
+    return alt.layer(*layers).properties(title=title, width=360)
+
+
 def auc_heatmap(separation_table: pl.DataFrame, *, metric: str = "auc_correct_vs_wrong"):
-    """Design × task heat map of a separation metric on the perturbation pool.
+    """Design × task heat map of a separation metric on the perturbation pool; a task a
+    design does not score is a grey ``n/a`` cell (not the colour of 0).
 
     Examples
     --------
-    >>> table = pl.DataFrame({"design": ["a"], "task": ["emotion"], "source": ["perturbation"],
-    ...                       "auc_correct_vs_wrong": [0.9]})
-    >>> auc_heatmap(table).to_dict()["mark"]["type"]
+    >>> table = pl.DataFrame({"design": ["a", "b"], "task": ["emotion", "ranking"],
+    ...                       "source": ["perturbation"] * 2,
+    ...                       "auc_correct_vs_wrong": [0.9, 0.0]})
+    >>> [layer["mark"] for layer in auc_heatmap(table).to_dict()["layer"]][0]["type"]
     'rect'
+    >>> len(auc_heatmap(table).to_dict()["layer"])  # values, then the n/a cells and labels
+    3
     """
     if metric not in separation_table.columns:
         raise ValueError(f"no column {metric!r}; use one of {separation_table.columns}")
-    data = separation_table.filter(pl.col("source") == "perturbation").drop_nulls(metric)
-    pick = _design_pick()
-    base = alt.Chart(data).encode(
-        x=alt.X("task:N", sort=_TASK_ORDER, title=None),
-        y=alt.Y("design:N", title=None),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.Color(f"{metric}:Q", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+    data = separation_table.filter(pl.col("source") == "perturbation")
+    return _heat_map(
+        data, metric, scheme="blues", legend=metric.replace("_", " "),
         tooltip=["design", "task", alt.Tooltip(f"{metric}:Q", format=".3f")],
-    )
-    return cells.add_params(pick).properties(title=metric.replace("_", " "), width=360)
+        title=metric.replace("_", " "),
+    )  # fmt: skip
 
 
 def zero_variance_chart(zero_variance_table: pl.DataFrame, *, group_size: int = 8):
@@ -81,31 +126,14 @@ def zero_variance_chart(zero_variance_table: pl.DataFrame, *, group_size: int = 
 
 
 def hackability_chart(hackability_table: pl.DataFrame):
-    """Design × task heat map of the mean normalised score of hacked completions."""
-    pick = _design_pick()
-    return (
-        alt.Chart(hackability_table)
-        .mark_rect()
-        .encode(
-            x=alt.X("task:N", sort=_TASK_ORDER, title=None),
-            y=alt.Y("design:N", title=None),
-            color=alt.Color(
-                "hacked_mean:Q",
-                title="hacked score (0–1)",
-                scale=alt.Scale(domain=[0, 1], scheme="reds"),
-            ),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
-            tooltip=[
-                "design",
-                "task",
-                "worst_variant",
-                alt.Tooltip("hacked_mean:Q", format=".2f"),
-                alt.Tooltip("hack_rate:Q", format=".2f"),
-            ],
-        )
-        .add_params(pick)
-        .properties(title="what hacked completions earn", width=360)
-    )
+    """Design × task heat map of the mean normalised score of hacked completions (grey
+    ``n/a`` where a design does not score the task)."""
+    return _heat_map(
+        hackability_table, "hacked_mean", scheme="reds", legend="hacked score (0–1)",
+        tooltip=["design", "task", "worst_variant", alt.Tooltip("hacked_mean:Q", format=".2f"),
+                 alt.Tooltip("hack_rate:Q", format=".2f")],
+        title="what hacked completions earn",
+    )  # fmt: skip
 
 
 def kind_means_chart(kind_table: pl.DataFrame, *, task: str):
@@ -173,3 +201,65 @@ def training_chart(results: pl.DataFrame, *, metric: str = "headline"):
     layers = alt.layer(spread, mean, seeds.add_params(pick), data=data).properties(width=320)
     facets = layers.facet(row=alt.Row("setting:N", title=None))
     return facets.resolve_scale(x="independent", y="independent")
+
+
+def class_counts_chart(counts: pl.DataFrame) -> alt.FacetChart:
+    """Samples per class: one panel per task, each as tall as its classes need (14 px a bar)
+    with its own class axis, so ~35 emotion labels do not crowd into a fixed 80 px.
+
+    ``counts`` has ``task``, ``class`` and ``len`` (``frame.group_by("task", "class").len()``).
+
+    Examples
+    --------
+    >>> counts = pl.DataFrame({"task": ["emotion", "yes_no"], "class": ["joy", "yes"],
+    ...                        "len": [3, 2]})
+    >>> spec = class_counts_chart(counts).to_dict()
+    >>> spec["resolve"]["scale"]["y"], spec["spec"]["height"]["step"]
+    ('independent', 14)
+    """
+    missing = {"task", "class", "len"} - set(counts.columns)
+    if missing:
+        raise ValueError(f"class counts need columns task, class, len; missing {sorted(missing)}")
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("len:Q", title="samples"),
+            y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
+            tooltip=["task", "class", "len"],
+        )
+        .properties(width=380, height=alt.Step(14))
+        .facet(row=alt.Row("task:N", title=None, header=alt.Header(labelAngle=0,
+                                                                    labelAlign="left")))
+        .resolve_scale(y="independent")
+        .properties(title="Samples per class")
+    )  # fmt: skip
+
+
+def vad_histograms(records: pl.DataFrame) -> alt.HConcatChart:
+    """Histograms of valence, arousal and dominance side by side, each with its own axis
+    of few, short labels (they overlapped on one shared facet axis).
+
+    Examples
+    --------
+    >>> vad = pl.DataFrame({"valence": [0.1, 0.9], "arousal": [0.5, 0.5],
+    ...                     "dominance": [None, 0.3]})
+    >>> len(vad_histograms(vad).to_dict()["hconcat"])
+    3
+    """
+    panels = []
+    for dim in ("valence", "arousal", "dominance"):
+        if dim not in records.columns:
+            raise ValueError(f"no {dim} column; the records need valence, arousal, dominance")
+        values = records.select(pl.col(dim).cast(pl.Float64)).drop_nulls()
+        panels.append(
+            alt.Chart(values, title=dim)
+            .mark_bar()
+            .encode(
+                x=alt.X(f"{dim}:Q", bin=alt.Bin(maxbins=20), title=None,
+                        axis=alt.Axis(tickCount=5, format="~g", labelOverlap=True)),
+                y=alt.Y("count():Q", title="records" if not panels else None),
+            )
+            .properties(width=200, height=140)
+        )  # fmt: skip
+    return alt.hconcat(*panels).properties(title="V/A/D of the records (source scale)")
