@@ -160,8 +160,8 @@ def _(separation_table):
 
 @app.cell
 def _(auc_chart, kind_table):
-    picked = auc_chart.value
-    names = sorted(set(picked["design"])) if len(picked) else []
+    # the heat map is layered (values, then n/a cells): read the design selection itself
+    names = charts.picked_designs(auc_chart.selections)
     shown = kind_table.filter(pl.col("design").is_in(names)) if names else kind_table.head(0)
     mo.vstack(
         [
@@ -215,8 +215,7 @@ def _(hack_table):
 
 @app.cell
 def _(hack_chart, hack_table):
-    hack_rows = hack_chart.value
-    hack_names = sorted(set(hack_rows["design"])) if len(hack_rows) else []
+    hack_names = charts.picked_designs(hack_chart.selections)
     mo.ui.table(
         hack_table.filter(pl.col("design").is_in(hack_names)) if hack_names else hack_table,
         selection=None,

@@ -8,6 +8,8 @@ selection the notebook can read back.
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import polars as pl
 
@@ -18,6 +20,7 @@ __all__ = [
     "hackability_chart",
     "kernel_chart",
     "kind_means_chart",
+    "picked_designs",
     "training_chart",
     "vad_histograms",
     "zero_variance_chart",
@@ -33,6 +36,21 @@ def _design_pick() -> alt.Parameter:
 #: Colour of a heat-map cell with no value (the design does not score that task): grey and
 #: labelled, never the colour of 0.
 NOT_APPLICABLE = "#d9d9d9"
+
+
+def picked_designs(selections: Any) -> list[str]:
+    """The designs picked in a chart's ``design_pick`` selection (``mo.ui.altair_chart``'s
+    ``selections``), sorted; ``[]`` when nothing is picked.
+
+    Examples
+    --------
+    >>> picked_designs({"design_pick": {"design": ["b", "a"], "vlPoint": {}}})
+    ['a', 'b']
+    >>> picked_designs({})
+    []
+    """
+    chosen = (selections or {}).get("design_pick") or {}
+    return sorted({str(d) for d in chosen.get("design", []) or []})
 
 
 def _heat_map(data: pl.DataFrame, value: str, *, scheme: str, legend: str, tooltip: list,
