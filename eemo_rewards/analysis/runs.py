@@ -187,7 +187,7 @@ def _color(names: Sequence[str]) -> Any:
         "series:N",
         title=None,
         scale=alt.Scale(domain=names, range=[series_color(n) for n in names]),
-        legend=alt.Legend(orient="bottom", columns=3),
+        legend=alt.Legend(orient="bottom", columns=3, symbolType="stroke", symbolStrokeWidth=3),
     )
 
 
@@ -210,7 +210,7 @@ def line_chart(frame: pl.DataFrame, title: str, *, y: str = "value", color: str 
     import altair as alt
 
     frame = smooth(frame, window, by=color or "", y=y)
-    encoding: dict[str, Any] = {"x": alt.X("step:Q", title="step")}
+    encoding: dict[str, Any] = {"x": alt.X("step:Q", title="step", scale=alt.Scale(zero=False))}
     if color is not None:
         encoding["color"] = _color(frame[color].unique(maintain_order=True).to_list())
     base = alt.Chart(frame, title=title).encode(**encoding)

@@ -9,18 +9,43 @@ from typing import Any
 
 from eemo_rewards.report.standalone import StandaloneReport
 
-__all__ = ["RUN_REPORT_CHARTS", "write_run_report"]
+__all__ = ["RUN_REPORT_CHARTS", "fixed_width", "write_run_report"]
 
 #: The charts of the run report, in page order, with their captions.
 RUN_REPORT_CHARTS = {
     "sft_loss": "SFT loss over steps",
     "reward": "GRPO reward mean over steps: total and per reward",
     "zero_std": "share of GRPO groups whose rewards all agree (no gradient)",
-    "completion_length": "completion length (tokens) and share clipped at the limit",
+    "completion_length": "completion length (tokens, left axis) and share clipped at the "
+    "limit (right axis)",
     "kl": "KL to the reference model (logged when beta > 0) and entropy",
     "reward_std": "reward standard deviation within groups",
     "evaluation": "held-out metrics before (sft) and after (grpo) GRPO",
 }
+
+
+def fixed_width(chart: Any, width: int = 640) -> dict[str, Any]:
+    """The chart's Vega-Lite spec with every ``width: "container"`` (what the notebook uses
+    to fill its column) set to ``width`` pixels: a static page has no container to measure.
+
+    Examples
+    --------
+    >>> fixed_width({"layer": [{"width": "container"}], "width": "container"}, 500)
+    {'layer': [{'width': 500}], 'width': 500}
+    """
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: (width if k == "width" and v == "container" else walk(v))
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(spec)
 
 
 def write_run_report(
@@ -68,11 +93,11 @@ def write_run_report(
     report.heading("Training")
     for name in names[:-1]:
         if name in drawn:
-            report.chart(drawn[name], caption=RUN_REPORT_CHARTS[name])
+            report.chart(fixed_width(drawn[name]), caption=RUN_REPORT_CHARTS[name])
     report.heading("Held-out evaluation: SFT checkpoint → after GRPO")
     report.table(eval_table, caption="one row per metric and decoding; change = grpo - sft")
     if "evaluation" in drawn:
-        report.chart(drawn["evaluation"], caption=RUN_REPORT_CHARTS["evaluation"])
+        report.chart(fixed_width(drawn["evaluation"]), caption=RUN_REPORT_CHARTS["evaluation"])
     report.heading("Sample completions")
     if grpo_cards is not None:
         report.text("Last GRPO step: each reward's score, the weighted total and the advantage.")
