@@ -101,7 +101,7 @@ def _():
     args = parse_args(mo.cli_args().to_dict())
     # `marimo export html` runs in edit mode without a browser session: only a real editor
     # has a request, and only there can a button be pressed.
-    interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
+    interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
     return args, interactive
 
 

@@ -13,7 +13,12 @@ with app.setup:
     import polars as pl
     from transformers.utils import logging as hf_logging
 
-    from eemo_rewards.analysis.runs import change_table, examples_frame, long_metrics, metric_bars
+    from eemo_rewards.analysis.runs import (
+        comparison_table,
+        examples_frame,
+        long_metrics,
+        metric_bars,
+    )
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.train.pipeline import HELDOUT_SETS, JobSettings, evaluate_folder, list_runs
 
@@ -49,7 +54,7 @@ def _():
     _parser.add_argument("--eval-rows", type=int, default=256)
     _parser.add_argument("--sampled", type=str.lower, choices=["true", "false"], default="true")
     cli = _parser.parse_args(flags_to_argv(dict(mo.cli_args())))
-    interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
+    interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
     return cli, interactive
 
 
@@ -132,8 +137,9 @@ def _(model_list, results):
         pl.col("model").replace(_short)
     )
     _names = [_short[m] for m in model_list]
-    _table = change_table(
-        long, on="model", index=["set", "decoding", "metric"], before=_names[0],
+    # main metrics first, first model -> last model -> change, rounded to 3 decimals
+    _table = comparison_table(
+        long, on="model", index=("metric", "set", "decoding"), before=_names[0],
         after=_names[-1],
     )  # fmt: skip
     mo.vstack(

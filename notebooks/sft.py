@@ -38,7 +38,7 @@ def _():
     hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     cli = JobSettings.from_args(mo.cli_args())
-    interactive = mo.app_meta().mode == "edit" and mo.app_meta().request is not None
+    interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
     return cli, interactive
 
 

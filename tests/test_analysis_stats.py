@@ -72,3 +72,35 @@ def test_items_pair_by_row_and_the_card_flags_regressions():
     # no per-item values (an older run folder): no rows rather than made-up intervals
     assert results_card_rows([{k: v for k, v in r.items() if k != "items"} for r in evaluation],
                              metrics=["fmt"]) == []  # fmt: skip
+
+
+def test_tables_put_main_metrics_first_columns_in_reading_order_and_round():
+    import polars as pl
+
+    from eemo_rewards.analysis.runs import comparison_table, long_metrics, results_card
+
+    rows = [
+        {"stage": stage, "decoding": "greedy", "zeta_acc": 0.1, "emotion_acc": value,
+         "reward_mean": value + 0.123456789, "n": 8, "examples": [],
+         "items": [{"emotion_acc": float(i < 8 * value), "reward_mean": value} for i in range(8)]}
+        for stage, value in (("grpo", 0.75), ("sft", 0.25))
+    ]  # fmt: skip
+    table = comparison_table(long_metrics(rows, ["stage", "decoding"]))
+    assert table.columns == ["metric", "decoding", "sft", "grpo", "change"]
+    assert table["metric"].to_list() == ["reward_mean", "emotion_acc", "zeta_acc"]
+    assert table.row(0, named=True)["sft"] == 0.373 and table.row(0, named=True)["change"] == 0.5
+    one = comparison_table(long_metrics(rows[:1], ["stage", "decoding"]), before="grpo",
+                           after="grpo")  # fmt: skip
+    assert one.columns == ["metric", "decoding", "grpo"]
+    card = results_card(rows)
+    assert card["table"]["metric"].to_list() == ["reward_mean", "emotion_acc"]
+    assert card["table"].columns[:5] == ["metric", "items", "sft", "grpo", "change"]
+    assert "8 held-out items" in card["text"] and "interval" in card["covers"]
+    emotion = card["table"].filter(pl.col("metric") == "emotion_acc").row(0, named=True)
+    assert emotion["items"] == 8 and emotion["verdict"] in ("helps", "within noise")
+    # a regression is named in the headline
+    flipped = [{**r, "stage": "sft" if r["stage"] == "grpo" else "grpo"} for r in rows]
+    assert "regressions: " in results_card(flipped)["text"]
+    assert results_card([{k: v for k, v in r.items() if k != "items"} for r in rows])[
+        "table"
+    ].is_empty()

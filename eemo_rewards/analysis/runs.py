@@ -394,7 +394,9 @@ def comparison_table(
     order = {m: i for i, m in enumerate(metric_order(table["metric"].to_list()))}
     table = table.with_columns(pl.col("metric").replace_strict(order).alias("_order"))
     table = table.sort("_order", *[k for k in index if k != "metric"]).drop("_order")
-    columns = [*index, before, after, *(["change"] if "change" in table.columns else [])]
+    columns = list(
+        dict.fromkeys([*index, before, after, *(["change"] if "change" in table.columns else [])])
+    )
     rest = [c for c in table.columns if c not in columns]
     return round_frame(table.select(*columns, *rest), digits)
 
