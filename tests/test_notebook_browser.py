@@ -163,6 +163,15 @@ def _wait_text(page, needle: str, timeout: float, seen: list[str] | None = None)
     )
 
 
+def _wait_drawn(page, timeout: float = 60) -> None:
+    """Wait for the last cell (the standalone report's note) and for every chart to draw."""
+    _wait_text(page, "A self-contained copy of this run", timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while "Loading chart" in _text(page):
+        assert time.monotonic() < deadline, "charts still loading after a minute"
+        page.wait_for_timeout(250)
+
+
 def _shot(page, name: str) -> None:
     """A screenshot of the whole notebook: marimo scrolls inside its own pane, so the window
     is made as tall as the page for the picture."""
@@ -214,6 +223,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, tmp_path):
         run_button.click()
         seen: list[str] = []
         text = _wait_text(page, CARD, timeout=240, seen=seen)
+        _wait_drawn(page)
         _shot(page, "2-editor-after-run.png")
         _no_cell_error(text)
         live = [t for t in seen if "Training (live)" in t]
@@ -259,6 +269,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, tmp_path):
         picker.select_option(label=option)
         text = _wait_text(page, CARD, timeout=120)
         _no_cell_error(text)
+        _wait_drawn(page)
         _shot(page, "4-app-reopened-run.png")
         after = {p: p.stat().st_mtime for p in runs.rglob("metrics.parquet")}
         assert after == before, "reopening a finished run trained again"
