@@ -350,6 +350,14 @@ def _(data, interactive, job_settings, run_button, run_picker):
                     mo.ui.altair_chart(_live.chart(), chart_selection=False, legend_selection=False)
                     if _live.points
                     else mo.md("waiting for the first logged step…"),
+                    *(
+                        [
+                            mo.md(f"**Latest GRPO completion** ({_live.sample[0]}):"),
+                            mo.plain_text(_live.sample[1]),
+                        ]
+                        if _live.sample
+                        else []
+                    ),
                 ]
             )
         )

@@ -238,6 +238,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, tmp_path):
         ]
         assert between, f"the live view was not redrawn during training: {steps}"
         assert "grpo step 6/6" in text and "8" in text
+        assert any("Latest GRPO completion" in t for t in live), "no sample in the live view"
         assert [p.name for p in _trained(runs) if p.name == "grpo"] == ["grpo"]
     finally:
         server.stop()

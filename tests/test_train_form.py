@@ -99,7 +99,7 @@ def test_run_labels_name_the_preset_of_an_edited_spec(tmp_path):
 
 
 def test_live_curves_keep_one_point_per_logged_step_and_time_each_stage_apart():
-    clock = iter([0.0, 1.0, 2.0, 3.0, 10.0, 20.0, 30.0])
+    clock = iter([0.0, 1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 30.0])
     live = LiveCurves(every=2, clock=lambda: next(clock))
     logs = {"loss": 2.0}
     for step in range(4):  # SFT: 1 s per step; its log dict repeats between logs
@@ -109,6 +109,11 @@ def test_live_curves_keep_one_point_per_logged_step_and_time_each_stage_apart():
     for step, reward in ((0, None), (1, 0.5), (2, 0.75)):  # GRPO: 10 s per step
         live.record("grpo", step, 10, {} if reward is None else {"reward": reward})
     assert live.seconds_per_step("grpo") == pytest.approx(10.0)
+    # the newest completion rides along without adding a point of its own
+    live.record("grpo", 2, 10, {"reward": 0.75, "sample_completion": "<answer>joy</answer>",
+                                "sample_task": "emotion"})  # fmt: skip
+    assert live.sample == ("emotion", "<answer>joy</answer>")
+    assert [p for p in live.points["grpo"]] == [(1, 0.5), (2, 0.75)]
     assert live.eta("grpo") == pytest.approx(80.0)  # not mixed with SFT's fast steps
     assert "about 80 s left" in live.status()
     assert live.chart().to_dict()["hconcat"]  # loss and reward side by side, own axes

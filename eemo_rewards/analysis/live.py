@@ -55,6 +55,8 @@ class LiveCurves:
         self._now: dict[str, float] = {}
         self._drawn: dict[str, int] = {}
         self._logged: dict[str, Any] = {}
+        #: (task, text) of the newest scored GRPO completion, when the logs carry one
+        self.sample: tuple[Any, str] | None = None
 
     def record(self, stage: str, step: int, total: int, logs: Mapping[str, Any]) -> bool:
         """Take one callback; ``True`` when the view should be redrawn now."""
@@ -64,9 +66,12 @@ class LiveCurves:
         self.steps[stage] = (step, total)
         key = LIVE_SERIES.get(stage)
         value = logs.get(key) if key else None
+        if logs.get("sample_completion") is not None:
+            self.sample = (logs.get("sample_task"), str(logs["sample_completion"]))
         # a log dict is repeated until the next log: keep one point per logged step
-        if isinstance(value, int | float) and logs is not self._logged.get(stage):
-            self._logged[stage] = logs
+        logged = {k: v for k, v in logs.items() if not str(k).startswith("sample_")}
+        if isinstance(value, int | float) and logged != self._logged.get(stage):
+            self._logged[stage] = logged
             series = self.points.setdefault(stage, [])
             if not series or series[-1][0] != step:
                 series.append((step, float(value)))

@@ -170,6 +170,24 @@ def _check_vllm() -> None:
         )
 
 
+def _with_sample(progress: Any, rewards: Sequence[Any]) -> Any:
+    """``progress`` whose logs also carry the newest scored completion (``sample_completion``,
+    ``sample_task``), for a live view; ``None`` stays ``None``."""
+    if progress is None:
+        return None
+
+    def update(step: int, total: int, logs: Mapping[str, Any]) -> Any:
+        history = rewards[0].history if rewards else []
+        if history and history[-1]["completions"]:
+            latest = history[-1]
+            tasks = latest.get("task") or [None]
+            logs = {**logs, "sample_completion": latest["completions"][0],
+                    "sample_task": tasks[0]}  # fmt: skip
+        return progress(step, total, logs)
+
+    return update
+
+
 def resolve_spec(spec: Any = None) -> Any:
     """A ``RewardSpec`` from a spec, a preset name, a dict / JSON text, or a list of reward
     names (each with weight 1). ``None`` is the default spec.
@@ -327,6 +345,7 @@ def train_grpo(
         funcs, weights = spec.build()
         rewards = [InstrumentedReward(f) for f in funcs]
         args.reward_weights = list(weights)
+        progress = _with_sample(progress, rewards)
         peft = lora_config(bundle, **(lora_settings or {})) if use_lora(bundle, lora) else None
 
         recorder, timer, all_callbacks = start_stage(
