@@ -127,7 +127,8 @@ def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> 
     fast = _parse_canonical(text, allow_prefilled_think)
     if fast is not None:
         return fast
-    return _parse_full(text, allow_prefilled_think)._replace(text=text)
+    full = _parse_full(text, allow_prefilled_think)
+    return _new_parsed(ParsedCompletion, (*full[:6], text))
 
 
 def _parse_full(text: str, allow_prefilled_think: bool) -> ParsedCompletion:

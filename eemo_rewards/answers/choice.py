@@ -285,7 +285,10 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
         region = fold(region).strip()  # \boxed{B}, $\text{B}$, {B}, （Ｂ）
     # a denied or retracted letter is no evidence: "Not B", "B is ruled out", "B? No, C"
     lower = region.lower()
-    original, region = region, _mask_denied(region, lower)
+    hinted = _CUE.search(lower) is not None
+    original = region
+    if hinted:
+        region = _mask_denied(region, lower)
     found = _chosen(region, opts)
     if len(found) > 1:
         # Long answers weigh every option before concluding: a final paragraph, else a final
@@ -303,7 +306,7 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
     if letter not in opts:
         return None
     # "B, if not C", "B (C is also plausible)": another option kept open commits to neither
-    if any(cue in lower for cue in _HEDGE_CUES):
+    if hinted and any(cue in lower for cue in _HEDGE_CUES):
         for m in _HEDGED.finditer(original):
             other = m.group(1) or m.group(2) or m.group(3)
             if other != letter and other in opts:
@@ -414,6 +417,19 @@ _HEDGED = re.compile(
     + r"|(?i:\b(?:possibly|perhaps|maybe|alternatively))[\s,]{1,3}"
     + _OPTION_WORD
     + _L
+)
+
+
+# any cue of a denial, retraction or hedge: answers without one (most) skip those passes
+_CUE = re.compile(
+    "|".join(
+        sorted(
+            {re.escape(c) for cues, _ in _DENIALS for c in cues}
+            | {re.escape(c) for c in _HEDGE_CUES},
+            key=len,
+            reverse=True,
+        )
+    )
 )
 
 
@@ -684,6 +700,11 @@ def read_yes_no(text: Any) -> str | None:
     (None, 'yes')
     """
     text = completion_text(text)
+    if text.isalpha():  # one plain word, the common answer
+        word = text.lower()
+        if word in _YES_WORDS or word in _EMPHATIC:
+            return "yes" if word != "course" else None
+        return "no" if word in _NO_WORDS else None
     if not text.isascii() or "\\" in text or "{" in text:
         text = fold(text)
     vote = _yes_no_votes(text)

@@ -52,6 +52,13 @@ _REVERSED = frozenset({"less", "fewer", "lesser"})
 # words that may stand between a negator or "than" and the reference it governs
 _FILLER = frozenset({"the", "a", "an", "image", "picture", "photo", "figure", "in", "of", "one"})
 _WINDOW = 3
+_ONE_WORD = {
+    **dict.fromkeys(_FIRST, "first"),
+    **dict.fromkeys(_SECOND, "second"),
+    **dict.fromkeys(_SAME, "same"),
+    "left": "first",
+    "right": "second",
+}
 
 
 def parse_comparison(answer: Any) -> str | None:
@@ -71,6 +78,8 @@ def parse_comparison(answer: Any) -> str | None:
     """
     if not isinstance(answer, str):
         return None
+    if answer.isalpha():  # one plain word, the common answer
+        return _ONE_WORD.get(answer.lower())
     if not answer.isascii() or "\\" in answer or "{" in answer:
         answer = fold(answer)
     tokens = _TOKEN.findall(answer.lower())

@@ -81,6 +81,11 @@ _S1 = r"[ \t]{1,3}"
 # Every quantifier is either on a disjoint character class or bounded, so a failed match
 # costs at most a few steps past its start: the scan is linear on any input.
 # Comparison signs and arrows are read as words: "> 0.5", "<=0.3", "0.8+", "0.8↑".
+_VALUE = (
+    rf"(?P<num>{_NUMBER})"
+    r"(?:(?P<pct>[ ]?%)|[ \t]{0,3}(?:/|out[ \t]{1,3}of)[ \t]{0,3}(?P<den>[0-9]+(?:\.[0-9]+)?))?"
+    r"|(?P<word>[^\W\d_]+|[<>](?<![-=<>][<>])(?![<>])=?|[≤≥⩽⩾≲≳⪅⪆≪≫↑↓⇡⇣]|\+(?![0-9.]))"
+)
 _TOKEN = re.compile(
     # a scale: "(0–1)", "(scale 1-9)", "on a scale of 0 to 1", "on a 1-9 scale", "(out of 9)"
     rf"\({_SP}(?:(?:on{_S1}a{_S1})?scale{_S1}(?:of{_S1}|from{_S1})?)?"
@@ -91,10 +96,13 @@ _TOKEN = re.compile(
     rf"|\({_SP}(?:out[ \t]{{1,3}}of|/){_SP}(?P<top>[0-9]+(?:\.[0-9]+)?){_SP}\)"
     # list numbers: "1. " at the start of a line, "2) " anywhere
     r"|^[ \t]{0,8}\(?[0-9]{1,2}[.)](?=[ \t])|(?<![^\s(])[0-9]{1,2}\)(?=[ \t]+[^\W\d_])"
-    rf"|(?P<num>{_NUMBER})"
-    r"(?:(?P<pct>[ ]?%)|[ \t]{0,3}(?:/|out[ \t]{1,3}of)[ \t]{0,3}(?P<den>[0-9]+(?:\.[0-9]+)?))?"
-    r"|(?P<word>[^\W\d_]+|[<>](?<![-=<>][<>])(?![<>])=?|[≤≥⩽⩾≲≳⪅⪆≪≫↑↓⇡⇣]|\+(?![0-9.]))",
-    re.MULTILINE,
+    rf"|{_VALUE}",
+    re.MULTILINE | re.IGNORECASE,
+)
+# The common answer ("Valence: 0.73") states no scale and lists nothing: the same groups
+# without those alternatives (the first alternative never matches; it only holds the groups)
+_TOKEN_PLAIN = re.compile(
+    r"(?!)(?P<plo>)(?P<phi>)(?P<slo>)(?P<shi>)(?P<alo>)(?P<ahi>)(?P<top>)|" + _VALUE
 )
 # Several labels then as many numbers: "V/A/D: 0.8/0.3/0.5", "(valence, arousal) = (0.8, 0.3)"
 _COMPOUND = re.compile(
@@ -285,7 +293,10 @@ def scan_scores(
     up = False  # the last word is "up" ("up to 0.3")
     after, after_key = _AFTER_NONE, None  # what the words after the last number said
     # findall's plain tuples keep the per-token cost low on very long answers.
-    for m in _TOKEN.findall(answer):
+    token = _TOKEN if ("(" in answer or "\n" in answer or "cale" in answer) else _TOKEN_PLAIN
+    if token is _TOKEN_PLAIN and ")" in answer:
+        token = _TOKEN  # "2) arousal": a list number
+    for m in token.findall(answer):
         plo, phi, slo, shi, alo, ahi, top, number, pct, denominator, word = m
         if word:
             lower = word.lower()

@@ -61,6 +61,11 @@ _NEGATED = re.compile(
     r"\b(?:not|no|never|neither|nor|none|without|except|excluding|nothing)\b|n['’]t\b",
     re.IGNORECASE,
 )
+_NEGATION_WORDS = frozenset(
+    {"not", "no", "never", "neither", "nor", "none", "without", "except", "excluding", "nothing"}
+)
+_SIMPLE_LIST = re.compile(r"[A-Za-z]+(?:,? [A-Za-z]+){0,12}")
+_DIGIT = re.compile(r"[0-9]")
 _GLOSS = re.compile(r"\([^()\n]{0,120}\)")
 _SCORE_PIECE = re.compile(
     r"^[ \t]*(?:\(?[0-9]{1,2}[.)][ \t]+)?"
@@ -156,6 +161,11 @@ def _label_of(text: str, tax: Any, known: frozenset[str]) -> str | None:
 def read_ranking(answer: str, tax: Any, known: frozenset[str]) -> list[str]:
     """:func:`parse_ranking` with the taxonomy resolved and, without one, the vocabulary
     already folded to open labels."""
+    if _SIMPLE_LIST.fullmatch(answer):  # "joy, fear, sadness": the common answer
+        words = answer.lower().replace(",", " ").split()
+        if _NEGATION_WORDS.isdisjoint(words):
+            return _read_pieces(answer, tax, known, False)
+        return []
     if not answer.isascii() or "\\" in answer or "{" in answer or "$" in answer:
         answer = fold(answer)
     if _NEGATED.search(answer):
@@ -166,7 +176,7 @@ def read_ranking(answer: str, tax: Any, known: frozenset[str]) -> list[str]:
         # "Top 3: …", "Ranking (strongest first): …" — a header naming no emotion
         reverse = bool(_ASCENDING.search(head))
         answer = rest
-    if any(c.isdigit() for c in answer):
+    if _DIGIT.search(answer):
         scored = _scored(answer, tax, known)
         if scored is not None:
             return scored[::-1] if reverse else scored

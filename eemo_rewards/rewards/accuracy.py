@@ -348,6 +348,8 @@ class AccuracyReward(RewardFunction):
             return 0.0
         if kind == _YES_NO_WORD:
             return 1.0 if read_yes_no(answer) == gold else 0.0
+        if len(answer) <= _MEMO_CHARS and type(opts) is _Options:
+            return 1.0 if _memo_choice(answer, opts) == gold else 0.0
         return 1.0 if choose_option(answer, opts) == gold else 0.0
 
     def _score_emotion(self, answer: str, solution: Any, taxonomy: Any) -> float:
@@ -502,11 +504,38 @@ def _cached_plan(solution: str, options_key: Any, task: str | None) -> tuple[str
     return _plan(solution, options_key, task)
 
 
+class _Options(dict):
+    """A sample's normalised options, hashable by content (they are never changed after
+    planning), so that the reading of a short answer can be memoised per option set."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, opts: dict[str, str]):
+        super().__init__(opts)
+        self._key = tuple(opts.items())
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Options) and self._key == other._key
+
+
+# A GRPO group's rollouts, and a dataset's samples, repeat the same short answers: reading
+# one is memoised (readers are pure functions of the answer and the options).
+_MEMO_CHARS = 160
+
+
+@functools.lru_cache(maxsize=16384)
+def _memo_choice(answer: str, opts: _Options) -> str | None:
+    return choose_option(answer, opts)
+
+
 def _plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]:
     opts = _options_or_none(options)
     kind = task if task is not None else _infer_kind(solution, opts)
     if kind == "multiple_choice":
-        return _CHOICE, _gold_letter(solution, opts), opts or _LETTER_OPTIONS
+        return _CHOICE, _gold_letter(solution, opts), _Options(opts or _LETTER_OPTIONS)
     if kind != "yes_no":
         return _EMOTION, None, None
     gold_word = _YES_NO.get(_phrase(solution))
@@ -516,9 +545,9 @@ def _plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]
             gold = letters[0] if len(letters) == 1 else None
         else:
             gold = _gold_letter(solution, opts)
-        return _CHOICE, gold, opts
+        return _CHOICE, gold, _Options(opts)
     if gold_word is None:
-        return _CHOICE, _gold_letter(solution, None), _LETTER_OPTIONS
+        return _CHOICE, _gold_letter(solution, None), _Options(_LETTER_OPTIONS)
     return _YES_NO_WORD, gold_word, None
 
 

@@ -41,10 +41,11 @@ class RewardInternalError(RuntimeWarning):
 def guarded(
     reward: Any,
     call: Callable[..., Any],
-    *args: Any,
+    args: tuple = (),
+    kwargs: Mapping[str, Any] | None = None,
+    *,
     what: str = "a sample",
     on_error: Callable[[], Any] | None = None,
-    **kwargs: Any,
 ) -> Any:
     """``call(*args, **kwargs)`` for ``reward`` behind the one safety net of every scorer.
 
@@ -52,7 +53,8 @@ def guarded(
     is clamped (NaN scores ``low``), a list is clamped element by element (``None`` stays,
     meaning "not applicable"), and an exception is reported as a
     :class:`RewardInternalError` warning naming the reward, after which the result is
-    ``on_error()`` (default: ``reward.low``).
+    ``on_error()`` (default: ``reward.low``). The arguments travel as one tuple and one
+    dict, so the hot loops that call this per sample build them once for every term.
 
     A :class:`~eemo_rewards.tasks.TaskInferenceError` passes through: it says the dataset
     lacks a column, which must stop the run rather than be scored.
@@ -62,15 +64,18 @@ def guarded(
     >>> from eemo_rewards.rewards.format import format_reward
     >>> guarded(format_reward, lambda: float("nan")), guarded(format_reward, lambda: 7)
     (0.0, 1.0)
+    >>> guarded(format_reward, lambda x: [x, None, -3.0], (0.5,))
+    [0.5, None, 0.0]
     """
     try:
-        value = call(*args, **kwargs)
-        if type(value) is list:
-            low, high = reward.low, reward.high
-            return [
-                v if v is None or low <= v <= high else high if v > high else low for v in value
-            ]
-        value = float(value)
+        value = call(*args, **kwargs) if kwargs else call(*args)
+        if type(value) is not float:
+            if type(value) is list:
+                low, high = reward.low, reward.high
+                return [
+                    v if v is None or low <= v <= high else high if v > high else low for v in value
+                ]
+            value = float(value)
     except TaskInferenceError:
         raise
     except Exception as exc:  # the last line of defence: a training loop must not crash
@@ -192,21 +197,16 @@ class RewardFunction:
         """Score one completion: a finite float in ``[low, high]``, never an exception from
         the completion. A sample without ``task`` has it inferred; one whose task this reward
         does not score gets ``low`` (the batch call gives ``None``)."""
-        task = self.task_of(task, solution, options)
-        if task is not None and self.tasks is not None and not self.applies_to(task):
-            return self.low
-        return guarded(
-            self,
-            self._score_completion,
-            completion,
-            solution,
-            task=task,
-            options=options,
-            **columns,
-        )
-
-    def _score_completion(self, completion: Any, solution: Any, **kwargs: Any) -> float:
-        return self._score(parse_completion(completion), solution, **kwargs)
+        task = normalise_task(task)
+        if self.tasks is not None:
+            if task is None:
+                task = resolve_task(solution, options, who=self.__name__)
+            if task not in self.tasks and not self.applies_to(task):
+                return self.low
+        # parse_completion is total on any input (tests/test_properties.py)
+        columns["task"] = task
+        columns["options"] = options
+        return guarded(self, self._score, (parse_completion(completion), solution), columns)
 
     def _score(
         self,

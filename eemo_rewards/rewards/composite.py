@@ -27,6 +27,10 @@ AGGREGATIONS = ("sum", "mean")
 _FROM_PARSE, _OWN_SCORE, _BATCH = 0, 1, 2
 
 
+class _Anomaly(Exception):
+    """A term raised or scored outside its range on the hot path (see ``_accumulate``)."""
+
+
 def _finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -176,6 +180,22 @@ class CompositeReward(RewardFunction):
         ``skip``, batch-level terms are left out of the sum (the batch call adds them) but
         counted in the weight. This loop is the hot path of every trainer: keep it lean."""
         parsed = parse_completion(completion)  # total on any input (tests/test_properties.py)
+        args = (parsed, solution)
+        keywords = {"task": task, "options": options}
+        try:
+            return self._sum(route, completion, args, keywords, columns, parts, skip, False)
+        except _Anomaly:
+            # A term raised or left its range: score the sample again with every term behind
+            # guarded(), which reports the failure and scores that term its low (terms are
+            # pure, so the others score the same). The policy lives in guarded() alone.
+            if parts is not None:
+                parts.clear()
+            return self._sum(route, completion, args, keywords, columns, parts, skip, True)
+
+    def _sum(self, route, completion, args, keywords, columns, parts, skip, safe):
+        """``(Σ w·s, Σ w)`` over ``route``. With ``safe`` every term runs through
+        :func:`~eemo_rewards.rewards.base.guarded`; without, terms are called directly (the
+        hot path) and any exception or out-of-range value raises :class:`_Anomaly`."""
         total = 0.0
         weight_sum = 0.0
         for scorer, reward, weight, cols, kind in route:
@@ -183,21 +203,27 @@ class CompositeReward(RewardFunction):
             if kind:
                 if skip and kind == _BATCH:
                     continue
-                if kind == _OWN_SCORE:
+                if kind == _OWN_SCORE:  # a nested composite: its own score() is total
                     extra = {c: columns[c] for c in cols if c in columns} if cols else {}
-                    value = reward.score(completion, solution, task=task, options=options, **extra)
+                    value = reward.score(completion, args[1], **keywords, **extra)
                     if parts is not None:
                         parts[reward.__name__] = value
                     total += weight * value
                     continue
-            # each term behind its own safety net: one failure spares the others
             if cols and columns:
-                extra = {c: columns[c] for c in cols if c in columns}
-                value = guarded(
-                    reward, scorer, parsed, solution, task=task, options=options, **extra
-                )
+                kw = {c: columns[c] for c in cols if c in columns}
+                kw.update(keywords)
             else:
-                value = guarded(reward, scorer, parsed, solution, task=task, options=options)
+                kw = keywords
+            if safe:
+                value = guarded(reward, scorer, args, kw)
+            else:
+                try:
+                    value = scorer(*args, **kw)
+                except Exception as exc:
+                    raise _Anomaly from exc
+                if not reward.low <= value <= reward.high:  # also catches NaN
+                    raise _Anomaly
             if parts is not None:
                 parts[reward.__name__] = value
             total += weight * value

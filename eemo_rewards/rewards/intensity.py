@@ -50,6 +50,17 @@ _DEFAULT_TAU_FRACTION = 0.35 / 4.0
 _BUCKET_LOW, _BUCKET_HIGH = 0.4, 0.6
 
 
+# A GRPO group's rollouts repeat the same short answers: reading one is memoised (the
+# reader is a pure function of the text, the dimensions and the scale). The result is
+# shared, so it is only read, never changed.
+_MEMO_CHARS = 160
+
+
+@functools.lru_cache(maxsize=16384)
+def _memo_scores(text: str, dimensions: tuple[str, ...], lo: float, hi: float) -> dict:
+    return scan_scores(text, dimensions, lo, hi)
+
+
 @functools.lru_cache(maxsize=8192)
 def _cached_truth(
     solution: str,
@@ -262,10 +273,13 @@ class IntensityReward(RewardFunction):
         text = parsed.answer if parsed.ok else self.answer_text(parsed)
         if not text:
             return 0.0
-        labels = self._labels
-        if labels[0] is not self.dimensions:  # the dimensions were reassigned
-            labels = self._labels = (self.dimensions, label_table(self.dimensions))
-        answer = scan_scores(text, self.dimensions, *sample_scale, labels[1])
+        if len(text) <= _MEMO_CHARS:
+            answer = _memo_scores(text, tuple(self.dimensions), *sample_scale)
+        else:
+            labels = self._labels
+            if labels[0] is not self.dimensions:  # the dimensions were reassigned
+                labels = self._labels = (self.dimensions, label_table(self.dimensions))
+            answer = scan_scores(text, self.dimensions, *sample_scale, labels[1])
         lone = next(iter(answer.values())) if len(answer) == 1 else None
         total = 0.0
         for key, true in truth:

@@ -68,6 +68,16 @@ def _taxonomy(name: Any):
     return found
 
 
+# A GRPO group's rollouts repeat the same short answers: reading one is memoised (the
+# reader is a pure function of the text and the vocabulary; the result is only read).
+_MEMO_CHARS = 160
+
+
+@functools.lru_cache(maxsize=16384)
+def _memo_ranking(text: str, taxonomy: str | None, known: frozenset[str]) -> list[str]:
+    return read_ranking(text, _taxonomy(taxonomy) if taxonomy else None, known)
+
+
 def _warn(reward: str, message: str) -> None:
     warnings.warn(f"{reward}: {message}; the sample scored 0", UserWarning, stacklevel=4)
 
@@ -170,7 +180,11 @@ class RankingReward(RewardFunction):
         text = parsed.answer if parsed.ok else self.answer_text(parsed)
         if not text:
             return 0.0
-        pred = read_ranking(text, truth.taxonomy, truth.known)
+        if len(text) <= _MEMO_CHARS:
+            name = truth.taxonomy.name if truth.taxonomy is not None else None
+            pred = _memo_ranking(text, name, truth.known)
+        else:
+            pred = read_ranking(text, truth.taxonomy, truth.known)
         if not pred or len(pred) > self.k or len(set(pred)) != len(pred):
             return 0.0
         # the score depends only on where each entry stands in the truth (-1: nowhere), so

@@ -200,7 +200,7 @@ class ThurstoneReward(IntensityReward):
             return out
 
         return guarded(
-            self, self._score_batch, applicable, n, *columns, what="a batch", on_error=unscored
+            self, self._score_batch, (applicable, n, *columns), what="a batch", on_error=unscored
         )
 
     def _score_batch(
