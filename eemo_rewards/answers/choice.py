@@ -563,24 +563,29 @@ def _marked_at(region: str, start: int, end: int, option_text: str, tail: int) -
 
 
 # What follows a letter and never the article "A" or the pronoun "I": a comma or other
-# clause punctuation ("A, because …", "I choose A, as …"), a dash before prose, or a verb or
-# conjunction ("A is correct", "A because …", "A fits best").
+# clause punctuation ("A, because …", "I choose A, as …"; not "I, for one, …"), a dash
+# before prose, or a verb or conjunction ("A is correct", "A because …", "A fits best").
 _AFTER_LETTER = re.compile(
-    r"[ \t]*(?:[,;!?]|[-–—](?=\s)|(?<=[A-Z])\s+(?:is|was|seems|looks|fits|matches|because|"
-    r"since|as|given|wins|best|would|should|must|makes|describes|applies|it\s+is)\b)"
+    r"[ \t]*(?:[,;!?](?![ \t]*(?:for\b|personally|myself|too\b|however|though|honestly|"
+    r"frankly|think|believe|guess|would|am\b))|[-–—](?=\s)|(?<=[A-Z])\s+(?:is|was|seems|looks|"
+    r"fits|matches|because|since|as|given|wins|best|would|should|must|makes|describes|"
+    r"applies|it\s+is)\b)"
 )
-# the pronoun "I" is a letter only before a reason: "I, because …", "I is correct"
+
+
+# "I would …", "I was …", "I must …" are the pronoun: for I only verbs no pronoun takes
 _AFTER_I = re.compile(
-    r"[ \t]*(?:[,;][ \t]*(?:because|since|as|given)\b|\s+(?:is|fits|matches|seems)\b)"
+    r"[ \t]*(?:[,;!?](?![ \t]*(?:for\b|personally|myself|too\b|however|though|honestly|"
+    r"frankly|think|believe|guess|would|am\b))|[-–—](?=\s)|\s+(?:is|seems|looks|fits|matches|"
+    r"because|since|given|wins|describes|applies)\b)"
 )
 
 
 def _letter_follows(region: str, end: int, letter: str) -> bool:
     """Whether what follows ``region[:end]`` (a capital letter) marks it as an option
     letter rather than the article "A" or the pronoun "I"."""
-    if letter.upper() == "I":
-        return _AFTER_I.match(region, end) is not None
-    return _AFTER_LETTER.match(region, end) is not None
+    pattern = _AFTER_I if letter == "I" else _AFTER_LETTER
+    return pattern.match(region, end) is not None
 
 
 def _letters_with_text(region: str, opts: dict[str, str]) -> set[str]:
@@ -700,7 +705,7 @@ def read_yes_no(text: Any) -> str | None:
     (None, 'yes')
     """
     text = completion_text(text)
-    if text.isalpha():  # one plain word, the common answer
+    if text.isascii() and text.isalpha():  # one plain word, the common answer
         word = text.lower()
         if word in _YES_WORDS or word in _EMPHATIC:
             return "yes" if word != "course" else None

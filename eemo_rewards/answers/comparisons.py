@@ -78,7 +78,7 @@ def parse_comparison(answer: Any) -> str | None:
     """
     if not isinstance(answer, str):
         return None
-    if answer.isalpha():  # one plain word, the common answer
+    if answer.isascii() and answer.isalpha():  # one plain word, the common answer
         return _ONE_WORD.get(answer.lower())
     if not answer.isascii() or "\\" in answer or "{" in answer:
         answer = fold(answer)

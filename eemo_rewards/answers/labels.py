@@ -63,7 +63,7 @@ def read_label(answer: Any, taxonomy: Any) -> str | None:
 
 def read_label_in(answer: str, tax: Any) -> str | None:
     """:func:`read_label` with the taxonomy resolved (the rewards' hot path)."""
-    if answer.isalpha():  # one plain word, the common answer
+    if answer.isascii() and answer.isalpha():  # one plain word, the common answer
         found = tax.find_labels(answer)
         return found[0] if len(found) == 1 else None
     if not answer.isascii() or "\\" in answer or "{" in answer or "$" in answer:
