@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eemo_rewards.rewards.base as base_module
+import eemo_rewards.rewards.composite as composite_module
 import eemo_rewards.spec as spec_module
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
 from eemo_rewards.rewards.format import FormatReward
@@ -275,13 +276,13 @@ def test_composite_passes_declared_columns_to_their_term():
 
 def test_composite_parses_each_completion_once(monkeypatch):
     calls = []
-    real = spec_module.parse_completion
+    real = composite_module.parse_completion
 
     def counting(x, **kw):
         calls.append(x)
         return real(x, **kw)
 
-    monkeypatch.setattr(spec_module, "parse_completion", counting)
+    monkeypatch.setattr(composite_module, "parse_completion", counting)
     monkeypatch.setattr(base_module, "parse_completion", counting)
     comp = RewardSpec(
         [RewardTerm("format"), RewardTerm("format", params={"partial": True})]
@@ -317,7 +318,7 @@ def test_composite_is_picklable_and_equivalent_after_unpickling():
     again = pickle.loads(pickle.dumps(comp))
     assert again.__name__ == comp.__name__ == "eemo_reward"
     for task in ("emotion", "yes_no", None):
-        assert again.score(GOOD, task=task) == comp.score(GOOD, task=task)
+        assert again.score(GOOD, "joy", task=task) == comp.score(GOOD, "joy", task=task)
 
 
 def test_composite_rejects_bad_construction():
