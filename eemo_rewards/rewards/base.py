@@ -11,7 +11,7 @@ declares its name, range and the tasks it scores. The base class supplies
   the batch-level Thurstone reward) calls;
 - the task of a sample without a ``task`` column, inferred from its solution and options
   (:func:`~eemo_rewards.tasks.infer_task`); a sample whose task cannot be told raises
-  :class:`~eemo_rewards.tasks.TaskInferenceError`, saying which column to add (a dataset
+  :class:`~eemo_rewards.answers.tasks.TaskInferenceError`, saying which column to add (a dataset
   mistake, not a completion: it must stop a run, not be scored by every reward);
 - ``require_format`` (a constructor argument of every reward) and :meth:`answer_text`, the
   one rule for which text a reward reads;
@@ -28,8 +28,9 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from eemo_rewards.answers.tasks import TaskInferenceError, resolve_task
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
-from eemo_rewards.tasks import TASKS, TaskInferenceError, normalise_task, resolve_task
+from eemo_rewards.tasks import TASKS, normalise_task
 
 __all__ = ["RewardFunction", "RewardInternalError", "TaskInferenceError", "guarded"]
 
@@ -56,7 +57,7 @@ def guarded(
     ``on_error()`` (default: ``reward.low``). The arguments travel as one tuple and one
     dict, so the hot loops that call this per sample build them once for every term.
 
-    A :class:`~eemo_rewards.tasks.TaskInferenceError` passes through: it says the dataset
+    A :class:`~eemo_rewards.answers.tasks.TaskInferenceError` passes through: it says the dataset
     lacks a column, which must stop the run rather than be scored.
 
     Examples
@@ -163,7 +164,7 @@ class RewardFunction:
     def task_of(self, task: Any, solution: Any, options: Any) -> str | None:
         """The canonical task of a sample: its ``task`` value, else (for a reward that
         routes by task) the one its solution and options imply; raises
-        :class:`~eemo_rewards.tasks.TaskInferenceError` when they do not tell."""
+        :class:`~eemo_rewards.answers.tasks.TaskInferenceError` when they do not tell."""
         task = normalise_task(task)
         if task is None and self.needs_task:
             return resolve_task(solution, options, who=self.__name__)

@@ -14,9 +14,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from eemo_rewards.answers.tasks import resolve_task
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.rewards.base import RewardFunction, _column, guarded
-from eemo_rewards.tasks import normalise_task, resolve_task
+from eemo_rewards.tasks import normalise_task
 
 __all__ = ["AGGREGATIONS", "CompositeReward"]
 
@@ -48,7 +49,7 @@ class CompositeReward(RewardFunction):
     A sample without a task is routed by the task its solution and options imply (a plain
     ``"joy"`` is an emotion sample: format and accuracy score it, not the ranking or
     intensity terms); when they do not tell, the call raises
-    :class:`~eemo_rewards.tasks.TaskInferenceError` naming the column to add.
+    :class:`~eemo_rewards.answers.tasks.TaskInferenceError` naming the column to add.
 
     A batch-level term (one that overrides the batch call, such as
     :class:`~eemo_rewards.rewards.thurstone.ThurstoneReward`, which ranks rollouts across
