@@ -19,6 +19,7 @@ first uses them, so ``import eemo_rewards.spec`` stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -43,6 +44,7 @@ __all__ = [
     "known_rewards",
     "preset",
     "register_reward",
+    "registered_reward",
     "reward_class",
 ]
 
@@ -68,14 +70,19 @@ def register_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bo
     overwrite : bool, default False
         Replace an existing registration instead of refusing to.
 
+    A registration lasts for the process; :func:`registered_reward` scopes one to a block
+    (tests, notebooks that re-run).
+
     Examples
     --------
     >>> from eemo_rewards.rewards.format import FormatReward
     >>> class StrictFormat(FormatReward):
     ...     default_name = "strict_format"
-    >>> register_reward("strict_format", StrictFormat)
-    >>> "strict_format" in known_rewards()
+    >>> with registered_reward("strict_format", StrictFormat):
+    ...     "strict_format" in known_rewards()
     True
+    >>> "strict_format" in known_rewards()
+    False
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"reward name must be a non-empty string, got {name!r}")
@@ -92,6 +99,21 @@ def register_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bo
             f"'module:Class' path, got {cls!r}"
         )
     _REGISTRY[name] = cls
+
+
+@contextlib.contextmanager
+def registered_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bool = False):
+    """:func:`register_reward` for the duration of a ``with`` block: afterwards ``name`` is
+    registered as it was before (or not at all), whatever happened inside."""
+    had, before = name in _REGISTRY, _REGISTRY.get(name)
+    register_reward(name, cls, overwrite=overwrite)
+    try:
+        yield reward_class(name)
+    finally:
+        if had:
+            _REGISTRY[name] = before
+        else:
+            _REGISTRY.pop(name, None)
 
 
 def known_rewards() -> list[str]:
@@ -182,7 +204,14 @@ class RewardTerm:
     tasks : list of str or None
         The tasks it is routed to; ``None`` keeps the reward's own default tasks.
     label : str or None
-        A short name for the term in grids and logs; defaults to ``name``.
+        The term's own name when a spec holds the same reward twice (``"accuracy_soft"``);
+        defaults to ``name``.
+
+    Three names, one meaning each: ``name`` says which reward to build (a registry name);
+    ``key`` (``label`` or else ``name``) says which term of a spec a setting or grid axis
+    means (``"accuracy.mode"``); the built reward's ``__name__`` is the metric TRL logs
+    (``rewards/<__name__>/mean``), derived from the reward's own name and the label, and made
+    distinct across a spec.
     """
 
     name: str

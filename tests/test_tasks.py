@@ -47,7 +47,7 @@ def test_a_plain_correct_label_scores_as_the_emotion_task_alone():
     with_task = composite.score(JOY, "joy", task="emotion")
     assert with_task == pytest.approx(1.5)
     assert composite.score(JOY, "joy") == pytest.approx(with_task)
-    parts = composite.components(JOY, "joy")
+    parts = composite.score_with_components(JOY, "joy")[1]
     assert parts["ranking_reward"] is None and parts["intensity_reward"] is None
 
 

@@ -405,13 +405,10 @@ def _resolve_gold(solution: str, taxonomy: str | None) -> tuple[Taxonomy | None,
     return None, None
 
 
-_warned: set[str] = set()
-
-
 def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, UserWarning, stacklevel=4)
+    # once per call site and message under warnings' default filter; every time under
+    # simplefilter("always") (no module-level memory that would outlive a notebook re-run)
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _options_or_none(options: Any) -> dict[str, str] | None:

@@ -92,9 +92,6 @@ def guarded(
     return reward.high if value > reward.high else reward.low
 
 
-_warned_unknown_tasks: set[tuple[str, str]] = set()
-
-
 class RewardFunction:
     """Base class of all rewards. Subclasses implement :meth:`_score`.
 
@@ -114,6 +111,24 @@ class RewardFunction:
     and ``require_format`` (default True: only a well-formed completion can score; False
     reads the answer block of a malformed completion, and the whole text when there is none,
     for evaluating base models). Rewards that do not read an answer ignore the latter.
+
+    The ways to score, one meaning each:
+
+    ``reward(completions=..., solution=..., task=...)``
+        TRL's batch contract: one score per completion, ``None`` where the reward does not
+        apply to the sample's task. What a trainer calls.
+    :meth:`score`
+        One completion → one float, never raising, inside ``[low, high]``. What tests,
+        notebooks and other trainers' adapters call.
+    :meth:`explain`
+        :meth:`score` plus what was read (well formed, why not, the think and answer
+        parts), for tables and logs.
+    :meth:`_score`
+        Not to call: the hook a subclass implements (a parsed completion in, a float out);
+        :meth:`score` wraps it in the guard.
+
+    :class:`~eemo_rewards.rewards.composite.CompositeReward` adds one more,
+    ``score_with_components`` (the total and each term's own score, from one parse).
     """
 
     default_name: ClassVar[str] = "reward"
@@ -176,8 +191,9 @@ class RewardFunction:
         task = normalise_task(task)
         if task is None or self.tasks is None:
             return True
-        if task not in TASKS and (self.__name__, task) not in _warned_unknown_tasks:
-            _warned_unknown_tasks.add((self.__name__, task))
+        if task not in TASKS:
+            # the warnings machinery shows it once per call site and message (its default
+            # filter), and every time under simplefilter("always"); no module-level memory
             warnings.warn(
                 f"{self.__name__}: unknown task {task!r}; this reward does not score it. "
                 f"Known tasks: {list(TASKS)}",

@@ -11,6 +11,7 @@ the column to add, never scored by every term at once.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,8 +77,8 @@ class CompositeReward(RewardFunction):
     ...                         tasks=["description"])], [1.0, 0.5])
     >>> both.score("<think>a</think><answer>joy</answer>", task="description")
     1.5
-    >>> both.components("<think>a</think><answer>joy</answer>", task="emotion")
-    {'format_reward': 1.0, 'fmt_desc': None}
+    >>> both.score_with_components("<think>a</think><answer>joy</answer>", task="emotion")
+    (1.0, {'format_reward': 1.0, 'fmt_desc': None})
     """
 
     default_name = "eemo_reward"
@@ -287,7 +288,14 @@ class CompositeReward(RewardFunction):
         return self._finish(total, weight_sum), parts
 
     def components(self, completion: Any, solution: Any = None, **kwargs: Any):
-        """Each term's unweighted score (``None`` where it does not apply), for logging."""
+        """Deprecated: ``score_with_components(...)[1]``, which it returns (one way to get
+        the terms' scores)."""
+        warnings.warn(
+            "CompositeReward.components() is deprecated; use score_with_components(), which "
+            "returns (total, per-term scores)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.score_with_components(completion, solution, **kwargs)[1]
 
     def __call__(
