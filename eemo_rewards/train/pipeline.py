@@ -24,7 +24,6 @@ finished job at once: nothing is trained or evaluated twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -65,16 +64,6 @@ __all__ = [
     "tokenizer_corpus",
     "write_eval",
 ]
-
-
-def main_process_first() -> contextlib.AbstractContextManager:
-    """Under ``accelerate launch``, let the local main process fill the on-disk caches
-    (images, the tiny model) before the others read them; a no-op in a single process. The
-    same mechanism as the model cache's
-    (:func:`eemo_rewards.train.models.local_main_process_first`)."""
-    from eemo_rewards.train.models.cache import local_main_process_first
-
-    return local_main_process_first()
 
 
 def tokenizer_corpus(dataset: Any, limit: int = 4000) -> list[str]:
@@ -211,8 +200,7 @@ def run_sft_stage(
     kwargs: dict[str, Any] = {}
     if settings.model == "tiny":
         kwargs = {"corpus": tokenizer_corpus(data["sft"]), "image_size": settings.image_size}
-    with main_process_first():
-        base = load_model(settings.model, **kwargs)
+    base = load_model(settings.model, **kwargs)  # under a launcher the cache coordinates
     result = train_sft(
         base,
         data["sft"],
@@ -233,8 +221,7 @@ class _LazySplits(Mapping):
     def _load(self) -> Mapping[str, Any]:
         if self._data is None:
             start = time.perf_counter()
-            with main_process_first():
-                self._data = builtin_splits(self._settings)
+            self._data = builtin_splits(self._settings)
             self._seconds["data"] = time.perf_counter() - start
         return self._data
 
