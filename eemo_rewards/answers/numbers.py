@@ -53,10 +53,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from eemo_rewards.answers._common import fold
+from eemo_rewards.taxonomy import DIMENSIONS
 
 __all__ = ["DIMENSIONS", "SCALES", "parse_scores", "resolve_scale"]
 
-DIMENSIONS = ("valence", "arousal", "dominance")
 
 SCALES: dict[str, tuple[float, float]] = {
     "0-1": (0.0, 1.0),

@@ -40,12 +40,12 @@ from eemo_rewards.taxonomy import (
     get_taxonomy,
     normalise_phrase,
     taxonomies,
+    vad_distance,
     vad_norms,
 )
 
 __all__ = ["AccuracyReward", "accuracy_reward", "soft_reward_matrix"]
 
-_VAD_WEIGHTS = (0.5, 0.3, 0.2)
 _WORD = re.compile(r"[^\W_]+")
 _SOLUTION_LETTER = re.compile(r"^\W*([A-Za-z])\W*$")
 _LETTER_OPTIONS = {letter: "" for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
@@ -193,12 +193,9 @@ def soft_reward_matrix(
         raise ValueError(f"labels must hold at least two distinct emotions, got {labels}")
     vad = _norm_lookup(labels, norms)
     n = len(labels)
-    w = _VAD_WEIGHTS
     sim_vad = []
     for i in range(n):
-        dist = [
-            math.sqrt(sum(w[c] * (vad[i][c] - vad[j][c]) ** 2 for c in range(3))) for j in range(n)
-        ]
+        dist = [vad_distance(vad[i], vad[j]) for j in range(n)]
         far = max(dist)
         sim_vad.append([1.0 - d / far if far > 0 else 1.0 for d in dist])
     if similarity is None:
