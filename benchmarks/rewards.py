@@ -5,11 +5,14 @@ correct, well-formed wrong and malformed answers; think parts of 200–800 chara
 every registered reward, the default composite and TRL's ``think_format_reward`` (given the
 completions as message lists, the only shape it accepts), and prints completions per second
 and the ratio to TRL measured in the same run. Then times :func:`parse_completion` on a 1 MB
-adversarial completion.
+adversarial completion, and every reader of :mod:`eemo_rewards.answers` on inputs of 10 kB,
+100 kB and 1 MB (the scaling rows: a linear reader's time per kB stays flat, so its
+1 MB / 10 kB growth is about 100x).
 
     .venv/bin/python benchmarks/rewards.py               # 100k completions
     .venv/bin/python benchmarks/rewards.py -n 20000      # quicker
     .venv/bin/python benchmarks/rewards.py --profile     # + cProfile of the composite
+    .venv/bin/python benchmarks/rewards.py --scaling-only  # only the readers' scaling rows
 
 Targets: default composite >= 200k completions/s; format reward at least as fast as TRL's.
 """
@@ -28,6 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eemo_rewards.answers import (
+    extract_choice,
+    parse_comparison,
+    parse_ranking,
+    parse_scores,
+    read_label,
+    read_yes_no,
+)
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.spec import default_spec, known_rewards, reward_class
 
@@ -144,12 +155,67 @@ def _best_rates(scorers: list[tuple[str, object]], n: int, repeats: int) -> dict
     return {label: n / seconds for label, seconds in best.items()}
 
 
+_FOUR = ["calm", "joy", "fear", "anger"]
+_YES_NO = {"A": "No.", "B": "Yes."}
+# (reader, repeated unit, call): adversarial repetitions of what each reader looks for
+READERS = [
+    ("extract_choice 'B. ' (yes/no options)", "B. ", lambda s: extract_choice(s, _YES_NO)),
+    ("extract_choice 'x B. '", "x B. ", lambda s: extract_choice(s, _FOUR)),
+    ("extract_choice 'answer is B. '", "answer is B. ", lambda s: extract_choice(s, _FOUR)),
+    ("extract_choice 'not B, C? No. '", "not B, C? No. ", lambda s: extract_choice(s, _FOUR)),
+    (
+        "extract_choice 'The first image '",
+        "The first image ",
+        lambda s: extract_choice(s, {"A": "The second picture.", "B": "The first picture."}),
+    ),
+    ("read_yes_no 'yes no '", "yes no ", read_yes_no),
+    ("read_label 'not joy '", "not joy ", lambda s: read_label(s, "eemo_bench7")),
+    ("parse_scores 'valence (0-1): 0.5 '", "valence (0-1): 0.5 ", parse_scores),
+    ("parse_ranking 'joy: 0.5, '", "joy: 0.5, ", lambda s: parse_ranking(s, "eemo_bench7")),
+    ("parse_comparison 'not the first than '", "not the first than ", parse_comparison),
+]
+SIZES = (10_000, 100_000, 1_000_000)
+
+
+def scaling_rows() -> list[tuple[str, list[float]]]:
+    """Seconds per reader at each size (best of 3)."""
+    rows = []
+    for label, unit, call in READERS:
+        times = []
+        for size in SIZES:
+            text = (unit * (size // len(unit) + 1))[:size]
+            best = float("inf")
+            for _ in range(3):
+                t0 = time.perf_counter()
+                call(text)
+                best = min(best, time.perf_counter() - t0)
+            times.append(best)
+        rows.append((label, times))
+    return rows
+
+
+def print_scaling() -> None:
+    head = f"{'10 kB':>9s} {'100 kB':>9s} {'1 MB':>9s} {'1MB/10kB':>9s}"
+    print(f"\n{'reader (input repeated)':42s} {head}")
+    for label, (small, medium, large) in scaling_rows():
+        growth = large / small if small > 0 else float("inf")
+        print(
+            f"{label:42s} {small * 1e3:7.2f}ms {medium * 1e3:7.1f}ms {large * 1e3:7.0f}ms "
+            f"{growth:8.0f}x"
+        )
+    print("(linear: the 1 MB time is about 100x the 10 kB time)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="completions (default 100000)")
     parser.add_argument("--repeats", type=int, default=5, help="best of this many rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile the composite")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling rows")
     args = parser.parse_args(argv)
+    if args.scaling_only:
+        print_scaling()
+        return 0
 
     cols = make_completions(args.n)
     n = len(cols["completions"])
@@ -191,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         f"parse_completion on a {len(big) / 1e6:.1f} MB adversarial completion: "
         f"{seconds:.4f} s (ok={parsed.ok}, reason={parsed.reason!r})"
     )
+
+    print_scaling()
 
     if args.profile:
         profiler = cProfile.Profile()

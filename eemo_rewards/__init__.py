@@ -6,24 +6,27 @@ be passed to ``GRPOTrainer(reward_funcs=[...])`` as they are; adapters for verl,
 EasyR1 and ms-swift live in :mod:`eemo_rewards.adapters`.
 """
 
-from eemo_rewards import metrics
+from eemo_rewards import answers, metrics
 from eemo_rewards._text import completion_text
-from eemo_rewards.choice import choose_option, extract_choice, normalise_options, read_yes_no
+from eemo_rewards.answers import (
+    choose_option,
+    extract_choice,
+    normalise_options,
+    parse_comparison,
+    parse_ranking,
+    parse_scores,
+    read_label,
+    read_yes_no,
+)
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
+from eemo_rewards.rewards.composite import CompositeReward
 from eemo_rewards.rewards.format import FormatReward, format_reward
-from eemo_rewards.rewards.intensity import IntensityReward, intensity_reward, parse_scores
-from eemo_rewards.rewards.ranking import (
-    RankingReward,
-    ThurstoneReward,
-    parse_comparison,
-    parse_ranking,
-    ranking_reward,
-    thurstone_reward,
-)
+from eemo_rewards.rewards.intensity import IntensityReward, intensity_reward
+from eemo_rewards.rewards.ranking import RankingReward, ranking_reward
+from eemo_rewards.rewards.thurstone import ThurstoneReward, thurstone_reward
 from eemo_rewards.spec import (
-    CompositeReward,
     RewardSpec,
     RewardTerm,
     default_spec,
@@ -31,7 +34,7 @@ from eemo_rewards.spec import (
     preset,
     register_reward,
 )
-from eemo_rewards.tasks import TASKS, normalise_task
+from eemo_rewards.tasks import TASKS, TaskInferenceError, infer_task, normalise_task
 from eemo_rewards.taxonomy import (
     TAXONOMIES,
     Taxonomy,
@@ -55,9 +58,11 @@ __all__ = [
     "RewardInternalError",
     "RewardSpec",
     "RewardTerm",
+    "TaskInferenceError",
     "Taxonomy",
     "ThurstoneReward",
     "accuracy_reward",
+    "answers",
     "choose_option",
     "completion_text",
     "default_spec",
@@ -65,6 +70,7 @@ __all__ = [
     "extract_choice",
     "format_reward",
     "get_taxonomy",
+    "infer_task",
     "intensity_reward",
     "known_rewards",
     "metrics",
@@ -76,6 +82,7 @@ __all__ = [
     "parse_scores",
     "preset",
     "ranking_reward",
+    "read_label",
     "read_yes_no",
     "register_reward",
     "soft_reward_matrix",

@@ -48,6 +48,8 @@ class ParsedCompletion(NamedTuple):
     prefilled_think: bool = False
     checks: tuple[bool, bool, bool, bool] = (False, False, False, False)
     """(one think block, one non-empty answer block, nothing between/before, nothing after)"""
+    text: str = ""
+    """The whole completion as text (lenient scoring reads it when there is no answer block)."""
 
 
 def _fail(reason: str, think=None, answer=None, prefilled=False, checks=(False,) * 4):
@@ -93,7 +95,7 @@ def _parse_canonical(text: str, allow_prefilled_think: bool) -> ParsedCompletion
     if not answer:
         return None
     think = s[think_start:t_close].strip()
-    return _new_parsed(ParsedCompletion, (think, answer, True, None, prefilled, _ALL_CHECKS))
+    return _new_parsed(ParsedCompletion, (think, answer, True, None, prefilled, _ALL_CHECKS, text))
 
 
 def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> ParsedCompletion:
@@ -112,6 +114,8 @@ def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> 
     >>> p = parse_completion("<think>warm colours</think> <answer>joy</answer>\\n")
     >>> p.ok, p.think, p.answer
     (True, 'warm colours', 'joy')
+    >>> p.text
+    '<think>warm colours</think> <answer>joy</answer>\\n'
     >>> parse_completion("warm colours</think><answer>joy</answer>").ok  # pre-filled <think>
     True
     >>> parse_completion("<think>a</think><answer>joy</answer> sure!").reason
@@ -121,7 +125,10 @@ def parse_completion(completion: Any, *, allow_prefilled_think: bool = True) -> 
     """
     text = completion if type(completion) is str else completion_text(completion)
     fast = _parse_canonical(text, allow_prefilled_think)
-    return fast if fast is not None else _parse_full(text, allow_prefilled_think)
+    if fast is not None:
+        return fast
+    full = _parse_full(text, allow_prefilled_think)
+    return _new_parsed(ParsedCompletion, (*full[:6], text))
 
 
 def _parse_full(text: str, allow_prefilled_think: bool) -> ParsedCompletion:

@@ -19,19 +19,19 @@ first uses them, so ``import eemo_rewards.spec`` stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
 import itertools
 import json
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eemo_rewards.parsing import parse_completion
-from eemo_rewards.rewards.base import RewardFunction, RewardInternalError, _column
+from eemo_rewards.rewards.base import RewardFunction
+from eemo_rewards.rewards.composite import AGGREGATIONS, CompositeReward
 from eemo_rewards.tasks import TASKS, normalise_task
 
 __all__ = [
@@ -44,14 +44,9 @@ __all__ = [
     "known_rewards",
     "preset",
     "register_reward",
+    "registered_reward",
     "reward_class",
 ]
-
-AGGREGATIONS = ("sum", "mean")
-
-# how a composite calls a term: from the shared parse, through the term's own score() (it
-# reads the raw completion), or once per batch (it scores the batch jointly)
-_FROM_PARSE, _OWN_SCORE, _BATCH = 0, 1, 2
 
 # name -> "module:Class" (imported on first use) or the class itself once resolved/registered
 _REGISTRY: dict[str, str | type[RewardFunction]] = {
@@ -59,7 +54,7 @@ _REGISTRY: dict[str, str | type[RewardFunction]] = {
     "accuracy": "eemo_rewards.rewards.accuracy:AccuracyReward",
     "intensity": "eemo_rewards.rewards.intensity:IntensityReward",
     "ranking": "eemo_rewards.rewards.ranking:RankingReward",
-    "thurstone": "eemo_rewards.rewards.ranking:ThurstoneReward",
+    "thurstone": "eemo_rewards.rewards.thurstone:ThurstoneReward",
 }
 
 
@@ -75,14 +70,19 @@ def register_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bo
     overwrite : bool, default False
         Replace an existing registration instead of refusing to.
 
+    A registration lasts for the process; :func:`registered_reward` scopes one to a block
+    (tests, notebooks that re-run).
+
     Examples
     --------
     >>> from eemo_rewards.rewards.format import FormatReward
     >>> class StrictFormat(FormatReward):
     ...     default_name = "strict_format"
-    >>> register_reward("strict_format", StrictFormat)
-    >>> "strict_format" in known_rewards()
+    >>> with registered_reward("strict_format", StrictFormat):
+    ...     "strict_format" in known_rewards()
     True
+    >>> "strict_format" in known_rewards()
+    False
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"reward name must be a non-empty string, got {name!r}")
@@ -99,6 +99,21 @@ def register_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bo
             f"'module:Class' path, got {cls!r}"
         )
     _REGISTRY[name] = cls
+
+
+@contextlib.contextmanager
+def registered_reward(name: str, cls: type[RewardFunction] | str, *, overwrite: bool = False):
+    """:func:`register_reward` for the duration of a ``with`` block: afterwards ``name`` is
+    registered as it was before (or not at all), whatever happened inside."""
+    had, before = name in _REGISTRY, _REGISTRY.get(name)
+    register_reward(name, cls, overwrite=overwrite)
+    try:
+        yield reward_class(name)
+    finally:
+        if had:
+            _REGISTRY[name] = before
+        else:
+            _REGISTRY.pop(name, None)
 
 
 def known_rewards() -> list[str]:
@@ -189,7 +204,14 @@ class RewardTerm:
     tasks : list of str or None
         The tasks it is routed to; ``None`` keeps the reward's own default tasks.
     label : str or None
-        A short name for the term in grids and logs; defaults to ``name``.
+        The term's own name when a spec holds the same reward twice (``"accuracy_soft"``);
+        defaults to ``name``.
+
+    Three names, one meaning each: ``name`` says which reward to build (a registry name);
+    ``key`` (``label`` or else ``name``) says which term of a spec a setting or grid axis
+    means (``"accuracy.mode"``); the built reward's ``__name__`` is the metric TRL logs
+    (``rewards/<__name__>/mean``), derived from the reward's own name and the label, and made
+    distinct across a spec.
     """
 
     name: str
@@ -550,331 +572,6 @@ def _make_names_distinct(terms: list[RewardTerm], funcs: list[RewardFunction]) -
     names = [f.__name__ for f in funcs]
     if len(set(names)) != len(names):
         raise ValueError(f"reward names are not distinct: {names}; give the terms labels")
-
-
-class CompositeReward(RewardFunction):
-    """Several rewards combined into one, parsing each completion once.
-
-    For a sample of task ``t`` the score is ``Σ w_i · s_i`` over the terms routed to ``t``
-    (``aggregation="sum"``), or that sum divided by ``Σ w_i`` over the same terms
-    (``"mean"``). A term that does not apply to ``t`` contributes nothing — as in TRL, where
-    a ``None`` reward is left out of the weighted sum. When no term applies, TRL gets
-    ``None`` and :meth:`score` (used by the other trainers' adapters, which need a number)
-    returns ``fallback``.
-
-    A batch-level term (one that overrides the batch call, such as
-    :class:`~eemo_rewards.rewards.ranking.ThurstoneReward`, which ranks rollouts across the
-    images of a batch) is called once per batch in :meth:`__call__`; in the one-sample
-    :meth:`score` (what the other trainers' adapters use) it contributes its own one-sample
-    score instead.
-
-    Each term's scorer runs behind its own safety net: a term that raises scores its own
-    ``low`` (with a :class:`RewardInternalError` warning) and the other terms still count.
-
-    Parameters
-    ----------
-    rewards : list of RewardFunction
-        Built rewards with distinct ``__name__``.
-    weights : list of float
-        One finite, non-negative weight per reward.
-    aggregation : {"sum", "mean"}, default "sum"
-    name : str, default "eemo_reward"
-    fallback : float, default 0.0
-        The score :meth:`score` gives a sample no term applies to; ``[low, high]`` is
-        widened to include it.
-
-    Examples
-    --------
-    >>> from eemo_rewards.rewards.format import FormatReward
-    >>> both = CompositeReward([FormatReward(), FormatReward(name="fmt_desc",
-    ...                         tasks=["description"])], [1.0, 0.5])
-    >>> both.score("<think>a</think><answer>joy</answer>", task="description")
-    1.5
-    >>> both.components("<think>a</think><answer>joy</answer>", task="emotion")
-    {'format_reward': 1.0, 'fmt_desc': None}
-    """
-
-    default_name = "eemo_reward"
-
-    def __init__(
-        self,
-        rewards: Sequence[RewardFunction],
-        weights: Sequence[float] | None = None,
-        *,
-        aggregation: str = "sum",
-        name: str | None = None,
-        fallback: float = 0.0,
-    ):
-        rewards = list(rewards)
-        if not rewards:
-            raise ValueError("CompositeReward needs at least one reward")
-        for r in rewards:
-            if not isinstance(r, RewardFunction):
-                raise TypeError(
-                    f"CompositeReward combines RewardFunction instances, got {r!r}; wrap a "
-                    "plain function by subclassing RewardFunction"
-                )
-        weights = [1.0] * len(rewards) if weights is None else list(weights)
-        if len(weights) != len(rewards):
-            raise ValueError(f"{len(weights)} weights for {len(rewards)} rewards")
-        for w in weights:
-            if not _finite_number(w) or w < 0:
-                raise ValueError(f"weights must be finite numbers >= 0, got {weights}")
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(f"unknown aggregation {aggregation!r}; use one of {AGGREGATIONS}")
-        names = [r.__name__ for r in rewards]
-        if len(set(names)) != len(names):
-            raise ValueError(f"reward names must be distinct, got {names}")
-        if not _finite_number(fallback):
-            raise ValueError(f"fallback must be a finite number, got {fallback!r}")
-        if any(r.tasks is None for r in rewards):
-            tasks = None
-        else:
-            tasks = sorted(set().union(*(r.tasks for r in rewards)))
-        super().__init__(name=name, tasks=tasks)
-        self.rewards = rewards
-        self.weights = [float(w) for w in weights]
-        self.aggregation = aggregation
-        self.columns = tuple(dict.fromkeys(c for r in rewards for c in r.columns))
-        if aggregation == "sum":
-            self.low = sum(min(0.0, w * r.low) for r, w in zip(rewards, self.weights, strict=True))
-            self.high = sum(
-                max(0.0, w * r.high) for r, w in zip(rewards, self.weights, strict=True)
-            )
-        else:
-            self.low = min(r.low for r in rewards)
-            self.high = max(r.high for r in rewards)
-        self.low = min(self.low, fallback)
-        self.high = max(self.high, fallback)
-        self.fallback = float(fallback)
-        self._routes: dict[str | None, tuple] = {}
-        # A term that overrides score() to read the raw text (lenient scoring without an
-        # answer block, require_format=False) must get the completion, not only its parse;
-        # with require_format on, the parse is all it reads, so it keeps the one-parse path.
-        self._own_score_rewards = frozenset(
-            i
-            for i, r in enumerate(rewards)
-            if isinstance(r, CompositeReward)
-            or (
-                type(r).score is not RewardFunction.score
-                and getattr(r, "require_format", True) is False
-            )
-        )
-        # Terms that override the batch call score a batch jointly (Thurstone ranking across
-        # the images of a batch); per sample they contribute their one-sample score.
-        self._batch_rewards = frozenset(
-            i for i, r in enumerate(rewards) if type(r).__call__ is not RewardFunction.__call__
-        )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_routes"] = {}
-        return state
-
-    def _route(self, task: str | None) -> tuple:
-        """``(its scorer, reward, weight, its columns, how to call it)`` of the terms applying
-        to ``task``, cached per task."""
-        route = self._routes.get(task)
-        if route is None:
-            route = tuple(
-                (r._score, r, w, r.columns, self._call_kind(i))
-                for i, (r, w) in enumerate(zip(self.rewards, self.weights, strict=True))
-                if r.applies_to(task)
-            )
-            self._routes[task] = route
-        return route
-
-    def _call_kind(self, i: int) -> int:
-        if i in self._batch_rewards:
-            return _BATCH
-        if i in self._own_score_rewards:
-            return _OWN_SCORE
-        return _FROM_PARSE
-
-    def applies_to(self, task: Any) -> bool:
-        return bool(self._route(normalise_task(task)))
-
-    def _accumulate(
-        self, route, completion, solution, task, options, columns, parts=None, skip=False
-    ):
-        """``(Σ w·s, Σ w)`` over ``route`` from one parse; never raises. With ``skip``,
-        batch-level terms are left out of the sum (the batch call adds them) but counted in
-        the weight. This loop is the hot path of every trainer: keep it lean."""
-        try:
-            parsed = parse_completion(completion)
-            total = 0.0
-            weight_sum = 0.0
-            for scorer, reward, weight, cols, kind in route:
-                weight_sum += weight
-                if kind:
-                    if skip and kind == _BATCH:
-                        continue
-                    if kind == _OWN_SCORE:
-                        extra = {c: columns[c] for c in cols if c in columns} if cols else {}
-                        value = reward.score(
-                            completion, solution, task=task, options=options, **extra
-                        )
-                        if parts is not None:
-                            parts[reward.__name__] = value
-                        total += weight * value
-                        continue
-                try:  # each term behind its own safety net: one failure spares the others
-                    if cols and columns:
-                        extra = {c: columns[c] for c in cols if c in columns}
-                        value = scorer(parsed, solution, task=task, options=options, **extra)
-                    else:
-                        value = scorer(parsed, solution, task=task, options=options)
-                    if not reward.low <= value <= reward.high:  # also catches NaN
-                        value = reward.high if value > reward.high else reward.low
-                except Exception as exc:
-                    warnings.warn(
-                        f"{reward.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
-                        f"scored {reward.low}. Please report this with the completion that "
-                        "caused it.",
-                        RewardInternalError,
-                        stacklevel=3,
-                    )
-                    value = reward.low
-                if parts is not None:
-                    parts[reward.__name__] = value
-                total += weight * value
-            return total, weight_sum
-        except Exception as exc:  # parsing failing would be a bug; never crash training
-            warnings.warn(
-                f"{self.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
-                f"scored {self.low}. Please report this with the completion that caused it.",
-                RewardInternalError,
-                stacklevel=3,
-            )
-            return self.low, 0.0
-
-    def _finish(self, total: float, weight_sum: float) -> float:
-        if self.aggregation == "mean":
-            total = total / weight_sum if weight_sum > 0 else self.fallback
-        if total != total:  # NaN
-            return self.low
-        return self.low if total < self.low else self.high if total > self.high else total
-
-    def score(
-        self,
-        completion: Any,
-        solution: Any = None,
-        *,
-        task: Any = None,
-        options: Any = None,
-        **columns: Any,
-    ) -> float:
-        """Score one completion: the weighted terms applying to ``task``. Never raises."""
-        task = normalise_task(task)
-        route = self._route(task)
-        if not route:
-            return self.fallback
-        return self._finish(*self._accumulate(route, completion, solution, task, options, columns))
-
-    def _score(self, parsed, solution, *, task, options, **columns) -> float:
-        # A composite scores from the completion (its terms may need the raw text); an outer
-        # composite calls its score() instead, so nothing reaches this.
-        raise NotImplementedError(
-            "CompositeReward scores through score() or __call__, not from a parse"
-        )
-
-    def score_with_components(
-        self,
-        completion: Any,
-        solution: Any = None,
-        *,
-        task: Any = None,
-        options: Any = None,
-        **columns: Any,
-    ) -> tuple[float, dict[str, float | None]]:
-        """The combined score and each term's own (unweighted) score, from one parse.
-
-        Terms that do not apply to the task are ``None``. Never raises.
-        """
-        task = normalise_task(task)
-        parts: dict[str, float | None] = {r.__name__: None for r in self.rewards}
-        route = self._route(task)
-        if not route:
-            return self.fallback, parts
-        scored: dict[str, float] = {}
-        total, weight_sum = self._accumulate(
-            route, completion, solution, task, options, columns, scored
-        )
-        parts.update(scored)
-        return self._finish(total, weight_sum), parts
-
-    def components(self, completion: Any, solution: Any = None, **kwargs: Any):
-        """Each term's unweighted score (``None`` where it does not apply), for logging."""
-        return self.score_with_components(completion, solution, **kwargs)[1]
-
-    def __call__(
-        self,
-        prompts: Sequence[Any] | None = None,
-        completions: Sequence[Any] | None = None,
-        completion_ids: Sequence[Any] | None = None,
-        **kwargs: Any,
-    ) -> list[float | None]:
-        """TRL's reward contract: one score per completion, ``None`` where no term applies.
-
-        Batch-level terms are called once on the whole batch and added in; every other term
-        is scored per sample from one parse.
-        """
-        if completions is None:
-            return []
-        n = len(completions)
-        solutions = _column(kwargs, "solution", n)
-        tasks = _column(kwargs, "task", n)
-        options = _column(kwargs, "options", n)
-        # only columns the batch carries: a missing column reaches a term as its default
-        extras = {c: _column(kwargs, c, n) for c in self.columns if kwargs.get(c) is not None}
-        skip = bool(self._batch_rewards)
-        totals: list[float | None] = [None] * n
-        weight_sums = [0.0] * n
-        # (canonical task, route) per raw task value: a batch uses a handful of task names
-        routes: dict[Any, tuple[str | None, tuple]] = {}
-        accumulate = self._accumulate
-        for i, (completion, raw_task, solution, option) in enumerate(
-            zip(completions, tasks, solutions, options, strict=True)
-        ):
-            try:
-                task, route = routes[raw_task]
-            except KeyError:
-                task = normalise_task(raw_task)
-                task, route = routes[raw_task] = (task, self._route(task))
-            except TypeError:  # an unhashable task value
-                task = normalise_task(raw_task)
-                route = self._route(task)
-            if not route:
-                continue
-            columns = {c: v[i] for c, v in extras.items()} if extras else {}
-            totals[i], weight_sums[i] = accumulate(
-                route, completion, solution, task, option, columns, None, skip
-            )
-        for index in sorted(self._batch_rewards):
-            reward, weight = self.rewards[index], self.weights[index]
-            values = reward(prompts, completions, completion_ids, **kwargs)
-            for i, value in enumerate(values):
-                if value is not None and totals[i] is not None:
-                    totals[i] += weight * value
-        if self.aggregation == "sum":  # clamp inline: this runs once per completion
-            low, high = self.low, self.high
-            return [
-                None if t is None else (low if not t >= low else high if t > high else t)
-                for t in totals
-            ]
-        return [
-            None if total is None else self._finish(total, weight_sum)
-            for total, weight_sum in zip(totals, weight_sums, strict=True)
-        ]
-
-    def component_names(self) -> list[str]:
-        return [r.__name__ for r in self.rewards]
-
-    def __repr__(self) -> str:
-        terms = ", ".join(
-            f"{w:g}*{r.__name__}" for r, w in zip(self.rewards, self.weights, strict=True)
-        )
-        return f"CompositeReward({terms}, aggregation={self.aggregation!r})"
 
 
 # -- presets ------------------------------------------------------------------------------

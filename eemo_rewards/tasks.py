@@ -16,13 +16,20 @@ task                      answer                                          ``solu
                                                                           ``"second"``/``"same"``
 ``description``           free text (judged elsewhere; format only)      reference text
 ========================  ==============================================  ===================
+
+A sample without a ``task`` has it inferred by :func:`infer_task` from its solution and
+options when they tell (options → yes/no or multiple choice; ``"yes"`` → yes/no; ``"B"`` →
+multiple choice; ``"first"`` → comparison; ``"valence: 0.7"`` → assessment; ``"joy"`` →
+emotion; ``"joy, fear, awe"`` → ranking). Free text tells nothing (it may be a description
+or a label outside every taxonomy): a reward then raises :class:`TaskInferenceError`, naming
+the column to add, instead of scoring the sample with every reward.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TASKS", "normalise_task"]
+__all__ = ["TASKS", "normalise_task"]  # and, lazily, infer_task, resolve_task, TaskInferenceError
 
 TASKS = (
     "yes_no",
@@ -89,3 +96,13 @@ def normalise_task(task: Any) -> str | None:
 
 # every sample of a batch names its task; most batches use a handful of names
 _normalised: dict[str, str | None] = {}
+
+
+def __getattr__(name: str):
+    # task inference reads a solution as an answer, so it lives with the readers
+    # (eemo_rewards.answers.tasks); its public names stay importable from here
+    if name in ("TaskInferenceError", "infer_task", "resolve_task"):
+        from eemo_rewards.answers import tasks as _inference
+
+        return getattr(_inference, name)
+    raise AttributeError(f"module 'eemo_rewards.tasks' has no attribute {name!r}")

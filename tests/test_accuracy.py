@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
+from eemo_rewards.tasks import TaskInferenceError, infer_task, normalise_task
 from eemo_rewards.taxonomy import emotion_similarity, get_taxonomy, normalise_phrase
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
@@ -148,7 +149,8 @@ def test_multiple_choice_solution_may_be_the_option_text():
         ("Yes, clearly.", "yes", 1.0),
         ("No.", "no", 1.0),
         ("no", "yes", 0.0),
-        ("not really", "no", 0.0),
+        ("not really", "no", 1.0),  # an idiom for no
+        ("not really", "yes", 0.0),
         ("I don't know", "no", 0.0),
         ("none", "no", 0.0),
         ("yes or no", "yes", 0.0),
@@ -412,7 +414,11 @@ def test_reward_never_raises_never_nan_and_stays_in_range(
     completion, solution, task, options, mode
 ):
     reward = AccuracyReward(mode=mode, require_format=False) if mode == "soft" else accuracy_reward
-    value = reward.score(completion, solution, task=task, options=options)
+    try:
+        value = reward.score(completion, solution, task=task, options=options)
+    except TaskInferenceError:  # refused: only a sample whose task cannot be told
+        assert normalise_task(task) is None and infer_task(solution, options) is None
+        return
     assert isinstance(value, float)
     assert not math.isnan(value)
     assert 0.0 <= value <= 1.0

@@ -16,6 +16,7 @@ from eemo_rewards.analysis import (
     hackability,
     kernel_curves,
     kind_means,
+    pairwise_auc,
     perturbation_pool,
     roc_auc,
     score_pool,
@@ -38,10 +39,20 @@ def test_roc_auc_matches_pairwise_counting():
     pos = rng.integers(0, 4, 30).astype(float)  # many ties
     neg = rng.integers(0, 3, 20).astype(float)
     pairs = [(p > n) + 0.5 * (p == n) for p, n in itertools.product(pos, neg)]
-    assert roc_auc(pos, neg) == pytest.approx(np.mean(pairs))
-    assert roc_auc([1.0, 1.0], [1.0]) == 0.5
+    assert pairwise_auc(pos, neg) == pytest.approx(np.mean(pairs))
+    assert pairwise_auc([1.0, 1.0], [1.0]) == 0.5
     with pytest.raises(ValueError, match="finite"):
-        roc_auc([float("nan")], [0.0])
+        pairwise_auc([float("nan")], [0.0])
+    # scikit-learn's (y_true, y_score) convention gives the same number
+    y_true = [1] * len(pos) + [0] * len(neg)
+    y_score = np.concatenate([pos, neg])
+    assert roc_auc(y_true, y_score) == pytest.approx(np.mean(pairs))
+    assert roc_auc([0, 0], [0.1, 0.2]) is None  # one class: undefined, the caller's choice
+    assert roc_auc([0, 0], [0.1, 0.2], zero_division=0.5) == 0.5
+    with pytest.raises(ValueError, match="one label per score"):
+        roc_auc([1, 0], [0.5])
+    sklearn = pytest.importorskip("sklearn.metrics", reason="scikit-learn is optional here")
+    assert roc_auc(y_true, y_score) == pytest.approx(sklearn.roc_auc_score(y_true, y_score))
 
 
 def test_every_design_builds_and_scores_within_its_range(scored):

@@ -143,7 +143,7 @@ def test_a_letter_then_prose_is_one_letter():
         ("True.", "yes"),
         ("It clearly does, yes.", "yes"),
         ("I don't know", None),
-        ("not at all", None),
+        ("not at all", "no"),
         ("none", None),
         ("yes/no", None),
         ("Yes. No.", None),

@@ -262,7 +262,7 @@ def test_require_format():
 )
 def test_unusable_solution_warns_and_scores_zero(solution):
     with pytest.warns(UserWarning, match="cannot read a score"):
-        assert intensity_reward.score(done("0.5"), solution) == 0.0
+        assert intensity_reward.score(done("0.5"), solution, task="assessment") == 0.0
 
 
 def test_bad_scale_column_warns_and_scores_zero():
@@ -303,9 +303,10 @@ def test_trl_batch_call_returns_none_for_other_tasks():
 def test_reassigned_dimensions_are_read():
     reward = IntensityReward()
     answer = done("Intensity: 0.4, Valence: 0.9")
-    assert reward.score(answer, "intensity: 0.4") == 0.0  # "intensity" is no label yet
+    # "intensity" is no label yet
+    assert reward.score(answer, "intensity: 0.4", task="assessment") == 0.0
     reward.dimensions = ("intensity", "valence")
-    assert reward.score(answer, "intensity: 0.4") == 1.0
+    assert reward.score(answer, "intensity: 0.4", task="assessment") == 1.0
 
 
 def test_pickles_with_its_configuration():

@@ -300,7 +300,7 @@ def test_thurstone_against_a_hand_computed_batch():
     answers = ["0.6", "0.8", "0.5", "0.3", "0.9"]
     solutions = ["0.7", "0.7", "0.4", "0.4", "0.7"]
     images = ["a", "a", "b", "b", "c"]
-    out = ThurstoneReward(eps=eps)(
+    out = ThurstoneReward(eps=eps, variant="visualquality-r1")(
         prompts=["p"] * 5,
         completions=[done(a) for a in answers],
         solution=solutions,
@@ -329,7 +329,7 @@ def test_thurstone_against_a_hand_computed_batch():
 
 def test_thurstone_parse_failures_score_zero_and_are_excluded():
     eps = 1e-8
-    reward = ThurstoneReward(eps=eps)
+    reward = ThurstoneReward(eps=eps, variant="visualquality-r1")
     completions = [done("0.8"), done("between 0.2 and 0.9"), "no tags at all 0.1", done("0.2")]
     out = reward(
         completions=completions,
@@ -357,6 +357,7 @@ def test_thurstone_single_image_falls_back_to_the_linear_score():
 
 
 def test_thurstone_groups_by_prompt_without_image_id():
+    thurstone_reward = ThurstoneReward(variant="visualquality-r1")
     out = thurstone_reward(
         prompts=["img A", "img A", "img B", "img B"],
         completions=[done(x) for x in ("0.9", "0.8", "0.1", "0.2")],

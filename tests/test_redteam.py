@@ -8,6 +8,9 @@ settings and the variants in ``VARIANTS``). One line per case says what it tries
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from eemo_rewards.spec import RewardTerm, default_spec, preset
@@ -84,6 +87,19 @@ CONTENT_CASES = {
         ("comparison-word", "same"),
         ("yes-to-emotion", "yes"),
         ("markdown-bold-every-label", "**joy** **fear** **anger**"),
+        # the label named only to deny it
+        ("anything-but", "Anything but joy"),
+        ("free-of", "Free of joy"),
+        ("zero", "Zero joy"),
+        ("label-free", "joy-free"),
+        ("devoid-of", "devoid of joy"),
+        ("far-from", "far from joyful"),
+        ("rather-than", "rather than joy"),
+        # hedged or retracted
+        ("if-not", "joy, if not fear"),
+        ("also-plausible", "joy (fear is also plausible)"),
+        ("retracted", "Joy. Actually, fear."),
+        ("boxed-two", "\\boxed{joy} or \\boxed{fear}"),
     ],
     "yes_no": [
         ("yes-and-no", "yes and no"),
@@ -96,6 +112,15 @@ CONTENT_CASES = {
         ("i-dont-know", "I don't know"),
         ("yes-no-upper", "YES NO"),
         ("yes-although-no", "Yes, although no"),
+        # retracted, denied or idiomatic non-answers
+        ("yes-on-reflection-no", "Yes. On reflection, no."),
+        ("yes-question-no", "Yes? No."),
+        ("yes-actually-no", "yes... actually no"),
+        ("not-yes", "not yes"),
+        ("no-doubt-alone", "No doubt."),
+        ("isnt-true", "That isn't true."),
+        ("yeah-nope", "Yeah, nope."),
+        ("boxed-both", "\\boxed{yes} or \\boxed{no}"),
     ],
     "multiple_choice": [
         ("a-or-b", "A or B"),
@@ -111,12 +136,35 @@ CONTENT_CASES = {
         ("letters-pipe", "B|C"),
         ("letters-dash", "B-C"),
         ("letter-or-maybe-letter", "B or maybe C"),
+        # the right letter denied, retracted or kept open beside another
+        ("not-b", "Not B"),
+        ("b-is-wrong", "B is wrong."),
+        ("b-ruled-out", "B is ruled out."),
+        ("anything-but-b", "Anything but B"),
+        ("b-question-no", "B? No, C."),
+        ("b-actually-c", "B. Actually C."),
+        ("b-if-not-c", "B, if not C"),
+        ("b-c-also-plausible", "B (C is also plausible)"),
+        ("b-maybe-c", "B. Maybe C."),
+        ("boxed-two", "\\boxed{B} or \\boxed{C}"),
+        ("fullwidth-two", "（Ｂ）（Ｃ）"),
+        ("not-the-text", "not joy"),
+        ("every-letter-with-reasons", "A, because calm. B, because joy. C, because fear."),
     ],
     "ranking": [
         ("duplicates", "joy, joy, joy"),
         ("every-label", EVERY_LABEL),
         ("padded-list", "joy, fear, sadness, anger, disgust"),
         ("single-label-repeated", "joy " * 50),
+        # negated lists rank nothing
+        ("neither-nor", "Neither joy, fear nor sadness"),
+        ("not-list", "not joy, fear or sadness"),
+        ("none-of", "joy, fear, sadness: none of these"),
+        # scores that commit to no order
+        ("tied-scores", "joy: 0.5, fear: 0.5, sadness: 0.5"),
+        ("ranks-or-scores", "joy 1, fear 2, sadness 3"),
+        ("header-duplicates", "Top 3: joy, joy, joy"),
+        ("glossed-duplicates", "1. Joy (happiness) 2. Joy (delight) 3. Joy (glee)"),
     ],
     "assessment": [
         ("range-hedge", "between 0.2 and 0.8"),
@@ -129,6 +177,19 @@ CONTENT_CASES = {
         ("dash-range", "0.1-0.8"),
         ("every-dimension-value", "valence: 0.1, valence: 0.5, valence: 0.8"),
         ("hedged-direction", "approximately 0.1 or higher"),
+        # the true value given as a bound, not a value
+        ("a-minimum-of", "Valence: a minimum of 0.8"),
+        ("north-of", "Valence: north of 0.8"),
+        ("or-even-higher", "Valence: 0.8, or even higher"),
+        ("arrow-up", "Valence: 0.8↑"),
+        ("lesssim", "Valence: ≲ 0.8"),
+        ("in-excess-of", "Valence in excess of 0.8"),
+        ("at-least", "Valence: at least 0.8"),
+        # a range that is no scale, or two scales
+        ("range-in-parentheses", "Valence (0.7–0.9)"),
+        ("value-beside-other-scale", "Valence: 0.8 (0-1) or 0.2"),
+        ("outside-own-scale", "Valence (0-1): 8"),
+        ("compound-mismatch", "V/A/D: 0.8/0.8"),
     ],
     "comparison": [
         ("first-or-second", "first or second"),
@@ -137,6 +198,13 @@ CONTENT_CASES = {
         ("same-padded", "same same same"),
         ("same-always", "same"),
         ("neither", "neither"),
+        # denied, reversed or not a place
+        ("not-the-first", "Not the first"),
+        ("not-image-1", "not image 1"),
+        ("less-than", "The first image evokes less fear than the second."),
+        ("right-answer", "The right answer is the first or the second."),
+        ("first-question-no", "The first? No, the second."),
+        ("both-restated", "The first image is calm and the second image is tense."),
     ],
 }
 
@@ -248,3 +316,36 @@ def test_hedged_ranking_slot_earns_no_more_than_its_first_reading(reward_key, he
     assert reward.score(well_formed(hedged), solution, task="ranking") <= reward.score(
         well_formed(committed), solution, task="ranking"
     )
+
+
+ACCEPTED = Path(__file__).resolve().parent / "data" / "accepted_phrasings.json"
+
+
+def _accepted_cases():
+    phrasings = json.loads(ACCEPTED.read_text())
+    for task in SAMPLES:
+        for phrasing in phrasings[task]:
+            for reward_key, reward in REWARDS.items():
+                if reward.applies_to(task):
+                    yield pytest.param(
+                        reward_key, task, phrasing, id=f"{reward_key}-{task}-{phrasing[:40]!r}"
+                    )
+
+
+@pytest.mark.parametrize(("reward_key", "task", "phrasing"), list(_accepted_cases()))
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_accepted_phrasing_scores_as_the_canonical_correct_answer(reward_key, task, phrasing):
+    """Each phrasing in tests/data/accepted_phrasings.json is the right answer as a careful
+    grader reads it: it must score exactly what the canonical right answer scores."""
+    reward = REWARDS[reward_key]
+    solution, options, right, _wrong, columns = SAMPLES[task]
+    wanted = {c: v for c, v in columns.items() if c in reward.columns}
+    kwargs = {"task": task, "options": options, **wanted}
+    assert reward.score(well_formed(phrasing), solution, **kwargs) == reward.score(
+        well_formed(right), solution, **kwargs
+    )
+
+
+def test_every_task_has_accepted_phrasings():
+    phrasings = json.loads(ACCEPTED.read_text())
+    assert all(len(phrasings[task]) >= 5 for task in SAMPLES)

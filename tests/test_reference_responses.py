@@ -3,7 +3,7 @@
 ``../shared/reference/eemo-bench/responses/*-pair.json`` hold the real free-form answers of two
 multimodal models to the 2,312 EEmo-Bench pair questions with the benchmark's official 0/1
 judgement. For the Yes-or-No and What/How items, ``extract_choice(response, options) ==
-correct_answer`` must agree with that judgement on at least 98% of items, per model.
+correct_answer`` must agree with that judgement on at least 99.4% of items, per model.
 
 Run ``python tests/test_reference_responses.py`` to print the agreement and every
 disagreement.
@@ -60,8 +60,8 @@ def reference_agreement(path: Path) -> tuple[float, int, list[dict]]:
 def test_extract_choice_agrees_with_official_judgements(model):
     agreement, n, disagreements = reference_agreement(RESPONSES / MODEL_FILES[model])
     assert n == 2012
-    assert agreement >= 0.98, (
-        f"{model}: agreement {agreement:.4f} below 0.98; first disagreements: "
+    assert agreement >= 0.994, (
+        f"{model}: agreement {agreement:.4f} below 0.994; first disagreements: "
         f"{[(d['id'], d['response'][:60], d['ours'], d['gold']) for d in disagreements[:5]]}"
     )
 

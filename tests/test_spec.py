@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eemo_rewards.rewards.base as base_module
-import eemo_rewards.spec as spec_module
+import eemo_rewards.rewards.composite as composite_module
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
 from eemo_rewards.rewards.format import FormatReward
 from eemo_rewards.spec import (
@@ -26,6 +26,7 @@ from eemo_rewards.spec import (
     known_rewards,
     preset,
     register_reward,
+    registered_reward,
     reward_class,
 )
 from eemo_rewards.tasks import TASKS
@@ -60,11 +61,20 @@ class _EmotionOnly(RewardFunction):
 
 @pytest.fixture(autouse=True)
 def _test_rewards():
-    register_reward("_exploding", _Exploding, overwrite=True)
-    register_reward("_emotion_only", _EmotionOnly, overwrite=True)
-    yield
-    spec_module._REGISTRY.pop("_exploding", None)
-    spec_module._REGISTRY.pop("_emotion_only", None)
+    with (
+        registered_reward("_exploding", _Exploding, overwrite=True),
+        registered_reward("_emotion_only", _EmotionOnly, overwrite=True),
+    ):
+        yield
+
+
+def test_a_scoped_registration_is_undone_and_restores_what_it_replaced():
+    with registered_reward("format", _Exploding, overwrite=True) as cls:
+        assert cls is _Exploding and reward_class("format") is _Exploding
+    assert reward_class("format") is FormatReward
+    with pytest.raises(RuntimeError), registered_reward("_scoped", _Exploding):
+        raise RuntimeError("inside")
+    assert "_scoped" not in known_rewards()
 
 
 # -- registry ------------------------------------------------------------------------------
@@ -93,21 +103,16 @@ def test_register_refuses_duplicates_and_non_rewards():
 
 
 def test_dotted_path_registration_is_lazy_and_resolves():
-    register_reward("_fmt_path", "eemo_rewards.rewards.format:FormatReward")
-    try:
-        assert isinstance(spec_module._REGISTRY["_fmt_path"], str)
+    with registered_reward("_fmt_path", "eemo_rewards.rewards.format:FormatReward") as cls:
+        assert cls is FormatReward  # resolved on first use (the with block asks for it)
         assert reward_class("_fmt_path") is FormatReward
-    finally:
-        spec_module._REGISTRY.pop("_fmt_path")
 
 
 def test_broken_dotted_path_says_what_is_missing():
-    register_reward("_missing", "eemo_rewards.no_such_module:Nothing")
-    try:
-        with pytest.raises(ImportError, match="no_such_module"):
-            reward_class("_missing")
-    finally:
-        spec_module._REGISTRY.pop("_missing")
+    with pytest.raises(ImportError, match="no_such_module"):  # noqa: SIM117
+        with registered_reward("_missing", "eemo_rewards.no_such_module:Nothing"):
+            pass
+    assert "_missing" not in known_rewards()
 
 
 # -- term validation -----------------------------------------------------------------------
@@ -134,12 +139,11 @@ def test_tasks_are_canonicalised_and_checked():
 
 
 def test_constructor_errors_name_the_term():
-    register_reward("_intens", "eemo_rewards.rewards.intensity:IntensityReward", overwrite=True)
-    try:
-        with pytest.raises(ValueError, match=r"term '_intens'.*kernel"):
-            RewardTerm("_intens", params={"kernel": "triangle"}).build()
-    finally:
-        spec_module._REGISTRY.pop("_intens")
+    with (
+        registered_reward("_intens", "eemo_rewards.rewards.intensity:IntensityReward"),
+        pytest.raises(ValueError, match=r"term '_intens'.*kernel"),
+    ):
+        RewardTerm("_intens", params={"kernel": "triangle"}).build()
 
 
 # -- spec validation and serialisation -----------------------------------------------------
@@ -275,13 +279,13 @@ def test_composite_passes_declared_columns_to_their_term():
 
 def test_composite_parses_each_completion_once(monkeypatch):
     calls = []
-    real = spec_module.parse_completion
+    real = composite_module.parse_completion
 
     def counting(x, **kw):
         calls.append(x)
         return real(x, **kw)
 
-    monkeypatch.setattr(spec_module, "parse_completion", counting)
+    monkeypatch.setattr(composite_module, "parse_completion", counting)
     monkeypatch.setattr(base_module, "parse_completion", counting)
     comp = RewardSpec(
         [RewardTerm("format"), RewardTerm("format", params={"partial": True})]
@@ -298,7 +302,15 @@ def test_components_report_each_term_unweighted():
     total, parts = comp.score_with_components(GOOD, "joy", task="yes_no")
     assert total == pytest.approx(0.5)
     assert parts == {"format_reward": 1.0, "emotion_only": None}
-    assert comp.components(BAD, task="emotion") == {"format_reward": 0.0, "emotion_only": 0.5}
+    assert comp.score_with_components(BAD, task="emotion")[1] == {
+        "format_reward": 0.0,
+        "emotion_only": 0.5,
+    }
+    with pytest.deprecated_call():
+        assert (
+            comp.components(BAD, task="emotion")
+            == comp.score_with_components(BAD, task="emotion")[1]
+        )
 
 
 def test_failing_term_is_contained_and_others_still_count():
@@ -317,7 +329,7 @@ def test_composite_is_picklable_and_equivalent_after_unpickling():
     again = pickle.loads(pickle.dumps(comp))
     assert again.__name__ == comp.__name__ == "eemo_reward"
     for task in ("emotion", "yes_no", None):
-        assert again.score(GOOD, task=task) == comp.score(GOOD, task=task)
+        assert again.score(GOOD, "joy", task=task) == comp.score(GOOD, "joy", task=task)
 
 
 def test_composite_rejects_bad_construction():

@@ -132,3 +132,12 @@ def test_evaluate_model_records_its_decoding(tiny):
     assert result.settings["decoding"] == "greedy" and result.settings["temperature"] == 0.0
     assert len(result.rows) == 4
     assert set(result.metrics) >= {"n", "format_rate", "reward_mean", "perception_acc"}
+
+
+def test_a_constant_answer_marks_its_correlation_undefined():
+    rows = [r for r in ROWS if r["task"] == "assessment"]
+    varied = score_completions(rows, [_c("a", f"valence: {v}") for v in (0.1, 0.5, 0.8)])
+    assert varied.metrics["valence_constant"] == 0.0 and varied.metrics["valence_srcc"] == 1.0
+    constant = score_completions(rows, [_c("a", "valence: 0.5")] * 3)
+    assert constant.metrics["valence_srcc"] == 0.0  # shown as 0, as before
+    assert constant.metrics["valence_constant"] == 1.0  # and said to be undefined

@@ -4,6 +4,7 @@ LoRA presets target the language model, the vision tower or both."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -271,32 +272,57 @@ def test_a_cached_tiny_model_appears_only_once_complete(tmp_path, monkeypatch):
 
 
 def test_only_the_local_main_process_builds_a_cached_model(tmp_path, monkeypatch):
-    # a non-main process's save_pretrained may write no weights in a distributed run: under
-    # a launcher the build runs inside accelerate's local_main_process_first (the one
-    # mechanism the pipeline's data cache uses too), so the others load the main one's copy
-    import contextlib
-
+    # a non-main process's save_pretrained writes no weights in a distributed run: under a
+    # launcher the others wait for the local main process's build instead of building
     import eemo_rewards.train.models.cache as cache
 
     source = load_model("tiny", cache_dir=tmp_path / "src", hidden_size=32, vision_dim=16).path
-    entered = []
-
-    @contextlib.contextmanager
-    def spying_first():
-        entered.append(True)
-        yield
-
-    monkeypatch.setattr(cache, "local_main_process_first", spying_first)
     built = []
 
     def build():
         built.append(True)
         return load_model(source)
 
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(TimeoutError, match="local main process"):
+        cache.cached_build(tmp_path / "tiny-x", build, timeout_s=0.3)
+    assert built == [], "a non-main process never builds"
+    monkeypatch.setenv("LOCAL_RANK", "0")
     first = cache.cached_build(tmp_path / "tiny-x", build)
-    again = cache.cached_build(tmp_path / "tiny-x", build)
-    assert built == [True] and entered == [True, True], "built once, always inside the guard"
-    assert first.path == again.path == str(tmp_path / "tiny-x")
-    monkeypatch.undo()
-    monkeypatch.setenv("WORLD_SIZE", "1")
-    assert isinstance(cache.local_main_process_first(), contextlib.nullcontext)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    again = cache.cached_build(tmp_path / "tiny-x", build, timeout_s=0.3)
+    assert built == [True] and first.path == again.path == str(tmp_path / "tiny-x")
+
+
+def test_under_torchrun_one_process_builds_and_both_load_the_weights(tmp_path):
+    """Two processes of one launch ask for the same uncached model at once: exactly one
+    builds it, and both load a complete copy (accelerate's local_main_process_first is a
+    no-op here on CPU, which let both build and keep a copy without weights)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "build.py"
+    script.write_text(
+        "import os, sys\n"
+        "import eemo_rewards.train.models.cache as cache\n"
+        "from eemo_rewards.train.models import load_model\n"
+        "save = cache._save_cached\n"
+        "def spy(bundle, folder):\n"
+        "    print('built', os.environ['RANK'], flush=True)\n"
+        "    return save(bundle, folder)\n"
+        "cache._save_cached = spy\n"
+        "b = load_model('tiny', cache_dir=sys.argv[1], hidden_size=32, vision_dim=16)\n"
+        "print('loaded', os.environ['RANK'], sum(p.numel() for p in b.model.parameters()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_port", "0", str(script), str(tmp_path / "cache")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    loaded = sorted(line for line in done.stdout.splitlines() if line.startswith("loaded"))
+    assert [line.split()[1] for line in loaded] == ["0", "1"], done.stdout
+    assert len({line.split()[2] for line in loaded}) == 1
+    assert [line for line in done.stdout.splitlines() if line.startswith("built")] == ["built 0"]
+    assert len(list((tmp_path / "cache").glob("tiny-*"))) == 1

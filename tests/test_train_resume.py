@@ -28,7 +28,7 @@ pytest.importorskip("trl")
 import torch
 from transformers import TrainerCallback
 
-from eemo_rewards.spec import RewardSpec, RewardTerm, register_reward
+from eemo_rewards.spec import RewardSpec, RewardTerm, registered_reward
 from eemo_rewards.train._testing import LengthReward, toy_dataset
 from eemo_rewards.train.common import TrainingSetupError
 from eemo_rewards.train.grpo import grpo_config, train_grpo
@@ -64,8 +64,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def spec():
-    register_reward("length", LengthReward, overwrite=True)
-    return RewardSpec([RewardTerm("length", 1.0)])
+    with registered_reward("length", LengthReward, overwrite=True):
+        yield RewardSpec([RewardTerm("length", 1.0)])
 
 
 def _tiny(cache):

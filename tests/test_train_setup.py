@@ -168,3 +168,13 @@ def test_use_vllm_without_a_gpu_is_refused_before_training(tmp_path):
         pytest.skip("a CUDA device is present: vLLM may be usable here")
     with pytest.raises(TrainingSetupError, match="CUDA GPU"):
         grpo_config(tmp_path, use_vllm=True, per_device_train_batch_size=8)
+
+
+def test_rows_without_a_task_are_inferred_or_refused_before_training(tmp_path, tiny, data):
+    untasked = data.remove_columns("task")
+    checks = validate_grpo(tiny, untasked, None, _args(tmp_path))
+    assert set(checks["routing"]) == {"emotion", "yes_no"}  # read from the solutions
+    vague = untasked.map(lambda row, i: {"solution": "a calm lake" if i == 2 else row["solution"]},
+                         with_indices=True)  # fmt: skip
+    with pytest.raises(TrainingSetupError, match=r"row 2.*'task' column"):
+        validate_grpo(tiny, vague, None, _args(tmp_path))

@@ -25,6 +25,7 @@ __all__ = [
     "hackability",
     "kernel_curves",
     "kind_means",
+    "pairwise_auc",
     "roc_auc",
     "score_pool",
     "separation",
@@ -122,16 +123,41 @@ def _column_or_none(frame: pl.DataFrame, name: str) -> list[Any]:
     return frame[name].to_list() if name in frame.columns else [None] * frame.height
 
 
-def roc_auc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
-    """ROC AUC: the chance that a positive outscores a negative, ties counting half.
+def roc_auc(y_true: Sequence[Any], y_score: Sequence[float], *, zero_division: Any = None) -> Any:
+    """ROC AUC of scores against binary labels, scikit-learn's ``roc_auc_score(y_true,
+    y_score)`` convention: the chance that a positive (``y_true`` truthy) outscores a
+    negative, ties counting half.
 
-    Returns ``None`` when either side is empty (there is nothing to separate).
+    Undefined when only one class is present; then ``zero_division`` is returned
+    (``None`` by default, where scikit-learn raises).
 
     Examples
     --------
-    >>> roc_auc([1.0, 0.5], [0.0, 0.5])
+    >>> roc_auc([1, 1, 0, 0], [1.0, 0.5, 0.0, 0.5])
     0.875
-    >>> roc_auc([1.0], []) is None
+    >>> roc_auc([1, 1], [0.2, 0.9]) is None
+    True
+    """
+    labels = np.asarray(y_true, dtype=bool)
+    scores = np.asarray(y_score, dtype=float)
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"y_true has {labels.size} labels and y_score {scores.size} scores; pass one label "
+            "per score"
+        )
+    value = pairwise_auc(scores[labels], scores[~labels])
+    return zero_division if value is None else value
+
+
+def pairwise_auc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
+    """The same AUC from two groups of scores: the chance that a score of ``positive``
+    outscores one of ``negative``, ties counting half; ``None`` when a group is empty.
+
+    Examples
+    --------
+    >>> pairwise_auc([1.0, 0.5], [0.0, 0.5])
+    0.875
+    >>> pairwise_auc([1.0], []) is None
     True
     """
     pos = np.asarray(positive, dtype=float)
@@ -139,7 +165,7 @@ def roc_auc(positive: Sequence[float], negative: Sequence[float]) -> float | Non
     if pos.size == 0 or neg.size == 0:
         return None
     if not (np.isfinite(pos).all() and np.isfinite(neg).all()):
-        raise ValueError("roc_auc needs finite scores; drop missing scores first")
+        raise ValueError("the AUC needs finite scores; drop missing scores first")
     ranks = pl.Series(np.concatenate([pos, neg])).rank("average").to_numpy()
     rank_sum = ranks[: pos.size].sum()
     return float((rank_sum - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
@@ -167,13 +193,13 @@ def separation(scored: pl.DataFrame) -> pl.DataFrame:
                 "task": task,
                 "source": source,
                 "n": group.height,
-                "auc_correct_vs_wrong": roc_auc(
+                "auc_correct_vs_wrong": pairwise_auc(
                     score.get("correct", empty), score.get("wrong", empty)
                 ),
-                "auc_near_vs_wrong": roc_auc(
+                "auc_near_vs_wrong": pairwise_auc(
                     score.get("near_miss", empty), score.get("wrong", empty)
                 ),
-                "auc_correct_vs_rest": roc_auc(
+                "auc_correct_vs_rest": pairwise_auc(
                     score.get("correct", empty), np.concatenate(rest) if rest else empty
                 ),
                 "srcc_quality": _spearman(group["score01"], group["quality"]),

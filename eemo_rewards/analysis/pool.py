@@ -451,6 +451,10 @@ def _assessment(solution: str, options: Any, taxonomy: str):
     yield "correct", "exact", f"{label}: {value:.2f}"
     yield "correct", "within_0.02", f"{label}: {away(0.02):.2f}"
     yield "near_miss", "off_by_0.1", f"{label}: {away(0.1):.2f}"
+    # overshooting toward the nearer end of the scale: the published Thurstone reward pays
+    # it more than the exact value (eemo_rewards.rewards.thurstone), the default does not
+    exaggerated = min(1.0, value + 0.3) if value >= 0.5 else max(0.0, value - 0.3)
+    yield "near_miss", "exaggerated_0.3", f"{label}: {exaggerated:.2f}"
     yield "wrong", "off_by_0.5", f"{label}: {away(0.5):.2f}"
     yield (
         "hedged",

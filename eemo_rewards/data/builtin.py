@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 from PIL import Image, ImageDraw, ImageFont
 
+from eemo_rewards._launch import is_local_main_process, wait_until
 from eemo_rewards.data.labels import VAD_NORMS, taxonomy_labels
 from eemo_rewards.data.schema import RECORD_SCHEMA, default_data_dir
 from eemo_rewards.taxonomy import vad_distance
@@ -301,10 +302,20 @@ def generate_builtin(
     root = Path(cache_dir) if cache_dir is not None else default_data_dir() / f"builtin-{key}"
     table = root / "records.parquet"
     marker = root / "config.json"
-    if table.is_file() and marker.is_file():
-        cached = json.loads(marker.read_text())
-        if cached.get("config") == config:
-            return pl.read_parquet(table)
+
+    def cached() -> bool:
+        return (
+            table.is_file()
+            and marker.is_file()
+            and json.loads(marker.read_text()).get("config") == config
+        )
+
+    if cached():
+        return pl.read_parquet(table)
+    if not is_local_main_process():
+        # under a launcher the local main process generates; the others read its copy
+        wait_until(cached, what=f"the built-in dataset in {root}")
+        return pl.read_parquet(table)
     (root / "images").mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(seed)

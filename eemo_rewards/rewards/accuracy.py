@@ -30,8 +30,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eemo_rewards._text import completion_text
-from eemo_rewards.choice import choose_option, normalise_options, read_yes_no
+from eemo_rewards.answers.choice import choose_option, normalise_options, read_yes_no
+from eemo_rewards.answers.labels import read_label_in
 from eemo_rewards.parsing import ParsedCompletion
 from eemo_rewards.rewards.base import RewardFunction
 from eemo_rewards.taxonomy import (
@@ -40,23 +40,16 @@ from eemo_rewards.taxonomy import (
     get_taxonomy,
     normalise_phrase,
     taxonomies,
+    vad_distance,
     vad_norms,
 )
 
 __all__ = ["AccuracyReward", "accuracy_reward", "soft_reward_matrix"]
 
-_VAD_WEIGHTS = (0.5, 0.3, 0.2)
 _WORD = re.compile(r"[^\W_]+")
-# An emotion answer that negates ("not joy", "it isn't fear") commits to no label: scoring the
-# one label it names would pay a policy for saying the opposite of it.
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|neither|nor|none|nothing|without|hardly|cannot)\b|n['’]t\b",
-    re.IGNORECASE,
-)
 _SOLUTION_LETTER = re.compile(r"^\W*([A-Za-z])\W*$")
 _LETTER_OPTIONS = {letter: "" for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _YES_NO = {"yes": "yes", "no": "no", "true": "yes", "false": "no"}
-_TEXT_KEY = "_accuracy_completion_text"
 _RELEASED = ("eemo-logic", "eemo_logic", "eemologic")
 
 
@@ -200,12 +193,9 @@ def soft_reward_matrix(
         raise ValueError(f"labels must hold at least two distinct emotions, got {labels}")
     vad = _norm_lookup(labels, norms)
     n = len(labels)
-    w = _VAD_WEIGHTS
     sim_vad = []
     for i in range(n):
-        dist = [
-            math.sqrt(sum(w[c] * (vad[i][c] - vad[j][c]) ** 2 for c in range(3))) for j in range(n)
-        ]
+        dist = [vad_distance(vad[i], vad[j]) for j in range(n)]
         far = max(dist)
         sim_vad.append([1.0 - d / far if far > 0 else 1.0 for d in dist])
     if similarity is None:
@@ -255,15 +245,15 @@ class AccuracyReward(RewardFunction):
         An emotion answer longer than this scores 0: the answer is a label, perhaps with a
         short lead-in, and an essay that happens to name one label is not an answer.
 
-    An emotion answer must name exactly one distinct label of the taxonomy (synonyms fold
-    first: "joyful" is joy); naming several ("joy or fear", "not joy but fear") scores 0.
-    Multiple-choice answers are read with :func:`~eemo_rewards.choice.extract_choice`;
-    yes/no answers with :func:`~eemo_rewards.choice.read_yes_no` (whole words: ``"not"``
-    and ``"know"`` are not ``"no"``; a hedge such as ``"yes/no"`` or ``"Yes, although no"``
-    scores 0), or as options
-    when the sample has them. With no task column, the answer kind is inferred:
-    options → multiple choice (yes/no when the solution or options are yes/no), a yes/no
-    solution → yes/no, a single-letter solution → multiple choice, else emotion.
+    An emotion answer is read with :func:`~eemo_rewards.answers.labels.read_label`: it
+    must name exactly one distinct label of the taxonomy (synonyms fold first: "joyful" is
+    joy) and deny none ("joy or fear", "not joy but fear", "anything but joy", "zero fear"
+    score 0). Multiple-choice answers are read with
+    :func:`~eemo_rewards.answers.choice.extract_choice`; yes/no answers with
+    :func:`~eemo_rewards.answers.choice.read_yes_no` (idioms included: "Absolutely not." is
+    no, "Yeah." is yes; a hedge or retraction such as ``"yes/no"`` or ``"Yes. On reflection,
+    no."`` scores 0), or as options when the sample has them. A sample without a task column
+    has it inferred (:func:`~eemo_rewards.tasks.infer_task`).
 
     Examples
     --------
@@ -292,7 +282,6 @@ class AccuracyReward(RewardFunction):
         *,
         mode: str = "binary",
         taxonomy: str | None = None,
-        require_format: bool = True,
         alpha: float = 0.6,
         k: float = 2,
         p: float = 3,
@@ -315,7 +304,6 @@ class AccuracyReward(RewardFunction):
         self.mode = mode
         # keep the name, not the Taxonomy object, so that instances pickle as plain data
         self.taxonomy = get_taxonomy(taxonomy).name if taxonomy is not None else None
-        self.require_format = bool(require_format)
         self.max_answer_words = max_answer_words
         self.similarity = None
         self._matrix: dict[str, dict[str, float]] | None = None
@@ -335,12 +323,6 @@ class AccuracyReward(RewardFunction):
                 for gt, row in zip(labels, rows, strict=True)
             }
 
-    # -- the TRL/adapter entry point keeps the raw text for lenient scoring ----------------
-    def score(self, completion: Any, solution: Any = None, **kwargs: Any) -> float:
-        if not self.require_format:
-            kwargs[_TEXT_KEY] = completion_text(completion)
-        return super().score(completion, solution, **kwargs)
-
     def _score(
         self,
         parsed: ParsedCompletion,
@@ -351,12 +333,7 @@ class AccuracyReward(RewardFunction):
         taxonomy: Any = None,
         **columns: Any,
     ) -> float:
-        if parsed.ok:
-            answer = parsed.answer
-        elif self.require_format:
-            return 0.0
-        else:
-            answer = parsed.answer if parsed.answer is not None else columns.get(_TEXT_KEY, "")
+        answer = parsed.answer if parsed.ok else self.answer_text(parsed)
         if not answer or solution is None:
             return 0.0
         if task == "emotion":
@@ -368,6 +345,8 @@ class AccuracyReward(RewardFunction):
             return 0.0
         if kind == _YES_NO_WORD:
             return 1.0 if read_yes_no(answer) == gold else 0.0
+        if len(answer) <= _MEMO_CHARS and type(opts) is _Options:
+            return 1.0 if _memo_choice(answer, opts) == gold else 0.0
         return 1.0 if choose_option(answer, opts) == gold else 0.0
 
     def _score_emotion(self, answer: str, solution: Any, taxonomy: Any) -> float:
@@ -387,10 +366,9 @@ class AccuracyReward(RewardFunction):
         if gold is None:
             wanted = normalise_phrase(solution)
             return 1.0 if wanted and normalise_phrase(answer) == wanted else 0.0
-        found = tax.find_labels(answer)
-        if len(found) != 1 or (not answer.isalpha() and _NEGATION.search(answer)):
+        pred = read_label_in(answer, tax)
+        if pred is None:
             return 0.0
-        pred = found[0]
         if pred == gold:
             return 1.0
         if self.mode == "binary":
@@ -424,13 +402,10 @@ def _resolve_gold(solution: str, taxonomy: str | None) -> tuple[Taxonomy | None,
     return None, None
 
 
-_warned: set[str] = set()
-
-
 def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, UserWarning, stacklevel=4)
+    # once per call site and message under warnings' default filter; every time under
+    # simplefilter("always") (no module-level memory that would outlive a notebook re-run)
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _options_or_none(options: Any) -> dict[str, str] | None:
@@ -523,11 +498,38 @@ def _cached_plan(solution: str, options_key: Any, task: str | None) -> tuple[str
     return _plan(solution, options_key, task)
 
 
+class _Options(dict):
+    """A sample's normalised options, hashable by content (they are never changed after
+    planning), so that the reading of a short answer can be memoised per option set."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, opts: dict[str, str]):
+        super().__init__(opts)
+        self._key = tuple(opts.items())
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Options) and self._key == other._key
+
+
+# A GRPO group's rollouts, and a dataset's samples, repeat the same short answers: reading
+# one is memoised (readers are pure functions of the answer and the options).
+_MEMO_CHARS = 160
+
+
+@functools.lru_cache(maxsize=16384)
+def _memo_choice(answer: str, opts: _Options) -> str | None:
+    return choose_option(answer, opts)
+
+
 def _plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]:
     opts = _options_or_none(options)
     kind = task if task is not None else _infer_kind(solution, opts)
     if kind == "multiple_choice":
-        return _CHOICE, _gold_letter(solution, opts), opts or _LETTER_OPTIONS
+        return _CHOICE, _gold_letter(solution, opts), _Options(opts or _LETTER_OPTIONS)
     if kind != "yes_no":
         return _EMOTION, None, None
     gold_word = _YES_NO.get(_phrase(solution))
@@ -537,9 +539,9 @@ def _plan(solution: Any, options: Any, task: str | None) -> tuple[str, Any, Any]
             gold = letters[0] if len(letters) == 1 else None
         else:
             gold = _gold_letter(solution, opts)
-        return _CHOICE, gold, opts
+        return _CHOICE, gold, _Options(opts)
     if gold_word is None:
-        return _CHOICE, _gold_letter(solution, None), _LETTER_OPTIONS
+        return _CHOICE, _gold_letter(solution, None), _Options(_LETTER_OPTIONS)
     return _YES_NO_WORD, gold_word, None
 
 

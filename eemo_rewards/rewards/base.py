@@ -4,9 +4,17 @@ A subclass implements :meth:`RewardFunction._score` for one sample (text in, flo
 declares its name, range and the tasks it scores. The base class supplies
 
 - :meth:`RewardFunction.score`: the per-sample entry point used by every adapter. It never
-  raises and never returns NaN or a value outside ``[low, high]``: an internal error is
-  reported as a :class:`RewardInternalError` warning (the test-suite turns it into an
-  error) and scores ``low``, so a bug can never crash a training loop;
+  raises on a completion and never returns NaN or a value outside ``[low, high]``: an
+  internal error is reported as a :class:`RewardInternalError` warning (the test-suite turns
+  it into an error) and scores ``low``, so a bug can never crash a training loop. That
+  guarantee is one helper, :func:`guarded`, which every scorer (this class, the composite,
+  the batch-level Thurstone reward) calls;
+- the task of a sample without a ``task`` column, inferred from its solution and options
+  (:func:`~eemo_rewards.tasks.infer_task`); a sample whose task cannot be told raises
+  :class:`~eemo_rewards.answers.tasks.TaskInferenceError`, saying which column to add (a dataset
+  mistake, not a completion: it must stop a run, not be scored by every reward);
+- ``require_format`` (a constructor argument of every reward) and :meth:`answer_text`, the
+  one rule for which text a reward reads;
 - :meth:`RewardFunction.__call__`: TRL's ``reward_func(prompts, completions, **columns)``,
   reading ``solution``, ``task``, ``options`` and any declared extra columns as keyword
   lists and returning ``None`` for samples whose task this reward does not score;
@@ -17,20 +25,71 @@ declares its name, range and the tasks it scores. The base class supplies
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from eemo_rewards.answers.tasks import TaskInferenceError, resolve_task
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.tasks import TASKS, normalise_task
 
-__all__ = ["RewardFunction", "RewardInternalError"]
+__all__ = ["RewardFunction", "RewardInternalError", "TaskInferenceError", "guarded"]
 
 
 class RewardInternalError(RuntimeWarning):
     """A scorer hit an internal error; the sample scored the reward's lowest value."""
 
 
-_warned_unknown_tasks: set[tuple[str, str]] = set()
+def guarded(
+    reward: Any,
+    call: Callable[..., Any],
+    args: tuple = (),
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    what: str = "a sample",
+    on_error: Callable[[], Any] | None = None,
+) -> Any:
+    """``call(*args, **kwargs)`` for ``reward`` behind the one safety net of every scorer.
+
+    Never raises, never returns NaN, always inside ``[reward.low, reward.high]``: a number
+    is clamped (NaN scores ``low``), a list is clamped element by element (``None`` stays,
+    meaning "not applicable"), and an exception is reported as a
+    :class:`RewardInternalError` warning naming the reward, after which the result is
+    ``on_error()`` (default: ``reward.low``). The arguments travel as one tuple and one
+    dict, so the hot loops that call this per sample build them once for every term.
+
+    A :class:`~eemo_rewards.answers.tasks.TaskInferenceError` passes through: it says the dataset
+    lacks a column, which must stop the run rather than be scored.
+
+    Examples
+    --------
+    >>> from eemo_rewards.rewards.format import format_reward
+    >>> guarded(format_reward, lambda: float("nan")), guarded(format_reward, lambda: 7)
+    (0.0, 1.0)
+    >>> guarded(format_reward, lambda x: [x, None, -3.0], (0.5,))
+    [0.5, None, 0.0]
+    """
+    try:
+        value = call(*args, **kwargs) if kwargs else call(*args)
+        if type(value) is not float:
+            if type(value) is list:
+                low, high = reward.low, reward.high
+                return [
+                    v if v is None or low <= v <= high else high if v > high else low for v in value
+                ]
+            value = float(value)
+    except TaskInferenceError:
+        raise
+    except Exception as exc:  # the last line of defence: a training loop must not crash
+        warnings.warn(
+            f"{reward.__name__} failed on {what} ({type(exc).__name__}: {exc}); scored "
+            f"{reward.low}. Please report this with the completion that caused it.",
+            RewardInternalError,
+            stacklevel=3,
+        )
+        return reward.low if on_error is None else on_error()
+    if reward.low <= value <= reward.high:  # False for NaN
+        return value
+    return reward.high if value > reward.high else reward.low
 
 
 class RewardFunction:
@@ -47,6 +106,29 @@ class RewardFunction:
         :meth:`_score` as keyword arguments.
     ``low``, ``high``
         The declared range; every score lies inside it.
+
+    Every reward accepts ``name`` (TRL's metric name), ``tasks`` (the tasks it is routed to)
+    and ``require_format`` (default True: only a well-formed completion can score; False
+    reads the answer block of a malformed completion, and the whole text when there is none,
+    for evaluating base models). Rewards that do not read an answer ignore the latter.
+
+    The ways to score, one meaning each:
+
+    ``reward(completions=..., solution=..., task=...)``
+        TRL's batch contract: one score per completion, ``None`` where the reward does not
+        apply to the sample's task. What a trainer calls.
+    :meth:`score`
+        One completion → one float, never raising, inside ``[low, high]``. What tests,
+        notebooks and other trainers' adapters call.
+    :meth:`explain`
+        :meth:`score` plus what was read (well formed, why not, the think and answer
+        parts), for tables and logs.
+    :meth:`_score`
+        Not to call: the hook a subclass implements (a parsed completion in, a float out);
+        :meth:`score` wraps it in the guard.
+
+    :class:`~eemo_rewards.rewards.composite.CompositeReward` adds one more,
+    ``score_with_components`` (the total and each term's own score, from one parse).
     """
 
     default_name: ClassVar[str] = "reward"
@@ -55,8 +137,17 @@ class RewardFunction:
     low: float = 0.0
     high: float = 1.0
 
-    def __init__(self, *, name: str | None = None, tasks: Iterable[str] | None = None):
+    require_format: bool = True
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        tasks: Iterable[str] | None = None,
+        require_format: bool = True,
+    ):
         self.__name__ = name or self.default_name
+        self.require_format = bool(require_format)
         if tasks is None:
             self.tasks = self.default_tasks
         else:
@@ -69,14 +160,40 @@ class RewardFunction:
             self.tasks = frozenset(canonical)
 
     # -- per sample ------------------------------------------------------------------------
+    def answer_text(self, parsed: ParsedCompletion) -> str | None:
+        """The text this reward reads from a completion, or ``None`` when it cannot score:
+        the answer block of a well-formed completion; with ``require_format=False`` also the
+        answer block of a malformed one, and the whole text when there is no answer block.
+        """
+        if parsed.ok:
+            return parsed.answer
+        if self.require_format:
+            return None
+        return parsed.answer if parsed.answer is not None else parsed.text
+
+    @property
+    def needs_task(self) -> bool:
+        """Whether this reward routes by task (a sample without one has it inferred)."""
+        return self.tasks is not None
+
+    def task_of(self, task: Any, solution: Any, options: Any) -> str | None:
+        """The canonical task of a sample: its ``task`` value, else (for a reward that
+        routes by task) the one its solution and options imply; raises
+        :class:`~eemo_rewards.answers.tasks.TaskInferenceError` when they do not tell."""
+        task = normalise_task(task)
+        if task is None and self.needs_task:
+            return resolve_task(solution, options, who=self.__name__)
+        return task
+
     def applies_to(self, task: Any) -> bool:
         """Whether this reward scores a sample of ``task`` (``None``: the task is unknown
         to the dataset, and every reward applies with its default answer kind)."""
         task = normalise_task(task)
         if task is None or self.tasks is None:
             return True
-        if task not in TASKS and (self.__name__, task) not in _warned_unknown_tasks:
-            _warned_unknown_tasks.add((self.__name__, task))
+        if task not in TASKS:
+            # the warnings machinery shows it once per call site and message (its default
+            # filter), and every time under simplefilter("always"); no module-level memory
             warnings.warn(
                 f"{self.__name__}: unknown task {task!r}; this reward does not score it. "
                 f"Known tasks: {list(TASKS)}",
@@ -94,28 +211,19 @@ class RewardFunction:
         options: Any = None,
         **columns: Any,
     ) -> float:
-        """Score one completion. Never raises; always a finite float in ``[low, high]``."""
-        try:
-            value = float(
-                self._score(
-                    parse_completion(completion),
-                    solution,
-                    task=normalise_task(task),
-                    options=options,
-                    **columns,
-                )
-            )
-        except Exception as exc:  # the last line of defence: a training loop must not crash
-            warnings.warn(
-                f"{self.__name__} failed on a sample ({type(exc).__name__}: {exc}); "
-                f"scored {self.low}. Please report this with the completion that caused it.",
-                RewardInternalError,
-                stacklevel=2,
-            )
-            return self.low
-        if self.low <= value <= self.high:  # False for NaN
-            return value
-        return self.high if value > self.high else self.low
+        """Score one completion: a finite float in ``[low, high]``, never an exception from
+        the completion. A sample without ``task`` has it inferred; one whose task this reward
+        does not score gets ``low`` (the batch call gives ``None``)."""
+        task = normalise_task(task)
+        if self.tasks is not None:
+            if task is None:
+                task = resolve_task(solution, options, who=self.__name__)
+            if task not in self.tasks and not self.applies_to(task):
+                return self.low
+        # parse_completion is total on any input (tests/test_properties.py)
+        columns["task"] = task
+        columns["options"] = options
+        return guarded(self, self._score, (parse_completion(completion), solution), columns)
 
     def _score(
         self,
@@ -159,7 +267,7 @@ class RewardFunction:
         score, applies_to, every_task = self.score, self.applies_to, self.tasks is None
         out: list[float | None] = []
         for i, completion in enumerate(completions):
-            if not every_task and not applies_to(tasks[i]):
+            if not every_task and not applies_to(self.task_of(tasks[i], solutions[i], options[i])):
                 out.append(None)
             elif extras:
                 extra = {c: v[i] for c, v in extras.items()}

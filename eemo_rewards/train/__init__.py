@@ -7,7 +7,7 @@ transformers, TRL and PEFT. Import the pieces you need::
     from eemo_rewards.train.grpo import grpo_config, train_grpo
     from eemo_rewards.train.sft import sft_config, train_sft
     from eemo_rewards.train.evaluate import evaluate_model
-    from eemo_rewards.train.pipeline import JobSettings, run_job   # the main job
+    from eemo_rewards.train.settings import JobSettings, run_job   # the main job
 
 Submodules are imported lazily so that ``import eemo_rewards.train`` stays cheap.
 

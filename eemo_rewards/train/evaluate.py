@@ -15,7 +15,9 @@ Metrics (present when the data has rows of that task):
 ``ranking_score``              EEmo-Bench ranking score in [0, 1] (τ over positions)
 ``<dim>_srcc``, ``<dim>_plcc``  assessment correlations per V/A/D dimension; an
                                unreadable score counts as the scale midpoint 0.5 and
-                               ``<dim>_coverage`` says how many were readable
+                               ``<dim>_coverage`` says how many were readable;
+                               ``<dim>_constant`` is 1 when the answers (or truths) were
+                               constant, the correlation undefined and shown as 0
 ``emotion_acc``, ``emotion_f1``  dominant-emotion accuracy and macro-F1 over the taxonomy
 ``comparison_acc``             which image of a pair evokes more
 =============================  ==========================================================
@@ -336,8 +338,12 @@ def score_completions(
         metrics["emotion_f1"] = M.macro_f1(emotion_true, emotion_pred, labels=labels)
     for dim, (trues, preds, seen) in vad.items():
         if len(trues) >= 2:
-            metrics[f"{dim}_srcc"] = M.srcc(trues, preds)
+            # a constant answer (or truth) leaves the correlation undefined: it is reported as
+            # 0.0, as before, and <dim>_constant says so, so that a table can mark it
+            srcc = M.srcc(trues, preds, zero_division=None)
+            metrics[f"{dim}_srcc"] = 0.0 if srcc is None else srcc
             metrics[f"{dim}_plcc"] = M.plcc(trues, preds)
+            metrics[f"{dim}_constant"] = float(srcc is None)
         metrics[f"{dim}_coverage"] = sum(seen) / len(seen)
     return EvalResult(metrics=metrics, rows=results)
 

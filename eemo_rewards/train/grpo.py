@@ -260,9 +260,10 @@ def validate_grpo(bundle: ModelBundle, dataset: Any, spec: Any, args: Any) -> di
             "dataset with eemo_rewards.data.export.to_trl_dataset or use the 'format_only' spec"
         )
     routing: dict[str, list[str]] = {}
-    if "task" in dataset.column_names:
+    tasks = _dataset_tasks(dataset) if needs_solution else set()
+    if tasks:
         try:
-            routing = spec.check_tasks(sorted({t for t in dataset["task"] if t is not None}))
+            routing = spec.check_tasks(sorted(tasks))
         except ValueError as exc:
             raise TrainingSetupError(f"GRPO: {exc}") from exc
     if args.generation_batch_size % args.num_generations:
@@ -274,6 +275,27 @@ def validate_grpo(bundle: ModelBundle, dataset: Any, spec: Any, args: Any) -> di
         bundle, dataset, completion_tokens=int(args.max_completion_length), stage="GRPO"
     )
     return {"routing": routing, "prompt_tokens": tokens}
+
+
+def _dataset_tasks(dataset: Any) -> set[str]:
+    """The tasks of a dataset's rows: its ``task`` column, or, for rows without one, the task
+    their solution and options imply. A row whose task cannot be told stops here, before any
+    training, instead of at the first reward call."""
+    from eemo_rewards.answers.tasks import TaskInferenceError, resolve_task
+
+    n = len(dataset)
+    column = dataset["task"] if "task" in dataset.column_names else [None] * n
+    solutions = dataset["solution"]
+    options = dataset["options"] if "options" in dataset.column_names else [None] * n
+    tasks = set()
+    for i, task in enumerate(column):
+        if task is None:
+            try:
+                task = resolve_task(solutions[i], options[i], who="GRPO")
+            except TaskInferenceError as exc:
+                raise TrainingSetupError(f"GRPO: row {i}: {exc}") from exc
+        tasks.add(task)
+    return tasks
 
 
 def train_grpo(

@@ -38,7 +38,7 @@ from eemo_rewards.train.models.bundle import (
     save_bundle,
     write_marker,
 )
-from eemo_rewards.train.models.cache import cached_build, local_main_process_first
+from eemo_rewards.train.models.cache import cached_build
 from eemo_rewards.train.models.load import load_model
 from eemo_rewards.train.models.lora import (
     LANGUAGE_MODEL_PREFIX,
@@ -62,7 +62,6 @@ __all__ = [
     "cached_build",
     "default_cache_dir",
     "load_model",
-    "local_main_process_first",
     "lora_preset",
     "lora_target_modules",
     "save_bundle",

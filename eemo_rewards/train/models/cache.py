@@ -1,48 +1,38 @@
 """The on-disk model cache: a built model is saved once, whole, and every later call (and
 every process of a launch) loads that copy, so runs of the same settings start from the same
-weights.
-
-One mechanism for "the local main process fills a cache, the others wait": accelerate's
-``PartialState().local_main_process_first()``, used here and by the pipeline's data cache.
+weights. Under a launcher the local main process builds and the others wait for its copy
+(:mod:`eemo_rewards._launch`, the mechanism every cache of the project uses).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from eemo_rewards._launch import is_local_main_process, wait_until
 from eemo_rewards.train.models.bundle import MARKER_FILE, ModelBundle, save_bundle
 
-__all__ = ["cached_build", "local_main_process_first"]
+__all__ = ["cached_build"]
 
 
-def local_main_process_first() -> contextlib.AbstractContextManager:
-    """Under ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE`` > 1), run the block in the
-    local main process first and in the others after it (they then find its cache); a no-op
-    in a single process. Every process of the launch must enter it."""
-    from eemo_rewards.train.common import world_size
-
-    if world_size() <= 1:
-        return contextlib.nullcontext()
-    from accelerate import PartialState
-
-    return PartialState().local_main_process_first()
-
-
-def cached_build(folder: Path, build: Callable[[], ModelBundle]) -> ModelBundle:
+def cached_build(
+    folder: Path, build: Callable[[], ModelBundle], *, timeout_s: float = 900.0
+) -> ModelBundle:
     """The model cached in ``folder``, built by ``build()`` and saved there first when it is
     not there yet. Under a launcher only the local main process builds (a non-main process's
-    ``save_pretrained`` may write no weights at all in a distributed run, so its build must
-    never be the one kept); the others load its copy."""
+    ``save_pretrained`` writes no weights at all in a distributed run, so its build must
+    never be the one kept); the others wait for the main one's copy to appear."""
     from eemo_rewards.train.models.load import load_model
 
-    with local_main_process_first():
-        if not (folder / MARKER_FILE).exists():
+    marker = folder / MARKER_FILE
+    if not marker.exists():
+        if is_local_main_process():
             _save_cached(build(), folder)
+        else:
+            wait_until(marker.exists, what=f"the cached model {folder}", timeout_s=timeout_s)
     return load_model(folder)
 
 
