@@ -399,10 +399,11 @@ def _(job):
 
 @app.cell(hide_code=True)
 def _(job, run):
-    # Cached on disk by run folder and GRPO step: re-opening a finished run does not
-    # re-generate thousands of answers.
-    _cached_eval = mo.persistent_cache(evaluate_run)
-    evaluation = _cached_eval(str(run.path), job["grpo"].global_step)
+    # evaluate_run reads back the evaluation stored in the run folder when it was made of
+    # the same models' steps and evaluation settings (its eval_stamp.json): re-opening a
+    # finished run does not re-generate thousands of answers, and a changed run is never
+    # served a stale evaluation
+    evaluation = evaluate_run(run.path)
     return (evaluation,)
 
 
