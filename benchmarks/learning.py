@@ -31,8 +31,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from eemo_rewards.train.evaluate import evaluate_model
 from eemo_rewards.train.grpo import grpo_config, train_grpo
+from eemo_rewards.train.heldout import evaluate_with_settings
 from eemo_rewards.train.models import load_model
 from eemo_rewards.train.pipeline import JobSettings, builtin_splits, tokenizer_corpus
 from eemo_rewards.train.sft import sft_config, train_sft
@@ -64,16 +64,7 @@ def evaluate_both(
     out = {}
     for sample in (False, True):
         start = time.perf_counter()
-        result = evaluate_model(
-            bundle,
-            data,
-            spec=settings.spec,
-            sample=sample,
-            temperature=settings.temperature,
-            max_new_tokens=settings.max_completion_length,
-            batch_size=settings.eval_batch_size,
-            seed=settings.seed,
-        )
+        result = evaluate_with_settings(bundle, data, settings, sample=sample)
         decoding = "sampled" if sample else "greedy"
         out[decoding] = {k: result.metrics[k] for k in METRICS if k in result.metrics}
         print(

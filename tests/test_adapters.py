@@ -444,3 +444,14 @@ def test_easyr1_rejects_a_misspelt_kwarg():
     inputs = [{"response": GOOD_JOY, "response_length": 3, "ground_truth": "joy"}]
     with pytest.raises(TypeError, match=r"unknown reward_function_kwargs \['sepc'\]"):
         easyr1.compute_score(inputs, sepc="soft")
+
+
+def test_a_pickled_tag_watch_keeps_its_settings_and_counts_afresh():
+    from eemo_rewards.adapters import TagWatch
+
+    watch = TagWatch("verl", min_batch=2, streak=5, fix="do X")
+    watch.observe(["no tags"] * 3)
+    assert watch.warned and watch.run == 3
+    again = pickle.loads(pickle.dumps(watch))
+    assert (again.trainer, again.min_batch, again.streak, again.fix) == ("verl", 2, 5, "do X")
+    assert not again.warned and again.run == 0

@@ -328,6 +328,14 @@ class TagWatch:
         self.run = 0
         self.warned = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a reward sent to another process (Ray actors, dataloader workers) watches that
+        # process's own completions: its settings travel, its counts start afresh
+        return {k: getattr(self, k) for k in ("trainer", "min_batch", "streak", "fix")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
     def observe(self, completions: Iterable[Any]) -> bool:
         """Count ``completions``; returns True when this call issued the warning."""
         tagged = [_has_tag(text) for text in completions]

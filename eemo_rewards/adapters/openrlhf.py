@@ -261,15 +261,6 @@ class OpenRLHFRewardFunc:
         self._watch = TagWatch("OpenRLHF")
         self.__name__ = "reward_func"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_watch"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._watch = TagWatch("OpenRLHF")
-
     def markers(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(response markers, end markers)`` in use."""
         if self._markers is None:

@@ -88,15 +88,6 @@ class VerlComputeScore:
         self.__name__ = "compute_score"
         self._watch = TagWatch("verl", fix=_FIX)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_watch"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._watch = TagWatch("verl", fix=_FIX)
-
     def __call__(
         self,
         data_source: Any = None,

@@ -172,12 +172,7 @@ def to_trl_dataset(
 
     _check_qa_frame(frame, ("id", "image_id", "image_path", "task", "question", "answer"))
     frame = _resolve_paths(frame, image_root)
-    hints = pl.col("task").replace_strict(FORMAT_HINTS, default="", return_dtype=pl.String)
-    text = (
-        pl.concat_str(pl.col("question"), pl.lit("\n" + ANSWER_INSTRUCTION), hints)
-        if instruction
-        else pl.col("question")
-    )
+    text = _user_text(instruction)
     images = _image_lists(frame)
     table = frame.select(
         text.alias("_text"),
@@ -281,15 +276,7 @@ def to_verl_parquet(
     _check_qa_frame(frame, ("id", "image_path", "task", "question", "solution"))
     frame = _resolve_paths(frame, image_root)
     images = _image_lists(frame)
-    text = (
-        pl.concat_str(
-            pl.col("question"),
-            pl.lit("\n" + ANSWER_INSTRUCTION),
-            pl.col("task").replace_strict(FORMAT_HINTS, default="", return_dtype=pl.String),
-        )
-        if instruction
-        else pl.col("question")
-    )
+    text = _user_text(instruction)
     table = frame.with_row_index("_index").select(
         pl.lit(data_source).alias("data_source"),
         pl.concat_list(
@@ -350,17 +337,19 @@ def label_json(frame: pl.DataFrame) -> list[str]:
 
 def _prompt_with_placeholders(frame: pl.DataFrame, instruction: bool) -> pl.Expr:
     """The user text with one ``<image>`` placeholder per image in front."""
-    text = (
-        pl.concat_str(
-            pl.col("question"),
-            pl.lit("\n" + ANSWER_INSTRUCTION),
-            pl.col("task").replace_strict(FORMAT_HINTS, default="", return_dtype=pl.String),
-        )
-        if instruction
-        else pl.col("question")
-    )
     images = _image_lists(frame)
-    return pl.concat_str(pl.lit("<image>").repeat_by(images.list.len()).list.join(""), text)
+    return pl.concat_str(
+        pl.lit("<image>").repeat_by(images.list.len()).list.join(""), _user_text(instruction)
+    )
+
+
+def _user_text(instruction: bool) -> pl.Expr:
+    """The question, followed (when ``instruction``) by the answer-scheme instruction and the
+    task's format hint: the user text of every exporter."""
+    if not instruction:
+        return pl.col("question")
+    hints = pl.col("task").replace_strict(FORMAT_HINTS, default="", return_dtype=pl.String)
+    return pl.concat_str(pl.col("question"), pl.lit("\n" + ANSWER_INSTRUCTION), hints)
 
 
 def to_easyr1_parquet(

@@ -11,7 +11,33 @@ from typing import Any
 
 from eemo_rewards.train.settings import JobSettings
 
-__all__ = ["HELDOUT_SETS", "evaluate_folder", "evaluate_stages", "heldout_set"]
+__all__ = [
+    "HELDOUT_SETS",
+    "evaluate_folder",
+    "evaluate_stages",
+    "evaluate_with_settings",
+    "heldout_set",
+]
+
+
+def evaluate_with_settings(
+    bundle: Any, dataset: Any, settings: JobSettings, *, sample: bool, spec: Any = None
+) -> Any:
+    """:func:`eemo_rewards.train.evaluate.evaluate_model` with a job's decoding settings
+    (GRPO temperature, completion length, batch size, seed) and its reward spec unless
+    ``spec`` is given: every evaluation of a job decodes the same way."""
+    from eemo_rewards.train.evaluate import evaluate_model
+
+    return evaluate_model(
+        bundle,
+        dataset,
+        spec=spec if spec is not None else settings.spec,
+        sample=sample,
+        temperature=settings.temperature,
+        max_new_tokens=settings.max_completion_length,
+        batch_size=settings.eval_batch_size,
+        seed=settings.seed,
+    )
 
 
 def evaluate_stages(
@@ -24,8 +50,6 @@ def evaluate_stages(
 ) -> list[dict[str, Any]]:
     """Evaluate each ``{stage name: ModelBundle}`` greedily (and sampled at the GRPO
     temperature when ``settings.eval_sampled``); one dict of metrics per (stage, decoding)."""
-    from eemo_rewards.train.evaluate import evaluate_model
-
     rows = []
     decodings = [False, True] if settings.eval_sampled else [False]
     for stage, bundle in stages.items():
@@ -34,16 +58,7 @@ def evaluate_stages(
             if progress is not None:
                 progress(label)
             start = time.perf_counter()
-            result = evaluate_model(
-                bundle,
-                dataset,
-                spec=spec if spec is not None else settings.spec,
-                sample=sample,
-                temperature=settings.temperature,
-                max_new_tokens=settings.max_completion_length,
-                batch_size=settings.eval_batch_size,
-                seed=settings.seed,
-            )
+            result = evaluate_with_settings(bundle, dataset, settings, sample=sample, spec=spec)
             rows.append(
                 {
                     "stage": stage,
@@ -97,22 +112,11 @@ def evaluate_folder(
 ) -> dict[str, Any]:
     """Metrics of one model folder (or name) on one held-out set; plain arguments, so that
     notebooks can cache it on disk (``mo.persistent_cache``)."""
-    from eemo_rewards.train.evaluate import evaluate_model
     from eemo_rewards.train.models import load_model
 
     settings = JobSettings.from_dict(json.loads(settings_json))
     data = heldout_set(set_name, settings)
-    bundle = load_model(model)
-    result = evaluate_model(
-        bundle,
-        data,
-        spec=settings.spec,
-        sample=sample,
-        temperature=settings.temperature,
-        max_new_tokens=settings.max_completion_length,
-        batch_size=settings.eval_batch_size,
-        seed=settings.seed,
-    )
+    result = evaluate_with_settings(load_model(model), data, settings, sample=sample)
     return {
         "model": model,
         "set": set_name,
