@@ -141,10 +141,30 @@ class Taxonomy:
             return [] if label is None else [label]
         return self._labels_in_words(_WORD.findall(text.lower()))
 
-    def _labels_in_words(self, words: list[str]) -> list[str]:
-        """:meth:`find_labels` for text already split into lower-case words."""
+    def mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """Every mention of a label in ``text``, in order, repeats included: ``(first word,
+        number of words, label)``, counting the words of :func:`normalise_phrase`.
+
+        The same matching as :meth:`find_labels` (longer phrases win); where a mention sits
+        lets a reader check the words around it (a denial before it, say).
+
+        Examples
+        --------
+        >>> get_taxonomy("eemo_bench7").mentions("not fear, but joy and more joy")
+        [(1, 1, 'fear'), (3, 1, 'joy'), (6, 1, 'joy')]
+        """
+        out: list[tuple[int, int, str]] = []
+        if isinstance(text, str) and text:
+            self._labels_in_words(_WORD.findall(text.lower()), out)
+        return out
+
+    def _labels_in_words(
+        self, words: list[str], mentions: list[tuple[int, int, str]] | None = None
+    ) -> list[str]:
+        """:meth:`find_labels` for text already split into lower-case words; every mention
+        is appended to ``mentions`` when given (one loop serves both)."""
         synonyms = self.synonyms
-        if len(words) == 1:  # the common answer: one word, no phrase to try
+        if len(words) == 1 and mentions is None:  # the common answer: no phrase to try
             label = synonyms.get(words[0])
             return [] if label is None else [label]
         found: list[str] = []
@@ -160,8 +180,11 @@ class Taxonomy:
                             break
             if label is None:
                 label, width = synonyms.get(words[i]), 1
-            if label is not None and label not in found:
-                found.append(label)
+            if label is not None:
+                if mentions is not None:
+                    mentions.append((i, width, label))
+                if label not in found:
+                    found.append(label)
             i += width if label is not None else 1
         return found
 
