@@ -22,6 +22,7 @@ from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
 from eemo_rewards.rewards.composite import CompositeReward
+from eemo_rewards.rewards.consistency import ConsistencyReward
 from eemo_rewards.rewards.format import FormatReward, format_reward
 from eemo_rewards.rewards.intensity import IntensityReward, intensity_reward
 from eemo_rewards.rewards.ranking import RankingReward, ranking_reward
@@ -50,6 +51,7 @@ __all__ = [
     "TAXONOMIES",
     "AccuracyReward",
     "CompositeReward",
+    "ConsistencyReward",
     "FormatReward",
     "IntensityReward",
     "ParsedCompletion",

@@ -55,6 +55,7 @@ _REGISTRY: dict[str, str | type[RewardFunction]] = {
     "intensity": "eemo_rewards.rewards.intensity:IntensityReward",
     "ranking": "eemo_rewards.rewards.ranking:RankingReward",
     "thurstone": "eemo_rewards.rewards.thurstone:ThurstoneReward",
+    "consistency": "eemo_rewards.rewards.consistency:ConsistencyReward",
 }
 
 
