@@ -20,6 +20,13 @@ Metrics (present when the data has rows of that task):
                                constant, the correlation undefined and shown as 0
 ``emotion_acc``, ``emotion_f1``  dominant-emotion accuracy and macro-F1 over the taxonomy
 ``comparison_acc``             which image of a pair evokes more
+``consistency``                share of rows whose ``<think>`` reasoning argues for the
+                               row's own answer (a judge reads the reasoning alone;
+                               :mod:`eemo_rewards.answers.consistency`), over the rows
+                               where the judge reached a verdict; ``consistency_coverage``
+                               is how many those are among the rows it could judge (every
+                               task but ``description``; yes/no rows with an ``asked``
+                               column): a model that stops reasoning loses coverage
 =============================  ==========================================================
 
 Answers are read leniently (``require_format=False``): the ``<answer>`` block when there is
@@ -37,6 +44,7 @@ from typing import Any
 
 from eemo_rewards import metrics as M
 from eemo_rewards._text import completion_text
+from eemo_rewards.answers.consistency import JudgeContext, consistency_scores, get_judge
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.rewards.accuracy import AccuracyReward
 from eemo_rewards.rewards.intensity import DIMENSIONS, parse_scores
@@ -63,8 +71,9 @@ class EvalResult:
     rows : list of dict
         One dict per row: ``task``, ``solution``, ``completion``, ``answer``, ``well_formed``,
         ``correct`` (``None`` where the task has no right/wrong), ``reward``, each
-        reward's score, and ``item_metrics``: the row's value in every metric that is a
-        mean over rows (``format_rate``, ``reward_mean``, the accuracies, ``ranking_score``),
+        reward's score, ``consistency`` (1.0, 0.0 or ``None``), and ``item_metrics``: the
+        row's value in every metric that is a mean over rows (``format_rate``,
+        ``reward_mean``, the accuracies, ``ranking_score``, ``consistency`` where defined),
         for paired comparisons of two models on the same rows.
     settings : dict
         How the answers were generated (greedy/sampled, temperature, seed, tokens).
@@ -186,6 +195,7 @@ def score_completions(
     completions: Sequence[Any],
     *,
     spec: Any = None,
+    judge: Any = "cue",
 ) -> EvalResult:
     """Score answers against the dataset's solutions (see the module docstring).
 
@@ -198,6 +208,10 @@ def score_completions(
         One completion per row (any completion shape).
     spec : RewardSpec, str, dict or list, optional
         The rewards whose means are reported; default spec when ``None``.
+    judge : "cue", "embedding", Judge, callable, None or "off", default "cue"
+        Who reads the reasoning for the ``consistency`` metric
+        (:func:`~eemo_rewards.answers.consistency.get_judge`); ``None`` or ``"off"`` leaves
+        the metric out. The cue judge costs tens of microseconds a row.
 
     Returns
     -------
@@ -207,12 +221,14 @@ def score_completions(
     --------
     >>> rows = [{"task": "emotion", "solution": "joy"}, {"task": "emotion", "solution": "fear"},
     ...         {"task": "yes_no", "solution": "yes", "options": None}]
-    >>> done = ["<think>warm</think><answer>joy</answer>", "<answer>joy</answer>", "Yes."]
+    >>> done = ["<think>a smiling face</think><answer>joy</answer>", "<answer>joy</answer>", "Yes."]
     >>> result = score_completions(rows, done, spec=["format", "accuracy"])
     >>> result.metrics["emotion_acc"], result.metrics["perception_acc"]
     (0.5, 1.0)
     >>> round(result.metrics["format_rate"], 3)
     0.333
+    >>> result.metrics["consistency"], round(result.metrics["consistency_coverage"], 3)
+    (1.0, 0.5)
     """
     from eemo_rewards.train.grpo import resolve_spec
 
@@ -223,7 +239,13 @@ def score_completions(
         )
     spec = resolve_spec(spec)
     funcs, weights = spec.build()
-    judge = AccuracyReward(require_format=False)
+    accuracy = AccuracyReward(require_format=False)
+    consistency: list[float | None] = [None] * len(rows)
+    judgeable: list[bool] = [False] * len(rows)
+    if not (judge is None or (isinstance(judge, str) and judge.strip().lower() == "off")):
+        contexts = [JudgeContext.from_row(r) for r in rows]
+        judgeable = [c.judgeable for c in contexts]
+        consistency = consistency_scores(list(completions), contexts, get_judge(judge))
     columns = {
         name: [r.get(name) for r in rows]
         for name in (rows[0].keys() if rows else ())
@@ -250,7 +272,7 @@ def score_completions(
             item[key] = float(value)
 
         if task in ("yes_no", "multiple_choice"):
-            correct = judge.score(
+            correct = accuracy.score(
                 completion,
                 solution,
                 task=task,
@@ -300,6 +322,8 @@ def score_completions(
         elif task == "comparison":
             correct = float(parse_comparison(answer) == str(solution).strip().lower())
             put("comparison_acc", correct)
+        if consistency[i] is not None:
+            item["consistency"] = float(consistency[i])
         scores = {name: values[i] for name, values in per_reward.items()}
         total = [
             w * s for (name, s), w in zip(scores.items(), weights, strict=True) if s is not None
@@ -314,6 +338,7 @@ def score_completions(
                 "correct": correct,
                 "reward": sum(total),
                 **scores,
+                "consistency": consistency[i],
                 "item_metrics": {
                     "format_rate": float(parsed.ok),
                     **({"reward_mean": float(sum(total))} if math.isfinite(sum(total)) else {}),
@@ -331,6 +356,11 @@ def score_completions(
             metrics[f"reward/{name}"] = mean
     for key, values in buckets.items():
         metrics[key] = sum(values) / len(values)
+    defined = [v for v in consistency if v is not None]
+    if any(judgeable) or defined:
+        if defined:
+            metrics["consistency"] = sum(defined) / len(defined)
+        metrics["consistency_coverage"] = len(defined) / max(1, sum(judgeable))
     if emotion_true:
         labels = None
         if len(emotion_labels) == 1:
@@ -359,9 +389,10 @@ def evaluate_model(
     batch_size: int = 32,
     seed: int = 0,
     progress: Callable[[int, int], Any] | None = None,
+    judge: Any = "cue",
 ) -> EvalResult:
     """Generate an answer for every row and score it (:func:`generate_completions` then
-    :func:`score_completions`).
+    :func:`score_completions`; ``judge`` as there).
 
     Returns
     -------
@@ -378,7 +409,7 @@ def evaluate_model(
         seed=seed,
         progress=progress,
     )
-    result = score_completions(dataset, completions, spec=spec)
+    result = score_completions(dataset, completions, spec=spec, judge=judge)
     result.settings = {
         "decoding": "sampled" if sample else "greedy",
         "temperature": temperature if sample else 0.0,
