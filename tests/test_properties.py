@@ -43,6 +43,8 @@ REWARD_SETTINGS = [
     ("ranking", {"k": 5}),
     ("thurstone", {}),
     ("thurstone", {"require_format": False, "scale": "1-9"}),
+    ("consistency", {}),
+    ("consistency", {"require_cues": False, "require_format": False}),
 ]
 
 

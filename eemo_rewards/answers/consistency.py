@@ -221,6 +221,9 @@ _LEVEL_NAMES = {
 }  # fmt: skip
 # a denial reaches the first cue or label within this many words after it
 _DENIAL_REACH = 3
+# the label nearest the stated or cued V/A/D levels: enough to break a tie (it exceeds the
+# default margin), too little to overturn a named label (1) or an expression (2)
+_VAD_SUPPORT = 0.3
 _DENIALS = NEGATION_WORDS | {"than", "instead", "unlike", "t", "isn", "aren", "wasn", "doesn"}
 
 _WORD = re.compile(r"[^\W_]+")
@@ -377,9 +380,15 @@ def _row_taxonomy(column: Any, solution: Any) -> Taxonomy:
         except ValueError:
             pass
     if isinstance(solution, str):
+        # the first taxonomy that names the most of the solution's labels ("awe, fear" is
+        # Mikels', though EEmo-Bench has fear)
+        best, most = None, 0
         for tax in taxonomies().values():
-            if tax.find_labels(solution):
-                return tax
+            found = len(tax.find_labels(solution))
+            if found > most:
+                best, most = tax, found
+        if best is not None:
+            return best
     return get_taxonomy(_DEFAULT_TAXONOMY)
 
 
@@ -703,7 +712,8 @@ class CueJudge(Judge):
     margin : float, default 0.25
         The winner's support must exceed the runner-up's by this much (supports: a facial
         expression or a built-in visual cue 2, the first label named 1, the k-th 1/k, a
-        V/A/D word 1, the label nearest the V/A/D levels 0.75, an explicit statement 3).
+        V/A/D word 1, an explicit statement 3, the label nearest the V/A/D levels 0.3: it
+        breaks a tie, never overturns a named label or an expression).
     max_labels : int, default 3
         A text naming more distinct labels than this (or than a ranking answer has) names
         without arguing: its label names are ignored.
@@ -787,7 +797,7 @@ class CueJudge(Judge):
             }
             label = self._nearest(point, candidates)
             if label is not None:
-                support[label] = support.get(label, 0.0) + 0.75
+                support[label] = support.get(label, 0.0) + _VAD_SUPPORT
         return support
 
     def _nearest(self, point: Mapping[str, float], candidates: Sequence[str]) -> str | None:
