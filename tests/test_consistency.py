@@ -69,6 +69,11 @@ def _c(think: str | None, answer: str) -> str:
         ("not smiling at all: a frowning face", "sadness", 1.0),
         ("rather than fear, the scene shows joy", "joy", 1.0),
         ("neither joy nor fear; a scowling face", "anger", 1.0),
+        # the concluding sentence outweighs an earlier one; within it, a list is strongest first
+        ("It looks sad at first. On reflection, it is joy.", "joy", 1.0),
+        ("It looks sad at first. On reflection, it is joy.", "sadness", 0.0),
+        ("Could be fear! But the scene is quiet and sorrowful.", "sadness", 1.0),
+        ("It evokes fear, then anger.", "fear", 1.0),
         # the expression outweighs a passing label, and two expressions tie
         ("a smiling face, though some might see fear", "joy", 1.0),
         ("a smiling face and a frowning face", "joy", None),

@@ -77,6 +77,7 @@ What the judges make of the usual tricks (``tests/test_consistency.py`` pins the
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -236,6 +237,7 @@ _STATEMENT = re.compile(
     rf"\b{_DIM}[ \t]{{0,3}}[:=\-–]?[ \t]{{0,3}}(?:{_FILL}[ \t]{{1,3}}){{0,3}}{_LVL}\b"
     rf"|\b{_LVL}[ \t\-]{{1,3}}{_DIM}\b"
 )
+_SENTENCE_END = re.compile(r"[.!?\n]+(?=\s|$)")
 _CLAUSE = re.compile(r"[,;|.\n]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d+)?|\.\d+)%?")
 # a pair's reasoning: "first: … | second: …" (the QA generator's), "First image: …; Second
@@ -651,6 +653,7 @@ class _Reading:
     expressions: dict[str, float] = field(default_factory=dict)  # emotion word → weight
     levels: dict[str, dict[str, float]] = field(default_factory=dict)  # dim → level → w
     mentions: list[str] = field(default_factory=list)  # labels named, not denied, in order
+    names: dict[str, float] = field(default_factory=dict)  # label → support of its naming
     scores: dict[str, float] = field(default_factory=dict)  # dim → stated 0–1 score
 
 
@@ -658,11 +661,21 @@ def _add(table: dict[str, float], key: str, weight: float) -> None:
     table[key] = max(table.get(key, 0.0), weight)
 
 
-def _read_words(words: list[str], mentions: Sequence[tuple[int, int, str]] = ()) -> _Reading:
+def _read_words(
+    words: list[str],
+    mentions: Sequence[tuple[int, int, str]] = (),
+    sentence_of: Sequence[int] | None = None,
+) -> _Reading:
     """One pass over the words: facial expressions, visual cues, level words and the label
     names found at ``mentions`` (``Taxonomy.mentions``), each unless a denial reaches it
-    ("not smiling", "rather than fear", "neither joy nor fear")."""
+    ("not smiling", "rather than fear", "neither joy nor fear").
+
+    A name's support: 1/k for the k-th label named in the last sentence that names one (the
+    conclusion; a list there is strongest first, "evokes sadness, fear, neutral"), half that
+    in an earlier sentence ("It looks sad. On reflection, it is joy." argues for joy).
+    ``sentence_of`` gives each word's sentence (default: one sentence)."""
     reading = _Reading()
+    named: list[tuple[int, str]] = []  # (sentence, label) of each name that counts
     at = {start: (width, label) for start, width, label in mentions}
     denied_until = -1  # a denial reaches the first cue within _DENIAL_REACH words after it
     i, n = 0, len(words)
@@ -686,11 +699,22 @@ def _read_words(words: list[str], mentions: Sequence[tuple[int, int, str]] = ())
         if i <= denied_until:
             denied_until = -1
         else:
-            if mention is not None and mention[1] not in reading.mentions:
-                reading.mentions.append(mention[1])
+            if mention is not None:
+                named.append((sentence_of[i] if sentence_of is not None else 0, mention[1]))
+                if mention[1] not in reading.mentions:
+                    reading.mentions.append(mention[1])
             if kind is not None:
                 _note(reading, kind, words, i)
         i += max(width if kind is not None else 1, mention[0] if mention is not None else 1)
+    if named:
+        last = named[-1][0]
+        ranks: dict[int, list[str]] = {}
+        for sentence, label in named:
+            order = ranks.setdefault(sentence, [])
+            if label not in order:
+                order.append(label)
+            weight = (1.0 if sentence == last else 0.5) / (order.index(label) + 1)
+            _add(reading.names, label, weight)
     return reading
 
 
@@ -711,9 +735,10 @@ class CueJudge(Judge):
     ----------
     margin : float, default 0.25
         The winner's support must exceed the runner-up's by this much (supports: a facial
-        expression or a built-in visual cue 2, the first label named 1, the k-th 1/k, a
-        V/A/D word 1, an explicit statement 3, the label nearest the V/A/D levels 0.3: it
-        breaks a tie, never overturns a named label or an expression).
+        expression or a built-in visual cue 2, the first label named in the concluding
+        sentence 1, the k-th 1/k, half that in an earlier sentence, a V/A/D word 1, an
+        explicit statement 3, the label nearest the V/A/D levels 0.3: it breaks a tie,
+        never overturns a named label or an expression).
     max_labels : int, default 3
         A text naming more distinct labels than this (or than a ranking answer has) names
         without arguing: its label names are ignored.
@@ -757,8 +782,11 @@ class CueJudge(Judge):
         if not text.isascii():
             text = fold(text)
         lower = text.lower()
+        spans = [m.start() for m in _WORD.finditer(lower)]
         words = _WORD.findall(lower)
-        reading = _read_words(words, taxonomy.mentions(lower))
+        ends = [m.start() for m in _SENTENCE_END.finditer(lower)]
+        sentence_of = [bisect.bisect(ends, start) for start in spans] if ends else None
+        reading = _read_words(words, taxonomy.mentions(lower), sentence_of)
         for m in _STATEMENT.finditer(lower):
             dim = m.group(1) or m.group(4)
             level = _LEVEL_NAMES[m.group(2) or m.group(3)]
@@ -784,11 +812,10 @@ class CueJudge(Judge):
             for label in project_labels(emotion, taxonomy.name):
                 if label in wanted:
                     support[label] = support.get(label, 0.0) + weight
-        named = reading.mentions
-        if len(named) <= max(self.max_labels, n_labels):
-            for k, label in enumerate(named, start=1):
+        if len(reading.mentions) <= max(self.max_labels, n_labels):
+            for label, weight in reading.names.items():
                 if label in wanted:
-                    support[label] = support.get(label, 0.0) + 1.0 / k
+                    support[label] = support.get(label, 0.0) + weight
         if use_vad:
             point = {
                 dim: _LEVEL_CENTRE[best]
