@@ -14,6 +14,8 @@ module                   reads
                          (:func:`parse_scores`)
 :mod:`.rankings`         a ranking of emotions, strongest first (:func:`parse_ranking`)
 :mod:`.comparisons`      which image of a pair (:func:`parse_comparison`)
+:mod:`.consistency`      what the ``<think>`` reasoning argues for, and whether the answer
+                         agrees (:func:`~.consistency.consistency_score`)
 =======================  ===============================================================
 
 Every reader runs in time linear in the answer's length, uses the standard library only,

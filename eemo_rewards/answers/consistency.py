@@ -988,10 +988,10 @@ class EmbeddingJudge(Judge):
     query_prefix : str, default ""
         Put before each think text (an instruction, for models that embed queries with one).
     clauses : bool, default True
-        Embed each clause of the reasoning too, and score an anchor by its nearest clause
-        (the whole text counts as one more clause): a reasoning that lists a cue per
-        dimension ("cool palette, jagged halo, large smiling face") is otherwise one vector
-        that blurs them. False embeds the whole text only, as EEmo-Logic does.
+        Embed each clause of the reasoning (of two words or more) too, and score an anchor
+        by its nearest clause (the whole text counts as one more): a reasoning that lists a
+        cue per dimension ("cool palette, jagged halo, large smiling face") is otherwise one
+        vector that blurs them. False embeds the whole text only, as EEmo-Logic does.
     max_clauses : int, default 16
         Clauses past this many are not embedded on their own (bounds the cost of a long
         reasoning; the whole text is still embedded, up to the model's length limit).
@@ -1104,11 +1104,13 @@ class EmbeddingJudge(Judge):
     def queries(self, text: str) -> list[str]:
         """The texts embedded for one reasoning: the whole text (with ``query_prefix``) and,
         with ``clauses``, each of its first ``max_clauses`` clauses (split at ``, ; | .``
-        and line breaks)."""
+        and line breaks) of two words or more: a one-word piece is a list item ("evokes
+        sadness, fear, neutral"), which alone would match its label's anchor exactly and tie
+        every list with itself."""
         out = [self.query_prefix + text]
         if self.clauses:
-            parts = [p.strip() for p in _CLAUSE.split(text, maxsplit=self.max_clauses)]
-            out += [self.query_prefix + p for p in parts[: self.max_clauses] if _WORD.search(p)]
+            parts = _CLAUSE.split(text, maxsplit=self.max_clauses)[: self.max_clauses]
+            out += [self.query_prefix + p.strip() for p in parts if len(_WORD.findall(p)) >= 2]
         return list(dict.fromkeys(out))
 
     def prepare(self, texts: Iterable[str]) -> None:
