@@ -96,7 +96,7 @@ def test_smoke_study_runs_every_stage(tmp_path):
         sft_batch=4,
     )
     results = run_study(["scarce"], ["sft", "grpo_binary"], [0], budget=budget, root=tmp_path)
-    assert results["arm"].to_list() == ["stage1", "grpo_binary", "sft"]
+    assert results["arm"].to_list() == ["stage1", "sft", "grpo_binary"]
     assert results["budget"].unique().to_list() == ["test"]
     by_arm = {r["arm"]: r for r in results.iter_rows(named=True)}
     assert by_arm["grpo_binary"]["steps"] == 1

@@ -65,7 +65,9 @@ class EvalResult:
         ``correct`` (``None`` where the task has no right/wrong), ``reward``, each
         reward's score, and ``item_metrics``: the row's value in every metric that is a
         mean over rows (``format_rate``, ``reward_mean``, the accuracies, ``ranking_score``),
-        for paired comparisons of two models on the same rows.
+        for paired comparisons of two models on the same rows; an assessment row also holds
+        ``<dim>_true`` and ``<dim>_pred`` (the midpoint when unreadable), the pairs its
+        correlations are computed over (:func:`eemo_rewards.analysis.power.item_values`).
     settings : dict
         How the answers were generated (greedy/sampled, temperature, seed, tokens).
     """
@@ -297,6 +299,9 @@ def score_completions(
                 trues.append(true_value)
                 preds.append(pred_value if readable else 0.5)
                 seen.append(readable)
+                # the item's (truth, prediction) for paired intervals of the correlations
+                item[f"{dim}_true"] = float(true_value)
+                item[f"{dim}_pred"] = float(preds[-1])
         elif task == "comparison":
             correct = float(parse_comparison(answer) == str(solution).strip().lower())
             put("comparison_acc", correct)
