@@ -98,6 +98,8 @@ class Arm:
     task: str | None
     terms: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = ()
     description: str = ""
+    #: GRPO settings that differ from the budget's (``temperature``, ``learning_rate``, ...)
+    config: tuple[tuple[str, Any], ...] = ()
 
     @property
     def is_grpo(self) -> bool:
@@ -138,8 +140,8 @@ class Budget:
 _FORMAT = ("format", 0.5, ())
 
 
-def _grpo(name, task, reward, params=(), description=""):
-    return Arm(name, task, (_FORMAT, (reward, 1.0, tuple(params))), description)
+def _grpo(name, task, reward, params=(), description="", config=()):
+    return Arm(name, task, (_FORMAT, (reward, 1.0, tuple(params))), description, tuple(config))
 
 
 # fmt: off
@@ -165,6 +167,15 @@ ARMS: dict[str, Arm] = {
               "format + Thurstone (non-exaggerating variant)"),
         _grpo("grpo_ranking", "ranking", "ranking", (), "format + ranking (hit + Kendall)"),
         _grpo("grpo_ndcg", "ranking", "ranking", (("method", "ndcg"),), "format + ranking NDCG"),
+        # the diagnosis of what GRPO does to V/A/D assessment
+        Arm("grpo_format_only", "assessment", (_FORMAT,),
+            "format alone: what sharpening the policy does without a task reward"),
+        _grpo("grpo_intensity_t07", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity, sampling at temperature 0.7",
+              (("temperature", 0.7),)),
+        _grpo("grpo_intensity_lr1e5", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity, learning rate 1e-5 (a third)",
+              (("learning_rate", 1e-5),)),
     )
 }
 # fmt: on
@@ -189,12 +200,16 @@ SETTINGS: dict[str, Setting] = {
                 description="top-3 rankings, clean demonstrations"),
         Setting("clean", "emotion", arms=("sft", "grpo_binary", "grpo_soft"),
                 description="every training image has a demonstration"),
+        Setting("diagnosis", "assessment",
+                arms=("grpo_format_only", "grpo_intensity_t07", "grpo_intensity_lr1e5"),
+                description="assessment again: format alone, a lower temperature, a lower "
+                "learning rate (what moves V/A/D after GRPO)"),
     )
 }
 # fmt: on
 
 #: The settings of the full study, in the order its tables show them.
-STUDY_SETTINGS = ("noisy", "scarce", "ambiguous", "assessment", "ranking")
+STUDY_SETTINGS = ("noisy", "scarce", "ambiguous", "assessment", "ranking", "diagnosis")
 
 BUDGETS: dict[str, Budget] = {
     # checks that the pipeline runs end to end (CI runs it); its numbers are no evidence
@@ -354,9 +369,12 @@ def _eval_spec(setting: Setting):
 
 
 def _cell_key(setting: Setting, arm: Arm, budget: Budget, seed: int) -> str:
+    arm_fields = asdict(arm)
+    if not arm_fields["config"]:
+        del arm_fields["config"]  # arms without overrides keep the keys they had
     blob = json.dumps(
-        {"setting": asdict(setting), "arm": asdict(arm), "budget": asdict(budget), "seed": seed,
-         "eval_seed": EVAL_SEED, "v": 2},
+        {"setting": asdict(setting), "arm": arm_fields, "budget": asdict(budget), "seed": seed,
+         "eval_seed": EVAL_SEED, "tokenizer": "corpus", "v": 4},
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -428,6 +446,11 @@ def _spread(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def _completions(result) -> list[str]:
+    """The held-out answers, in row order: later judges (reasoning consistency) read them."""
+    return [str(r["completion"]) for r in result.rows]
+
+
 def _arm_file(folder: Path, arm: str) -> Path:
     return folder / f"{arm}.result.json"
 
@@ -443,10 +466,12 @@ def _load_arm(folder: Path, arm: str, key: str) -> dict[str, Any] | None:
     return saved if saved.get("key") == key else None
 
 
-def _save_arm(folder: Path, arm: str, key: str, row: dict, items: list, watch: list) -> dict:
+def _save_arm(
+    folder: Path, arm: str, key: str, row: dict, items: list, watch: list, completions: list
+) -> dict:
     from eemo_rewards.train.runs import atomic_write_text
 
-    saved = {"key": key, "row": row, "items": items, "watch": watch}
+    saved = {"key": key, "row": row, "items": items, "watch": watch, "completions": completions}
     atomic_write_text(_arm_file(folder, arm), json.dumps(saved))
     return saved
 
@@ -471,8 +496,9 @@ def run_cell(
     """Run one (setting, seed): stage 1, its GRPO arms, then the compute-matched SFT control.
 
     Each finished arm is saved to ``root/<setting>-s<seed>/<arm>.result.json`` with its row,
-    its per-item values and its training watch; a rerun with the same settings reads it
-    back instead of training (an interrupted cell resumes at its first unfinished arm).
+    its per-item values, its held-out completions and its training watch; a rerun with the
+    same settings reads it back instead of training (an interrupted cell resumes at its first
+    unfinished arm).
 
     Returns
     -------
@@ -481,6 +507,7 @@ def run_cell(
     """
     from eemo_rewards.train.grpo import grpo_config, train_grpo
     from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.pipeline import tokenizer_corpus
     from eemo_rewards.train.sft import sft_config, train_sft
 
     setting = SETTINGS[setting] if isinstance(setting, str) else setting
@@ -500,7 +527,8 @@ def run_cell(
     base = {"setting": setting.name, "seed": seed, "n_demos": len(demos)}
     stage1_dir = folder / "stage1"
     say(f"{setting.name} s{seed}: stage-1 SFT ({budget.sft_steps} steps, {len(demos)} demos)")
-    bundle = load_model("tiny", seed=seed)
+    # the tiny tokenizer learns the setting's own text, as the main job's does
+    bundle = load_model("tiny", seed=seed, corpus=tokenizer_corpus(prompts))
     stage1 = train_sft(
         bundle,
         demos,
@@ -516,7 +544,9 @@ def run_cell(
     if done["stage1"] is None:
         result, items = _evaluate(stage1.bundle, evaluation, setting, budget, seed)
         row = {**base, "arm": "stage1", **_row(stage1, result)}
-        done["stage1"] = _save_arm(folder, "stage1", keys["stage1"], row, items, [])
+        done["stage1"] = _save_arm(
+            folder, "stage1", keys["stage1"], row, items, [], _completions(result)
+        )
     sft_step_seconds = done["stage1"]["row"]["train_seconds"] / max(budget.sft_steps, 1)
 
     from eemo_rewards.rewards.watch import read_watch
@@ -543,11 +573,15 @@ def run_cell(
                 max_completion_length=budget.max_completion_length,
                 save_strategy="no",
                 seed=seed,
+                **dict(arm.config),
             ),
         )
         evaluation_result, items = _evaluate(result.bundle, evaluation, setting, budget, seed)
         row = {**base, "arm": arm.name, **_row(result, evaluation_result)}
-        done[arm.name] = _save_arm(folder, arm.name, keys[arm.name], row, items, read_watch(watch))
+        done[arm.name] = _save_arm(
+            folder, arm.name, keys[arm.name], row, items, read_watch(watch),
+            _completions(evaluation_result),
+        )  # fmt: skip
         if not keep_weights:
             _drop_weights(arm_dir)
 
@@ -575,7 +609,9 @@ def run_cell(
         )
         evaluation_result, items = _evaluate(control.bundle, evaluation, setting, budget, seed)
         row = {**base, "arm": "sft", **_row(control, evaluation_result)}
-        done["sft"] = _save_arm(folder, "sft", keys["sft"], row, items, [])
+        done["sft"] = _save_arm(
+            folder, "sft", keys["sft"], row, items, [], _completions(evaluation_result)
+        )
         if not keep_weights:
             _drop_weights(folder / "sft")
     return [done["stage1"], *(done[a.name] for a in chosen)]
