@@ -228,3 +228,59 @@ def test_cells_resume_from_saved_arms_without_training(tmp_path, monkeypatch):
     monkeypatch.setattr("eemo_rewards.train.grpo.train_grpo", no_training)
     again = study.run_cell("scarce", 0, budget=budget, root=tmp_path, arms=["sft", "grpo_binary"])
     assert [d["row"] for d in again] == [d["row"] for d in first]
+
+
+# -- the main job: correlations on the card, the recipe check -------------------------------
+
+
+def _vad_items(truth, pred):
+    return [{"valence_true": t, "valence_pred": p, "format_rate": 1.0}
+            for t, p in zip(truth, pred, strict=True)]  # fmt: skip
+
+
+def test_the_results_card_gives_correlations_a_paired_interval():
+    pytest.importorskip("polars")
+    from eemo_rewards.analysis.runs import results_card
+
+    rng = np.random.default_rng(0)
+    truth = rng.random(120)
+    good = truth + rng.normal(0, 0.05, 120)
+    flat = np.round(truth * 2) / 2 + rng.normal(0, 0.3, 120)  # a coarser, noisier answer
+    evaluation = [
+        {"stage": "sft", "decoding": "greedy", "items": _vad_items(truth, good)},
+        {"stage": "grpo", "decoding": "greedy", "items": _vad_items(truth, flat)},
+    ]
+    card = results_card(evaluation)
+    rows = {r["metric"]: r for r in card["table"].iter_rows(named=True)}
+    assert {"valence_srcc", "valence_plcc", "format_rate"} <= set(rows)
+    assert "valence_true" not in rows and "valence_pred" not in rows
+    assert rows["valence_srcc"]["items"] == 120
+    assert rows["valence_srcc"]["verdict"] == "hurts" and "valence_srcc" in card["regressions"]
+
+
+def test_recipe_table_pairs_seeds_and_names_what_hurts():
+    from eemo_rewards.analysis.recipe import recipe_markdown, recipe_note, recipe_table
+
+    rng = np.random.default_rng(1)
+    truth = rng.random(100)
+    runs = []
+    for seed in range(3):
+        sft = _vad_items(truth, truth + rng.normal(0, 0.05, 100))
+        grpo = _vad_items(truth, np.full(100, 0.5) + rng.normal(0, 0.01, 100))
+        for item in grpo:
+            item["format_rate"] = 1.0
+        runs.append({"seed": seed, "eval": [
+            {"stage": "sft", "decoding": "greedy", "items": sft},
+            {"stage": "grpo", "decoding": "greedy", "items": grpo},
+        ]})  # fmt: skip
+    table = {(r["decoding"], r["metric"]): r for r in recipe_table(runs)}
+    assert table[("greedy", "valence_srcc")]["verdict"] == "hurts"
+    assert table[("greedy", "valence_srcc")]["seeds"] == 3
+    assert table[("greedy", "format_rate")]["verdict"] == "within noise"
+    text = recipe_markdown(list(table.values()))
+    assert "**hurts valence_srcc (greedy)" in text
+    check = {"command": "c", "seeds": [0, 1, 2], "holds": False, "hurts": ["valence_srcc"],
+             "settings": {"grpo_steps": 100, "seed": 0}}  # fmt: skip
+    assert "hurts valence_srcc across 3 seeds" in recipe_note(check, {"grpo_steps": 100})
+    assert "This run uses that recipe" in recipe_note(check, {"grpo_steps": 100, "seed": 5})
+    assert "differ" in recipe_note(check, {"grpo_steps": 40})

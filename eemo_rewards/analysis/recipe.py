@@ -21,7 +21,17 @@ from eemo_rewards.analysis.power import (
     paired_difference,
 )
 
-__all__ = ["load_recipe", "recipe_markdown", "recipe_metrics", "recipe_table", "write_recipe"]
+__all__ = [
+    "load_recipe",
+    "recipe_markdown",
+    "recipe_metrics",
+    "recipe_note",
+    "recipe_table",
+    "write_recipe",
+]
+
+# settings that do not change what the recipe trains (where it runs, how it is evaluated)
+_NOT_RECIPE = ("name", "runs_dir", "seed", "report_to", "eval_batch_size", "save_steps")
 
 
 def recipe_metrics(items: Sequence[Mapping[str, Any]]) -> list[str]:
