@@ -16,6 +16,7 @@ with app.setup(hide_code=True):
 
     from eemo_rewards.analysis.cards import before_after_cards, completion_cards
     from eemo_rewards.analysis.live import LiveCurves
+    from eemo_rewards.analysis.recipe import load_recipe, recipe_note
     from eemo_rewards.analysis.runs import (
         comparison_table,
         examples_frame,
@@ -26,7 +27,6 @@ with app.setup(hide_code=True):
         round_frame,
         sft_loss_chart,
     )
-    from eemo_rewards.analysis.recipe import load_recipe, recipe_note
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, RewardSpec, preset

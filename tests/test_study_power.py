@@ -284,3 +284,26 @@ def test_recipe_table_pairs_seeds_and_names_what_hurts():
     assert "hurts valence_srcc across 3 seeds" in recipe_note(check, {"grpo_steps": 100})
     assert "This run uses that recipe" in recipe_note(check, {"grpo_steps": 100, "seed": 5})
     assert "differ" in recipe_note(check, {"grpo_steps": 40})
+
+
+def test_diagnosis_shows_a_policy_collapsing_onto_one_answer():
+    pl = pytest.importorskip("polars")
+    from eemo_rewards.analysis.study import diagnosis_frame
+
+    rng = np.random.default_rng(2)
+    rows, watch = [], []
+    for batch in range(1, 21):
+        truth = float(rng.random())
+        for _ in range(8):
+            # steps 1-10 sample around the truth; steps 11-20 answer 0.5 whatever the image
+            pred = truth + float(rng.normal(0, 0.1)) if batch <= 10 else 0.5
+            rows.append({"setting": "assessment", "arm": "grpo_x", "seed": 0, "batch": batch,
+                         "dimension": "valence", "truth": truth, "pred": pred})  # fmt: skip
+        watch.append({"setting": "assessment", "arm": "grpo_x", "seed": 0, "batch": batch,
+                      "constant_groups": float(batch > 10), "format_rate": 1.0})  # fmt: skip
+    frame = diagnosis_frame(pl.DataFrame(watch), pl.DataFrame(rows))
+    value = {(r["quantity"], r["step"]): r["value"] for r in frame.iter_rows(named=True)}
+    assert value[("spread vs truth", 10)] > 0.8 and value[("spread vs truth", 20)] == 0.0
+    assert value[("spread within a prompt", 10)] > 0.05
+    assert value[("spread within a prompt", 20)] == 0.0
+    assert value[("constant groups", 20)] == 1.0 and value[("constant groups", 10)] == 0.0

@@ -157,9 +157,7 @@ def recipe_note(check: Mapping[str, Any] | None, settings: Mapping[str, Any]) ->
             "No multi-seed check of the default recipe is committed "
             "(`python scripts/check_recipe.py`)."
         )
-    same = all(
-        check["settings"].get(k) == v for k, v in settings.items() if k not in _NOT_RECIPE
-    )
+    same = all(check["settings"].get(k) == v for k, v in settings.items() if k not in _NOT_RECIPE)
     seeds = len(check["seeds"])
     found = (
         f"holds every held-out metric against its SFT checkpoint across {seeds} seeds"

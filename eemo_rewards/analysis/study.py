@@ -31,6 +31,7 @@ __all__ = [
     "POWER_COVERS",
     "arm_metrics",
     "diagnosis_chart",
+    "diagnosis_frame",
     "headline_chart",
     "headline_markdown",
     "headline_table",
@@ -190,43 +191,79 @@ def _watch_frame(done: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     return watch_frame(done)
 
 
-def diagnosis_chart(watch: pl.DataFrame, *, setting: str = "assessment"):
-    """What the policy answered during GRPO on V/A/D: the spread of its predicted scores
-    against the truth's (ratio, 1 = the truth's spread) and the share of groups answering
-    one constant, per arm (mean over seeds, per generation batch)."""
+def diagnosis_frame(
+    watch: pl.DataFrame, scores: pl.DataFrame, *, settings: Sequence[str] = ("assessment",
+    "diagnosis"), window: int = 10,
+) -> pl.DataFrame:  # fmt: skip
+    """What the policy answered while GRPO trained on V/A/D, per arm and window of
+    ``window`` steps (pooled over seeds), in long form (``quantity``, ``value``):
+
+    - ``spread vs truth``: std of the sampled scores over the window's images / std of their
+      truths (1: as spread as the truth; below 1: regression to the mean);
+    - ``spread within a prompt``: mean std of the scores sampled for one image (the policy's
+      own diversity; 0: it answers one constant);
+    - ``constant groups``: share of prompts whose completions all give one answer;
+    - ``format rate``: share of well-formed samples.
+    """
+    frames = []
+    if not scores.is_empty():
+        readable = scores.filter(
+            pl.col("setting").is_in(list(settings)) & pl.col("pred").is_not_null()
+        ).with_columns(((pl.col("batch") - 1) // window * window + window).alias("step"))
+        across = readable.group_by("setting", "arm", "step").agg(
+            (pl.col("pred").std() / pl.col("truth").std()).alias("spread vs truth")
+        )
+        within = (
+            readable.group_by("setting", "arm", "seed", "batch", "dimension", "step")
+            .agg(pl.col("pred").std().alias("s"), pl.len().alias("k"))
+            .filter(pl.col("k") >= 2)
+            .group_by("setting", "arm", "step")
+            .agg(pl.col("s").mean().alias("spread within a prompt"))
+        )
+        frames += [across, within]
+    if not watch.is_empty():
+        frames.append(
+            watch.filter(pl.col("setting").is_in(list(settings)))
+            .with_columns(((pl.col("batch") - 1) // window * window + window).alias("step"))
+            .group_by("setting", "arm", "step")
+            .agg(
+                pl.col("constant_groups").mean().alias("constant groups"),
+                pl.col("format_rate").mean().alias("format rate"),
+            )
+        )
+    if not frames:
+        return pl.DataFrame(schema={"setting": pl.String, "arm": pl.String, "step": pl.Int64,
+                                    "quantity": pl.String, "value": pl.Float64})  # fmt: skip
+    long = [
+        f.unpivot(index=["setting", "arm", "step"], variable_name="quantity", value_name="value")
+        for f in frames
+    ]
+    return (
+        pl.concat([f.with_columns(pl.col("value").cast(pl.Float64)) for f in long])
+        .drop_nulls("value")
+        .sort("setting", "arm", "quantity", "step")
+    )
+
+
+def diagnosis_chart(frame: pl.DataFrame):
+    """:func:`diagnosis_frame` as one panel per quantity, a line per arm."""
     import altair as alt
 
-    frame = watch.filter(pl.col("setting") == setting)
     if frame.is_empty():
         return alt.Chart(pl.DataFrame({"x": []})).mark_point()
-    dims = [c[: -len("_pred_std")] for c in frame.columns if c.endswith("_pred_std")]
-    ratio = pl.mean_horizontal(
-        [pl.col(f"{d}_pred_std") / pl.col(f"{d}_true_std") for d in dims]
-    ).alias("spread_ratio")
-    long = (
-        frame.with_columns(ratio)
-        .group_by("arm", "batch")
-        .agg(
-            pl.col("spread_ratio").mean(),
-            pl.col("constant_groups").mean(),
-            pl.col("format_rate").mean(),
-        )
-        .sort("arm", "batch")
-        .unpivot(index=["arm", "batch"], variable_name="quantity", value_name="value")
-    )
     return (
-        alt.Chart(long)
-        .mark_line()
+        alt.Chart(frame.with_columns((pl.col("arm")).alias("arm")))
+        .mark_line(point=True)
         .encode(
-            x=alt.X("batch:Q", title="GRPO step"),
+            x=alt.X("step:Q", title="GRPO step (window end)"),
             y=alt.Y("value:Q", title=None),
             color=alt.Color("arm:N"),
-            tooltip=["arm", "batch", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=["setting", "arm", "step", "quantity", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(width=260, height=180)
-        .facet(column=alt.Column("quantity:N", title=None))
+        .properties(width=230, height=170)
+        .facet(facet=alt.Facet("quantity:N", title=None), columns=4)
         .resolve_scale(y="independent")
-        .properties(title=f"{setting}: predicted spread / true spread, constant groups, format")
+        .properties(title="V/A/D during GRPO: what the policy samples (pooled over seeds)")
     )
 
 
@@ -311,8 +348,14 @@ def write_outputs(
     results = results_frame(done, budget.name)
     results.write_parquet(out / "results.parquet")
     items_frame(done).write_parquet(out / "items.parquet")
+    from eemo_rewards.train.study import watch_scores
+
     watch = _watch_frame(done)
     watch.write_parquet(out / "watch.parquet")
+    scores = watch_scores(done)
+    scores.write_parquet(out / "watch_scores.parquet")
+    diagnosis = diagnosis_frame(watch, scores)
+    diagnosis.write_csv(out / "diagnosis.csv")
     table = headline_table(done)
     table.write_csv(out / "headline.csv")
     metrics = arm_metrics(done)
@@ -324,7 +367,7 @@ def write_outputs(
             ("headline", headline_chart(table)),
             ("headline_vs_stage1", headline_chart(table, against="stage1")),
             ("reward_curves", reward_curves_chart(results)),
-            ("assessment_diagnosis", diagnosis_chart(watch)),
+            ("assessment_diagnosis", diagnosis_chart(diagnosis)),
         ):
             chart.save(str(out / f"{name}.svg"))
     settings = sorted(results["setting"].unique().to_list())
@@ -364,7 +407,8 @@ def write_outputs(
 
 def load_study(folder: str | Path) -> dict[str, Any]:
     """A written study: ``meta`` (study.json), ``results``, ``headline`` (the table),
-    ``metrics``, ``watch`` and ``markdown``; raises a clear error when it is missing."""
+    ``metrics``, ``diagnosis`` (:func:`diagnosis_frame`) and ``markdown``; raises a clear
+    error when it is missing."""
     folder = Path(folder)
     path = folder / "study.json"
     if not path.is_file():
@@ -377,8 +421,8 @@ def load_study(folder: str | Path) -> dict[str, Any]:
         "results": pl.read_parquet(folder / "results.parquet"),
         "headline": pl.read_csv(folder / "headline.csv"),
         "metrics": pl.read_csv(folder / "metrics.csv"),
-        "watch": pl.read_parquet(folder / "watch.parquet")
-        if (folder / "watch.parquet").is_file()
+        "diagnosis": pl.read_csv(folder / "diagnosis.csv")
+        if (folder / "diagnosis.csv").is_file()
         else pl.DataFrame(),
         "markdown": (folder / "headline.md").read_text(),
     }

@@ -67,6 +67,8 @@ __all__ = [
     "run_cells",
     "run_study",
     "setting_data",
+    "watch_frame",
+    "watch_scores",
     "write_study",
 ]
 
@@ -98,7 +100,8 @@ class Arm:
     task: str | None
     terms: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = ()
     description: str = ""
-    #: GRPO settings that differ from the budget's (``temperature``, ``learning_rate``, ...)
+    #: GRPO settings that differ from the budget's (``temperature``, ``learning_rate``, ...;
+    #: ``num_generations`` and ``prompts_per_step`` override the budget's)
     config: tuple[tuple[str, Any], ...] = ()
 
     @property
@@ -138,6 +141,8 @@ class Budget:
 
 
 _FORMAT = ("format", 0.5, ())
+# GRPO overrides for a batch of two images (a batch-level reward needs more than one)
+_TWO_IMAGES = (("num_generations", 4), ("prompts_per_step", 2))
 
 
 def _grpo(name, task, reward, params=(), description="", config=()):
@@ -161,10 +166,15 @@ ARMS: dict[str, Arm] = {
               "format + threshold intensity"),
         _grpo("grpo_bucket", "assessment", "intensity", (("kernel", "bucket"),),
               "format + bucket intensity"),
+        # Thurstone ranks a rollout against the other images of its batch: with one image
+        # per batch it is the linear kernel, so its arms see two images of 4 rollouts each
+        # (the same 8 completions per step)
         _grpo("grpo_thurstone", "assessment", "thurstone", (("variant", "visualquality-r1"),),
-              "format + Thurstone (published formula)"),
+              "format + Thurstone (published formula), 2 images x 4 rollouts per step",
+              _TWO_IMAGES),
         _grpo("grpo_thurstone_fidelity", "assessment", "thurstone", (("variant", "fidelity"),),
-              "format + Thurstone (non-exaggerating variant)"),
+              "format + Thurstone (non-exaggerating variant), 2 images x 4 rollouts per step",
+              _TWO_IMAGES),
         _grpo("grpo_ranking", "ranking", "ranking", (), "format + ranking (hit + Kendall)"),
         _grpo("grpo_ndcg", "ranking", "ranking", (("method", "ndcg"),), "format + ranking NDCG"),
         # the diagnosis of what GRPO does to V/A/D assessment
@@ -560,6 +570,9 @@ def run_cell(
         if watch.exists() and not (arm_dir / "finished.json").exists():
             watch.unlink()  # a fresh start of the arm logs afresh
         start = load_model(stage1.run.final_dir)
+        overrides = dict(arm.config)
+        generations = int(overrides.pop("num_generations", budget.num_generations))
+        per_step = int(overrides.pop("prompts_per_step", budget.prompts_per_step))
         result = train_grpo(
             start,
             prompts,
@@ -568,12 +581,12 @@ def run_cell(
                 arm_dir,
                 bundle=start,
                 max_steps=budget.grpo_steps,
-                num_generations=budget.num_generations,
-                per_device_train_batch_size=budget.num_generations * budget.prompts_per_step,
+                num_generations=generations,
+                per_device_train_batch_size=generations * per_step,
                 max_completion_length=budget.max_completion_length,
                 save_strategy="no",
                 seed=seed,
-                **dict(arm.config),
+                **overrides,
             ),
         )
         evaluation_result, items = _evaluate(result.bundle, evaluation, setting, budget, seed)
@@ -738,14 +751,31 @@ def items_frame(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
 
 
 def watch_frame(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
-    """One row per (setting, GRPO arm, seed, generation batch) of the training watch."""
+    """One row per (setting, GRPO arm, seed, generation batch) of the training watch (its
+    per-completion scores are in :func:`watch_scores`)."""
     rows = []
     for d in done:
         row = d["row"]
         for line in d.get("watch") or ():
             rows.append({"setting": row["setting"], "arm": row["arm"], "seed": row["seed"],
-                         **line})  # fmt: skip
+                         **{k: v for k, v in line.items() if k != "scores"}})  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def watch_scores(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """One row per scored assessment completion during GRPO: ``setting``, ``arm``, ``seed``,
+    ``batch``, ``dimension``, ``truth`` and ``pred`` (null when unreadable)."""
+    rows = []
+    for d in done:
+        row = d["row"]
+        for line in d.get("watch") or ():
+            for dim, truth, pred in line.get("scores") or ():
+                rows.append({"setting": row["setting"], "arm": row["arm"], "seed": row["seed"],
+                             "batch": line["batch"], "dimension": dim, "truth": truth,
+                             "pred": pred})  # fmt: skip
+    schema = {"setting": pl.String, "arm": pl.String, "seed": pl.Int64, "batch": pl.Int64,
+              "dimension": pl.String, "truth": pl.Float64, "pred": pl.Float64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
 
 
 def write_study(
