@@ -55,6 +55,8 @@ _REGISTRY: dict[str, str | type[RewardFunction]] = {
     "intensity": "eemo_rewards.rewards.intensity:IntensityReward",
     "ranking": "eemo_rewards.rewards.ranking:RankingReward",
     "thurstone": "eemo_rewards.rewards.thurstone:ThurstoneReward",
+    "votes": "eemo_rewards.rewards.votes:VoteReward",
+    "answer_watch": "eemo_rewards.rewards.watch:AnswerWatch",
     "consistency": "eemo_rewards.rewards.consistency:ConsistencyReward",
 }
 

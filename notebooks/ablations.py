@@ -5,7 +5,6 @@ app = marimo.App(width="medium", app_title="Reward ablations")
 
 with app.setup:
     import argparse
-    import json
     from pathlib import Path
 
     import marimo as mo
@@ -25,6 +24,12 @@ with app.setup:
         summary,
         zero_variance,
     )
+    from eemo_rewards.analysis.study import (
+        diagnosis_chart,
+        headline_chart,
+        load_study,
+        reward_curves_chart,
+    )
     from eemo_rewards.analysis.training import gains_over_sft, with_headline
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report import StandaloneReport
@@ -32,7 +37,7 @@ with app.setup:
 
     REPO = Path(__file__).resolve().parents[1]
     RESPONSES = REPO.parent / "shared" / "reference" / "eemo-bench" / "responses"
-    COMMITTED_STUDY = REPO / "data" / "ablations" / "training_study.parquet"
+    COMMITTED_STUDY = REPO / "data" / "study" / "full"
     # what each --train budget runs: (settings, seeds)
     GRIDS = {
         "smoke": (["scarce"], [0]),
@@ -84,6 +89,64 @@ def _():
     and **malformed** (0). The real answers of GPT-4o and Qwen2-VL-7B to the EEmo-Bench
     pair questions, judged by the benchmark, are scored too.
     """)
+    return
+
+
+@app.cell
+def _():
+    study = load_study(COMMITTED_STUDY) if (COMMITTED_STUDY / "study.json").is_file() else None
+    return (study,)
+
+
+@app.cell
+def _(study):
+    mo.stop(
+        study is None,
+        mo.md(
+            f"No committed study at `{COMMITTED_STUDY.relative_to(REPO)}`: run "
+            "`python scripts/run_study.py --budget full`."
+        ),
+    )
+    _meta = study["meta"]
+    _budget = _meta["budget"]
+    _items = sorted({r["items"] for r in _meta["items_per_metric"]})
+    study_headline = mo.ui.altair_chart(headline_chart(study["headline"]))
+    study_diagnosis = diagnosis_chart(study["diagnosis"])
+    study_curves = reward_curves_chart(study["results"])
+    mo.vstack(
+        [
+            mo.md(
+                f"""
+    ## The study's headline: when does a reward teach more than demonstrations?
+
+    Each (setting, seed) starts from one SFT checkpoint (the tiny offline VLM after
+    {_budget["sft_steps"]} SFT steps on the setting's demonstrations); each GRPO arm then
+    runs {_budget["grpo_steps"]} steps ({_budget["num_generations"]} completions per
+    prompt), the control continues SFT for the same wall time. Every arm of every seed
+    answers one fixed held-out set: {len(_meta["seeds"])} seeds × {min(_items)}–{max(_items)}
+    items per metric. **vs SFT control** / **vs SFT checkpoint**: the change with its 95%
+    interval ({_meta["interval"]}); *helps* / *hurts* when the whole interval is above /
+    below 0, *within noise* otherwise.
+
+    Made by `{_meta["command"]}` at commit `{_meta.get("git_commit")}`, finished
+    {_meta["finished_utc"]}; study wall time {_meta["wall"]["study_wall_seconds"] / 60:.1f}
+    minutes on {_meta.get("cpu_count")} cores.
+    """
+            ),
+            mo.md(study["markdown"]),
+            study_headline,
+            mo.md(
+                "**Diagnosis: what the policy samples while GRPO trains on V/A/D** (windows "
+                "of 10 steps, pooled over seeds): the spread of its scores against the "
+                "truth's (1 = as spread as the truth), the spread of the scores it samples "
+                "for one image (0 = one constant), the share of prompts answered by one "
+                "constant, and the format rate."
+            ),
+            study_diagnosis,
+            mo.md("Training reward per GRPO step (mean over seeds):"),
+            study_curves,
+        ]
+    )
     return
 
 
@@ -261,6 +324,7 @@ def _(
     summary_table,
     zero_table,
     args,
+    study,
 ):
     written = write_artifacts(
         out_dir,
@@ -279,14 +343,18 @@ def _(
             "hackability": charts.hackability_chart(hack_table),
             "intensity_kernels": charts.kernel_chart(curves),
         },
+        study=study,
     )
     mo.md(f"Wrote {len(written)} files to `{out_dir}`: " + ", ".join(p.name for p in written))
     return
 
 
 @app.function
-def write_artifacts(out_dir: Path, tables: dict, chart_map: dict) -> list[Path]:
-    """Metrics as parquet and CSV, charts as SVG and PNG, and a self-contained HTML report."""
+def write_artifacts(
+    out_dir: Path, tables: dict, chart_map: dict, study: dict | None = None
+) -> list[Path]:
+    """Metrics as parquet and CSV, charts as SVG and PNG, and a self-contained HTML report
+    that leads with the committed study's headline table when there is one."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in tables.items():
@@ -294,7 +362,18 @@ def write_artifacts(out_dir: Path, tables: dict, chart_map: dict) -> list[Path]:
             path = out_dir / f"{name}{suffix}"
             write(path)
             written.append(path)
-    report = StandaloneReport("Reward ablations (offline analysis)")
+    report = StandaloneReport("Reward ablations")
+    if study is not None:
+        meta = study["meta"]
+        report.heading("The study's headline")
+        report.text(
+            f"Made by {meta['command']} at commit {meta.get('git_commit')}: "
+            f"{len(meta['seeds'])} seeds; each change against the compute-matched SFT control "
+            f"and against the SFT checkpoint with its {meta['interval']}."
+        )
+        report.table(study["headline"], caption="every setting, arm and metric")
+        report.chart(headline_chart(study["headline"]), caption="change against the SFT control")
+        report.chart(diagnosis_chart(study["diagnosis"]), caption="V/A/D during GRPO")
     report.text(
         "Reward designs scored on perturbed built-in completions and real EEmo-Bench answers. "
         "Generated by notebooks/ablations.py; every number below comes from this run."
@@ -319,47 +398,16 @@ def _():
     Each cell of the grid starts from the same stage-1 model (the tiny offline VLM after SFT
     on the setting's demonstrations), then spends a comparable budget on either more SFT
     (the control, matched in wall-clock time to the GRPO arms) or GRPO with one reward
-    design. Settings: **scarce** (16 demonstrations, GRPO prompts on every training image),
-    **noisy** (40% of demonstrations name the nearest wrong emotion; the reward checks the
-    annotation), **clean**, **assessment** (V/A/D with the intensity reward) and **ranking**.
-    Two sources of numbers appear below and are labelled: the committed study (a run made
-    with `scripts/run_training_study.py`, its command and time in the table's caption) and
-    the grid this export ran (`--train`, default `smoke`: seconds long, checks the pipeline,
-    not evidence).
+    design. Settings: **noisy** (40% of demonstrations name the nearest wrong emotion; the
+    reward checks the annotation), **scarce** (16 demonstrations, GRPO prompts on every
+    training image), **ambiguous** (demonstrations sample one label from a vote
+    distribution; the rewards see the whole distribution), **assessment** (V/A/D: every
+    intensity kernel and both Thurstone variants), **ranking** (hit + Kendall against NDCG)
+    and **diagnosis** (V/A/D with format alone, a lower temperature, a lower learning rate).
+    The committed study's numbers lead this notebook (made with `scripts/run_study.py`);
+    below is the grid this export ran (`--train`, default `smoke`: seconds long, checks the
+    pipeline, not evidence).
     """)
-    return
-
-
-@app.cell
-def _(out_dir):
-    mo.stop(
-        not COMMITTED_STUDY.is_file(),
-        mo.md(f"No committed study at `{COMMITTED_STUDY.relative_to(REPO)}`."),
-    )
-    committed = with_headline(pl.read_parquet(COMMITTED_STUDY))
-    committed_meta = json.loads(COMMITTED_STUDY.with_suffix(".json").read_text())
-    committed_gains = gains_over_sft(committed, metric="headline")
-    committed_plot = charts.training_chart(committed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for suffix in (".svg", ".png"):
-        committed_plot.save(out_dir / f"training_study{suffix}")
-    committed_gains.write_csv(out_dir / "training_study_gains.csv")
-    committed_chart = mo.ui.altair_chart(committed_plot)
-    mo.vstack(
-        [
-            mo.md(
-                f"### Committed study\n\nMade by `{committed_meta['command']}`, finished "
-                f"{committed_meta['finished_utc']} (budgets: {committed_meta['budgets']}). "
-                "Held-out greedy metric per arm: emotion accuracy, ranking score, or mean "
-                "V/A/D SRCC (points are seeds; the rule spans min to max; the tick is the mean; "
-                "`stage1` is the shared starting point)."
-            ),
-            committed_chart,
-            mo.md("Gain of each GRPO arm over the compute-matched SFT control (same seed):"),
-            mo.ui.table(committed_gains, selection=None),
-            mo.ui.table(committed, selection=None),
-        ]
-    )
     return
 
 

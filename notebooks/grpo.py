@@ -16,6 +16,7 @@ with app.setup(hide_code=True):
 
     from eemo_rewards.analysis.cards import before_after_cards, completion_cards
     from eemo_rewards.analysis.live import LiveCurves
+    from eemo_rewards.analysis.recipe import load_recipe, recipe_note
     from eemo_rewards.analysis.runs import (
         comparison_table,
         examples_frame,
@@ -43,6 +44,8 @@ with app.setup(hide_code=True):
     #: where the self-contained report goes besides the run folder (relative to the
     #: working directory, like `--runs-dir`)
     DEFAULT_REPORT = "reports/grpo/report.html"
+    # the default recipe checked across seeds (scripts/check_recipe.py)
+    RECIPE_CHECK = Path(__file__).resolve().parents[1] / "data" / "study" / "recipe" / "default"
 
 
 @app.cell(hide_code=True)
@@ -408,8 +411,9 @@ def _(job, run):
 
 
 @app.cell(hide_code=True, expand_output=True)
-def _(evaluation):
+def _(evaluation, job):
     card = results_card(evaluation)
+    card["recipe"] = recipe_note(load_recipe(RECIPE_CHECK), job["settings"].to_dict())
     mo.vstack(
         [
             mo.md("## Results"),
@@ -417,6 +421,7 @@ def _(evaluation):
                 mo.md(card["text"]),
                 kind="warn" if card["regressions"] else "success",
             ),
+            mo.md(card["recipe"]),
             mo.ui.table(card["table"], selection=None, page_size=20)
             if card["table"].height
             else mo.md(""),

@@ -59,8 +59,19 @@ def splits(tmp_path_factory):
     return builtin_splits(settings, cache_dir=tmp_path_factory.mktemp("builtin"))
 
 
-def test_splits_keep_held_out_images_out_of_training(splits):
-    assert len(splits["sft"]) == 40 and len(splits["grpo"]) == 80 and len(splits["test"]) == 30
+def test_splits_keep_held_out_images_out_of_training(splits, tmp_path):
+    assert len(splits["sft"]) == 40 and len(splits["grpo"]) == 80
+    # the held-out set is sized per reported metric: eval_rows per task and per V/A/D
+    # dimension, as many as the 14 test images allow
+    test = splits["test"].to_polars()
+    per_metric = splits["counts"]["eval_per_metric"]
+    assert sum(per_metric.values()) == len(test) == splits["counts"]["eval_rows"]
+    assert {"assessment/valence", "assessment/arousal", "assessment/dominance"} <= set(per_metric)
+    assert max(per_metric.values()) <= 30
+    full = test.group_by("task").len()
+    assert set(full["task"]) == set(DEFAULT_TASKS) & set(test["task"])
+    few = builtin_splits(JobSettings(n_images=140, eval_rows=3), cache_dir=tmp_path)["counts"]
+    assert set(few["eval_per_metric"].values()) == {3}
     train_images = set(splits["grpo"]["image_id"]) | set(splits["sft"]["image_id"])
     assert not train_images & set(splits["test"]["image_id"])
     assert set(splits["grpo"]["task"]) <= set(DEFAULT_TASKS)

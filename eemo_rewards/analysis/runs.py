@@ -401,6 +401,37 @@ def comparison_table(
     return round_frame(table.select(*columns, *rest), digits)
 
 
+def _correlation_rows(
+    evaluation: Sequence[Mapping[str, Any]], dims: Sequence[str], *, decoding: str, seed: int,
+    before: str = "sft", after: str = "grpo",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Card rows for ``<dim>_srcc`` and ``<dim>_plcc``, paired by item."""
+    from eemo_rewards.analysis.power import item_values, paired_difference
+
+    by_stage = {r["stage"]: r for r in evaluation if r.get("decoding") == decoding}
+    if before not in by_stage or after not in by_stage:
+        return []
+    first, second = by_stage[before].get("items") or [], by_stage[after].get("items") or []
+    if len(first) != len(second):
+        return []
+    rows = []
+    for dim in dims:
+        for kind in ("srcc", "plcc"):
+            metric = f"{dim}_{kind}"
+            pairs = [(b, a) for b, a in zip(first, second, strict=True)
+                     if f"{dim}_true" in b and f"{dim}_true" in a]  # fmt: skip
+            if len(pairs) < 3:
+                continue
+            b = item_values([p[0] for p in pairs], metric)
+            a = item_values([p[1] for p in pairs], metric)
+            out = paired_difference([b], [a], kind=kind, seed=seed)
+            rows.append({"metric": metric, "items": out["items"], before: out["before"],
+                         after: out["after"], "change": out["change"], "low": out["low"],
+                         "high": out["high"], "verdict": out["verdict"],
+                         "regression": out["verdict"] == "hurts"})  # fmt: skip
+    return rows
+
+
 def results_card(
     evaluation: Sequence[Mapping[str, Any]], *, decoding: str = "greedy", seed: int = 0
 ) -> dict[str, Any]:
@@ -410,7 +441,9 @@ def results_card(
     metrics first, rounded to 3 decimals: ``metric``, ``items``, ``sft``, ``grpo``,
     ``change``, ``low``, ``high`` of the 95% interval, ``verdict``), ``text`` (a markdown
     summary naming the regressions), ``regressions`` (metric names) and ``covers`` (what the
-    interval covers). Correlations and F1 are not item means and stay in the full table.
+    interval covers). The V/A/D correlations (SRCC, PLCC) get the same paired interval,
+    recomputed on every resample of items (:mod:`eemo_rewards.analysis.power`); macro-F1
+    stays in the full table.
     """
     from eemo_rewards.analysis.stats import INTERVAL_COVERS, results_card_rows
 
@@ -418,7 +451,11 @@ def results_card(
     for row in evaluation:
         for item in row.get("items") or ():
             names += [k for k in item if k not in names]
-    rows = results_card_rows(evaluation, metrics=metric_order(names), decoding=decoding, seed=seed)
+    # an assessment item's (truth, prediction) pair feeds its dimension's correlation
+    dims = [k[: -len("_true")] for k in names if k.endswith("_true") and f"{k[:-5]}_pred" in names]
+    means = [n for n in names if not n.endswith(("_true", "_pred"))]
+    rows = results_card_rows(evaluation, metrics=metric_order(means), decoding=decoding, seed=seed)
+    rows[1:1] = _correlation_rows(evaluation, dims, decoding=decoding, seed=seed)
     if not rows:
         return {
             "table": pl.DataFrame(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,7 @@ def to_trl_dataset(
     *,
     image_root: str | os.PathLike | None = None,
     instruction: bool = True,
+    extra_columns: Sequence[str] = (),
 ) -> datasets.Dataset:
     """Build the conversational vision dataset TRL's SFT and GRPO trainers take.
 
@@ -145,6 +147,8 @@ def to_trl_dataset(
     instruction : bool, default True
         Append the ``<think>``/``<answer>`` instruction and the task's answer shape to the
         question.
+    extra_columns : sequence of str, optional
+        Further columns of ``frame`` to carry (a reward's own columns, e.g. ``votes``).
 
     Returns
     -------
@@ -224,7 +228,15 @@ def to_trl_dataset(
     }
     for c in ("task", "solution", "options", "dimension", "taxonomy", "id", "image_id"):
         columns[c] = table[c].to_list()
-    return datasets.Dataset.from_dict(columns, features=features)
+    dataset = datasets.Dataset.from_dict(columns, features=features)
+    # any further column a reward reads (e.g. ``vote_labels`` / ``votes``) travels as it is
+    for c in extra_columns:
+        if c not in frame.columns:
+            raise ValueError(f"extra column {c!r} is not in the frame; have {frame.columns}")
+        if c in columns:
+            continue
+        dataset = dataset.add_column(c, frame[c].to_list())
+    return dataset
 
 
 def to_hf_dataset(

@@ -84,6 +84,8 @@ def write_run_report(
         report.text(str(results["text"]).replace("**", ""))
         if len(results["table"]):
             report.table(results["table"], caption=str(results["covers"]))
+        if results.get("recipe"):
+            report.text(str(results["recipe"]).replace("**", "").replace("`", ""))
     report.table([dict(summary)], caption="run summary")
     drawn = {name: chart for name, (chart, points) in charts.items() if points}
     names = list(RUN_REPORT_CHARTS)

@@ -74,7 +74,9 @@ class EvalResult:
         reward's score, ``consistency`` (1.0, 0.0 or ``None``), and ``item_metrics``: the
         row's value in every metric that is a mean over rows (``format_rate``,
         ``reward_mean``, the accuracies, ``ranking_score``, ``consistency`` where defined),
-        for paired comparisons of two models on the same rows.
+        for paired comparisons of two models on the same rows; an assessment row also holds
+        ``<dim>_true`` and ``<dim>_pred`` (the midpoint when unreadable), the pairs its
+        correlations are computed over (:func:`eemo_rewards.analysis.power.item_values`).
     settings : dict
         How the answers were generated (greedy/sampled, temperature, seed, tokens).
     """
@@ -319,6 +321,9 @@ def score_completions(
                 trues.append(true_value)
                 preds.append(pred_value if readable else 0.5)
                 seen.append(readable)
+                # the item's (truth, prediction) for paired intervals of the correlations
+                item[f"{dim}_true"] = float(true_value)
+                item[f"{dim}_pred"] = float(preds[-1])
         elif task == "comparison":
             correct = float(parse_comparison(answer) == str(solution).strip().lower())
             put("comparison_acc", correct)

@@ -83,7 +83,8 @@ HELDOUT_SETS = {
 
 
 def heldout_set(name: str, settings: JobSettings, *, seed: int = 20_000) -> Any:
-    """A held-out TRL dataset (see :data:`HELDOUT_SETS`), ``settings.eval_rows`` rows."""
+    """A held-out TRL dataset (see :data:`HELDOUT_SETS`), ``settings.eval_rows`` rows per task
+    and per V/A/D dimension."""
     import polars as pl
 
     from eemo_rewards.data.builtin import generate_builtin
@@ -103,7 +104,9 @@ def heldout_set(name: str, settings: JobSettings, *, seed: int = 20_000) -> Any:
         n_images=n_images, image_size=settings.image_size, seed=seed, faces=faces
     )
     qa = generate_qa(records, tasks=list(settings.tasks), seed=seed, think=settings.think)
-    qa = qa.sample(fraction=1.0, shuffle=True, seed=seed).head(settings.eval_rows)
+    from eemo_rewards.train.pipeline import per_task_head
+
+    qa = per_task_head(qa.sample(fraction=1.0, shuffle=True, seed=seed), settings.eval_rows)
     return to_trl_dataset(qa.with_columns(pl.lit("test").alias("split")))
 
 

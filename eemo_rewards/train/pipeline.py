@@ -60,6 +60,7 @@ __all__ = [
     "evaluate_stages",
     "heldout_set",
     "list_runs",
+    "per_task_head",
     "run_job",
     "run_sft_stage",
     "stored_eval",
@@ -82,9 +83,40 @@ def tokenizer_corpus(dataset: Any, limit: int = 4000) -> list[str]:
     return texts
 
 
+def per_task_head(qa: Any, n: int) -> Any:
+    """The first ``n`` rows of each task, and of each V/A/D dimension for ``assessment``
+    (whose correlations are computed per dimension), in the frame's order: a held-out set
+    sized per reported metric rather than per row.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> qa = pl.DataFrame({"task": ["emotion"] * 3 + ["assessment"] * 4,
+    ...                    "dimension": [None] * 3 + ["valence", "arousal"] * 2})
+    >>> per_task_head(qa, 1).rows()
+    [('emotion', None), ('assessment', 'valence'), ('assessment', 'arousal')]
+    """
+    import polars as pl
+
+    key = (
+        pl.when(pl.col("task") == "assessment")
+        .then(pl.concat_str(pl.col("task"), pl.lit("/"), pl.col("dimension").fill_null("")))
+        .otherwise(pl.col("task"))
+    )
+    return (
+        qa.with_row_index("_order")
+        .with_columns(key.alias("_metric"))
+        .filter(pl.int_range(pl.len()).over("_metric") < n)
+        .sort("_order")
+        .drop("_order", "_metric")
+    )
+
+
 def builtin_splits(settings: JobSettings, *, cache_dir: str | Path | None = None) -> dict:
     """The built-in dataset as TRL datasets: ``sft`` (demonstrations), ``grpo`` (prompts),
-    ``test`` (held-out images, never trained on), plus the ``qa`` frame.
+    ``test`` (held-out images, never trained on; ``settings.eval_rows`` rows per task and
+    per V/A/D dimension, :func:`per_task_head`), plus the ``qa`` frame and ``counts`` (rows
+    per task and dimension in ``eval_per_metric``).
 
     SFT and GRPO both draw from the train split; ``test`` is the test split, whose images
     appear in neither (the data layer assigns splits per image, pairs within one split).
@@ -116,7 +148,7 @@ def builtin_splits(settings: JobSettings, *, cache_dir: str | Path | None = None
         )
     sft = train.head(settings.sft_rows)
     grpo = train.head(settings.grpo_rows)
-    evaluation = test.head(settings.eval_rows)
+    evaluation = per_task_head(test, settings.eval_rows)
     return {
         "qa": qa,
         "sft": to_trl_dataset(sft),
@@ -129,6 +161,17 @@ def builtin_splits(settings: JobSettings, *, cache_dir: str | Path | None = None
             "sft_rows": sft.height,
             "grpo_rows": grpo.height,
             "eval_rows": evaluation.height,
+            "eval_per_metric": dict(
+                evaluation.group_by(
+                    pl.when(pl.col("task") == "assessment")
+                    .then(pl.col("task") + "/" + pl.col("dimension").fill_null(""))
+                    .otherwise(pl.col("task"))
+                    .alias("m")
+                )
+                .len()
+                .sort("m")
+                .rows()
+            ),
         },
     }
 

@@ -106,8 +106,9 @@ class JobSettings:
         2048, "GRPO prompts", "rows GRPO samples prompts from", (1, 10_000_000, 16)
     )
     eval_rows: int = _setting(
-        200, "held-out rows", "test rows evaluated before and after GRPO", (1, 1_000_000, 16),
-        "data",
+        100, "held-out rows per task", "test rows per task (per V/A/D dimension for "
+        "assessment) evaluated before and after GRPO; the test split caps it",
+        (1, 1_000_000, 16), "data",
     )  # fmt: skip
     # SFT
     sft_steps: int = _setting(

@@ -1,40 +1,52 @@
 """When do rewards teach more than demonstrations? A grid of GRPO reward designs × seeds
-against a compute-matched SFT control, on the built-in data.
+against a compute-matched SFT control, on the built-in data, with paired intervals.
 
-Every cell of the grid starts from the same stage-1 model: the tiny offline VLM fine-tuned
-on the setting's demonstrations. From there each **arm** spends a comparable budget:
+Every **cell** of the grid is a (setting, seed). It starts from one stage-1 model: the tiny
+offline VLM fine-tuned on the setting's demonstrations. From there each **arm** spends a
+comparable budget:
 
 - ``sft``: more SFT on the same demonstrations, for as many steps as fit in the mean wall
-  time of the GRPO arms of the same setting and seed (a GRPO step generates, so it costs
-  several SFT steps; matching the steps would favour GRPO);
-- ``grpo_binary`` / ``grpo_soft``: GRPO with format (0.5) + binary or soft emotion accuracy;
-- ``grpo_intensity``: format + the linear intensity reward on V/A/D assessment;
-- ``grpo_ranking``: format + the EEmo-Bench ranking reward.
+  time of the cell's GRPO arms (a GRPO step generates, so it costs several SFT steps;
+  matching the steps would favour GRPO);
+- ``grpo_*``: GRPO from the stage-1 model with format (0.5) + one reward design.
+
+Every arm of every seed answers **one fixed held-out set** (fresh images of the built-in
+generator, :data:`EVAL_SEED`), so arms pair by item and by seed
+(:mod:`eemo_rewards.analysis.power`). Rows keep each item's values (``items``), GRPO arms
+keep what the policy answered during training (``watch``, from
+:class:`eemo_rewards.rewards.watch.AnswerWatch`).
 
 **Settings** say what the demonstrations are worth:
 
-- ``clean``: every training image has a correct demonstration (SFT can learn the labels:
-  the lab found GRPO's gain small here);
-- ``scarce``: only ``n_demos`` demonstrations, while GRPO prompts cover every training
-  image (a label is cheaper to get than a written demonstration);
-- ``noisy``: a share of the demonstrations answer the nearest wrong emotion (an annotator's
+- ``noisy``: 40% of the demonstrations answer the nearest wrong emotion (an annotator's
   typical confusion), while the reward checks the annotated label;
-- ``assessment`` and ``ranking``: clean demonstrations of those tasks.
+- ``scarce``: only ``n_demos`` demonstrations, while GRPO prompts cover every training image
+  (a label is cheaper to get than a written demonstration);
+- ``ambiguous``: an image evokes a *distribution* of emotions (the built-in annotator votes,
+  flattened: the dominant emotion holds about a third of the vote); each demonstration
+  answers one label sampled from it, while the rewards see the whole distribution (the
+  dominant emotion, soft similarity to it, its top-3 by votes);
+- ``assessment``: V/A/D scores, clean demonstrations, every intensity kernel against the
+  published Thurstone reward and its non-exaggerating variant;
+- ``ranking``: top-3 rankings, clean demonstrations, hit + Kendall against NDCG;
+- ``clean``: every training image has a correct demonstration (not in the full study: the
+  reward has nothing to carry there beyond the labels).
 
-Needs the ``[train]`` and ``[data]`` extras. :func:`run_study` returns one row per
-(setting, arm, seed) plus the stage-1 starting point, with the evaluation metrics of
-:func:`eemo_rewards.train.evaluate.evaluate_model` prefixed ``eval_``; the tables over those
-rows (headline metric per setting, gains over the SFT control) are in
-:mod:`eemo_rewards.analysis.training`.
+:func:`run_cells` runs cells in parallel processes, caching each finished arm on disk (an
+interrupted study resumes where it stopped); :func:`run_study` is the in-process loop the
+notebook uses. Needs the ``[train]`` and ``[data]`` extras.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +55,40 @@ import polars as pl
 __all__ = [
     "ARMS",
     "BUDGETS",
+    "EVAL_SEED",
     "SETTINGS",
+    "STUDY_SETTINGS",
     "Arm",
     "Budget",
     "Setting",
     "arms_for",
+    "eval_data",
+    "run_cell",
+    "run_cells",
     "run_study",
     "setting_data",
+    "watch_frame",
+    "watch_scores",
     "write_study",
 ]
+
+#: The data seed of the held-out images every arm of every seed answers.
+EVAL_SEED = 50_000
+#: How much of the vote the flattened distribution of ``ambiguous`` keeps (votes ** power).
+AMBIGUOUS_POWER = 0.5
 
 
 @dataclass(frozen=True)
 class Setting:
-    """What the demonstrations are worth: the task, how many, and how many are wrong."""
+    """What the demonstrations are worth: the task, how many, how many are wrong, whether
+    they sample a label from a vote distribution, and which arms run."""
 
     name: str
     task: str
     n_demos: int | None = None
     demo_noise: float = 0.0
+    ambiguous: bool = False
+    arms: tuple[str, ...] = ()
     description: str = ""
 
 
@@ -73,19 +100,23 @@ class Arm:
     task: str | None
     terms: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = ()
     description: str = ""
+    #: GRPO settings that differ from the budget's (``temperature``, ``learning_rate``, ...;
+    #: ``num_generations`` and ``prompts_per_step`` override the budget's)
+    config: tuple[tuple[str, Any], ...] = ()
 
     @property
     def is_grpo(self) -> bool:
         return bool(self.terms)
 
-    def spec(self):
-        """The reward spec of a GRPO arm."""
+    def spec(self, watch: str | Path | None = None):
+        """The reward spec of a GRPO arm; with ``watch``, plus a zero-weight
+        :class:`~eemo_rewards.rewards.watch.AnswerWatch` logging to that file."""
         from eemo_rewards.spec import RewardSpec, RewardTerm
 
-        return RewardSpec(
-            [RewardTerm(name, weight, dict(params)) for name, weight, params in self.terms],
-            name=self.name,
-        )
+        terms = [RewardTerm(name, weight, dict(params)) for name, weight, params in self.terms]
+        if watch is not None:
+            terms.append(RewardTerm("answer_watch", 0.0, {"log_path": str(watch)}))
+        return RewardSpec(terms, name=self.name)
 
 
 @dataclass(frozen=True)
@@ -98,81 +129,155 @@ class Budget:
     grpo_steps: int
     eval_rows: int
     num_generations: int = 8
-    prompts_per_step: int = 4
+    prompts_per_step: int = 2
     sft_batch: int = 16
+    eval_images: int | None = None
+    seeds: tuple[int, ...] = (0, 1)
+    max_completion_length: int = 40
 
+    @property
+    def held_out_images(self) -> int:
+        return self.eval_images if self.eval_images is not None else self.eval_rows
 
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in (
-        Setting("clean", "emotion", description="every training image has a demonstration"),
-        Setting("scarce", "emotion", n_demos=16, description="16 demonstrations"),
-        Setting(
-            "noisy",
-            "emotion",
-            demo_noise=0.4,
-            description="40% of demonstrations answer the nearest wrong emotion",
-        ),
-        Setting("assessment", "assessment", description="V/A/D scores, clean demonstrations"),
-        Setting("ranking", "ranking", description="top-3 rankings, clean demonstrations"),
-    )
-}
 
 _FORMAT = ("format", 0.5, ())
+# GRPO overrides for a batch of two images (a batch-level reward needs more than one)
+_TWO_IMAGES = (("num_generations", 4), ("prompts_per_step", 2))
+
+
+def _grpo(name, task, reward, params=(), description="", config=()):
+    return Arm(name, task, (_FORMAT, (reward, 1.0, tuple(params))), description, tuple(config))
+
+
+# fmt: off
 ARMS: dict[str, Arm] = {
     a.name: a
     for a in (
         Arm("sft", None, description="compute-matched continued SFT on the same demonstrations"),
-        Arm(
-            "grpo_binary",
-            "emotion",
-            (_FORMAT, ("accuracy", 1.0, (("mode", "binary"),))),
-            "format + binary accuracy",
-        ),
-        Arm(
-            "grpo_soft",
-            "emotion",
-            (_FORMAT, ("accuracy", 1.0, (("mode", "soft"),))),
-            "format + soft emotion accuracy",
-        ),
-        Arm(
-            "grpo_intensity",
-            "assessment",
-            (_FORMAT, ("intensity", 1.0, (("kernel", "linear"),))),
-            "format + linear intensity",
-        ),
-        Arm("grpo_ranking", "ranking", (_FORMAT, ("ranking", 1.0, ())), "format + ranking"),
+        _grpo("grpo_binary", "emotion", "accuracy", (("mode", "binary"),), "format + binary"),
+        _grpo("grpo_soft", "emotion", "accuracy", (("mode", "soft"),), "format + soft accuracy"),
+        _grpo("grpo_topk", "emotion", "votes", (("mode", "topk"), ("k", 3)),
+              "format + top-3 votes"),
+        _grpo("grpo_intensity", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity"),
+        _grpo("grpo_gaussian", "assessment", "intensity", (("kernel", "gaussian"),),
+              "format + gaussian intensity"),
+        _grpo("grpo_threshold", "assessment", "intensity", (("kernel", "threshold"),),
+              "format + threshold intensity"),
+        _grpo("grpo_bucket", "assessment", "intensity", (("kernel", "bucket"),),
+              "format + bucket intensity"),
+        # Thurstone ranks a rollout against the other images of its batch: with one image
+        # per batch it is the linear kernel, so its arms see two images of 4 rollouts each
+        # (the same 8 completions per step)
+        _grpo("grpo_thurstone", "assessment", "thurstone", (("variant", "visualquality-r1"),),
+              "format + Thurstone (published formula), 2 images x 4 rollouts per step",
+              _TWO_IMAGES),
+        _grpo("grpo_thurstone_fidelity", "assessment", "thurstone", (("variant", "fidelity"),),
+              "format + Thurstone (non-exaggerating variant), 2 images x 4 rollouts per step",
+              _TWO_IMAGES),
+        _grpo("grpo_ranking", "ranking", "ranking", (), "format + ranking (hit + Kendall)"),
+        _grpo("grpo_ndcg", "ranking", "ranking", (("method", "ndcg"),), "format + ranking NDCG"),
+        # the diagnosis of what GRPO does to V/A/D assessment
+        Arm("grpo_format_only", "assessment", (_FORMAT,),
+            "format alone: what sharpening the policy does without a task reward"),
+        _grpo("grpo_intensity_t07", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity, sampling at temperature 0.7",
+              (("temperature", 0.7),)),
+        _grpo("grpo_intensity_lr1e5", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity, learning rate 1e-5 (a third)",
+              (("learning_rate", 1e-5),)),
     )
 }
+# fmt: on
+
+# fmt: off
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("noisy", "emotion", demo_noise=0.4, arms=("sft", "grpo_binary", "grpo_soft"),
+                description="40% of demonstrations answer the nearest wrong emotion"),
+        Setting("scarce", "emotion", n_demos=16, arms=("sft", "grpo_binary", "grpo_soft"),
+                description="16 demonstrations, GRPO prompts on every training image"),
+        Setting("ambiguous", "emotion", ambiguous=True,
+                arms=("sft", "grpo_binary", "grpo_soft", "grpo_topk"),
+                description="demonstrations sample one label from a flattened vote "
+                "distribution; rewards see the whole distribution"),
+        Setting("assessment", "assessment",
+                arms=("sft", "grpo_intensity", "grpo_gaussian", "grpo_threshold", "grpo_bucket",
+                      "grpo_thurstone", "grpo_thurstone_fidelity"),
+                description="V/A/D scores, clean demonstrations"),
+        Setting("ranking", "ranking", arms=("sft", "grpo_ranking", "grpo_ndcg"),
+                description="top-3 rankings, clean demonstrations"),
+        Setting("clean", "emotion", arms=("sft", "grpo_binary", "grpo_soft"),
+                description="every training image has a demonstration"),
+        Setting("diagnosis", "assessment",
+                arms=("grpo_format_only", "grpo_intensity_t07", "grpo_intensity_lr1e5"),
+                description="assessment again: format alone, a lower temperature, a lower "
+                "learning rate (what moves V/A/D after GRPO)"),
+    )
+}
+# fmt: on
+
+#: The settings of the full study, in the order its tables show them.
+STUDY_SETTINGS = ("noisy", "scarce", "ambiguous", "assessment", "ranking", "diagnosis")
 
 BUDGETS: dict[str, Budget] = {
-    # checks that the pipeline runs end to end (CI exports use it); its numbers are no evidence
-    "smoke": Budget("smoke", n_images=70, sft_steps=6, grpo_steps=2, eval_rows=14),
-    "small": Budget("small", n_images=280, sft_steps=250, grpo_steps=20, eval_rows=40),
-    "full": Budget("full", n_images=700, sft_steps=250, grpo_steps=100, eval_rows=100),
-}
+    # checks that the pipeline runs end to end (CI runs it); its numbers are no evidence
+    "smoke": Budget("smoke", n_images=70, sft_steps=6, grpo_steps=2, eval_rows=14,
+                    eval_images=14, seeds=(0, 1), max_completion_length=24),
+    "small": Budget("small", n_images=280, sft_steps=250, grpo_steps=20, eval_rows=40,
+                    prompts_per_step=4, seeds=(0, 1)),
+    # the committed study: >= 5 seeds, >= 100 GRPO steps, >= 200 held-out items per metric
+    "full": Budget("full", n_images=700, sft_steps=200, grpo_steps=100, eval_rows=200,
+                   eval_images=200, seeds=(0, 1, 2, 3, 4), max_completion_length=48,
+                   prompts_per_step=1),
+}  # fmt: skip
 
 
 def arms_for(setting: Setting, arms: Iterable[str] | None = None) -> list[Arm]:
-    """The arms that apply to a setting's task (``sft`` applies everywhere).
+    """The arms a setting runs (``arms`` narrows them; ``sft`` applies everywhere).
 
     Examples
     --------
     >>> [a.name for a in arms_for(SETTINGS["scarce"])]
     ['sft', 'grpo_binary', 'grpo_soft']
     """
-    names = list(ARMS) if arms is None else list(arms)
+    names = list(setting.arms) if arms is None else list(arms)
     unknown = [n for n in names if n not in ARMS]
     if unknown:
         raise ValueError(f"unknown arm(s) {unknown}; use some of {list(ARMS)}")
     return [ARMS[n] for n in names if ARMS[n].task in (None, setting.task)]
 
 
-def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path | None = None):
-    """The demonstrations, GRPO prompts and evaluation rows of a setting, as TRL datasets.
+_VOTE_COLUMNS = ("vote_labels", "votes")
 
-    The images and questions are the same for every seed (the built-in data with seed 0);
-    the seed picks the scarce demonstrations and the noisy ones.
+
+def _flattened(votes: Sequence[float]) -> list[float]:
+    """The ambiguous setting's vote shares: ``votes ** AMBIGUOUS_POWER``, normalised."""
+    powered = [max(float(v), 0.0) ** AMBIGUOUS_POWER for v in votes]
+    total = sum(powered)
+    return [p / total for p in powered] if total > 0 else powered
+
+
+def _with_votes(qa: pl.DataFrame, records: pl.DataFrame, ambiguous: bool) -> pl.DataFrame:
+    """Join each row's image vote distribution (``vote_labels``, ``votes``)."""
+    votes = records.select(
+        pl.col("id").alias("image_id"),
+        pl.col("emotions").alias("vote_labels"),
+        pl.col("votes").map_elements(
+            lambda v: _flattened(list(v)) if ambiguous else [float(x) / 100 for x in v],
+            return_dtype=pl.List(pl.Float64),
+        ),
+    )
+    return qa.join(votes, on="image_id", how="left")
+
+
+def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path | None = None):
+    """The demonstrations, GRPO prompts and held-out rows of a setting, as TRL datasets.
+
+    The training images and questions are the same for every seed (the built-in data with
+    seed 0); the seed picks the scarce demonstrations, the noisy ones and the ambiguous
+    ones' sampled labels. The held-out rows are :func:`eval_data`.
 
     Returns
     -------
@@ -188,7 +293,8 @@ def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path
     records = generate_builtin(budget.n_images, image_size=84, seed=0, cache_dir=cache_dir)
     qa = generate_qa(records, tasks=[setting.task], seed=0, pairs=0, think="cues")
     train = qa.filter(pl.col("split") == "train")
-    test = qa.filter(pl.col("split") == "test").head(budget.eval_rows)
+    if setting.task == "emotion":
+        train = _with_votes(train, records, setting.ambiguous)
     rng = np.random.default_rng(seed)
     demos = train
     if setting.n_demos is not None:
@@ -200,7 +306,33 @@ def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path
         demos = train[np.sort(rng.choice(train.height, setting.n_demos, replace=False))]
     if setting.demo_noise:
         demos = _corrupt(demos, setting, rng)
-    return to_trl_dataset(demos), to_trl_dataset(train), to_trl_dataset(test)
+    if setting.ambiguous:
+        demos = _sample_labels(demos, rng)
+    evaluation = eval_data(setting, budget, cache_dir=cache_dir)
+    extra = _VOTE_COLUMNS if setting.task == "emotion" else ()
+    return (
+        to_trl_dataset(demos, extra_columns=extra),
+        to_trl_dataset(train, extra_columns=extra),
+        evaluation,
+    )
+
+
+def eval_data(setting: Setting, budget: Budget, *, cache_dir: Path | None = None):
+    """The held-out rows of a setting's task: fresh images (data seed :data:`EVAL_SEED`),
+    the same for every seed and arm. ``budget.held_out_images`` images give that many rows
+    for ``emotion`` and ``ranking`` and that many per V/A/D dimension for ``assessment``."""
+    from eemo_rewards.data.builtin import generate_builtin
+    from eemo_rewards.data.export import to_trl_dataset
+    from eemo_rewards.data.qa import generate_qa
+
+    records = generate_builtin(
+        budget.held_out_images, image_size=84, seed=EVAL_SEED, cache_dir=cache_dir
+    )
+    qa = generate_qa(records, tasks=[setting.task], seed=EVAL_SEED, pairs=0, think="cues")
+    if setting.task == "emotion":
+        qa = _with_votes(qa, records, setting.ambiguous)
+    qa = qa.sort("id").with_columns(pl.lit("test").alias("split"))
+    return to_trl_dataset(qa, extra_columns=_VOTE_COLUMNS if setting.task == "emotion" else ())
 
 
 def _corrupt(demos: pl.DataFrame, setting: Setting, rng) -> pl.DataFrame:
@@ -218,129 +350,67 @@ def _corrupt(demos: pl.DataFrame, setting: Setting, rng) -> pl.DataFrame:
     return demos.with_columns(pl.Series("answer", answers, dtype=pl.String))
 
 
-def run_study(
-    settings: Sequence[str],
-    arms: Sequence[str] | None = None,
-    seeds: Sequence[int] = (0, 1),
-    *,
-    budget: str | Budget = "small",
-    root: str | Path,
-    progress: Callable[[str], Any] | None = None,
-) -> pl.DataFrame:
-    """Run every (setting, arm, seed) cell and return one row per cell.
-
-    Parameters
-    ----------
-    settings : sequence of str
-        Names in :data:`SETTINGS`.
-    arms : sequence of str, optional
-        Names in :data:`ARMS` (default all; each setting runs the arms of its task).
-    seeds : sequence of int
-        Seeds of the model initialisation, the demonstration draw and the training.
-    budget : str or Budget
-        A name in :data:`BUDGETS` or a custom :class:`Budget`.
-    root : path
-        Run folders go to ``root/<setting>-s<seed>/<arm>``.
-    progress : callable, optional
-        Called with a one-line message before each training stage.
-
-    Returns
-    -------
-    polars.DataFrame
-        Columns ``setting``, ``arm`` (``"stage1"`` for the shared starting point), ``seed``,
-        ``budget``, ``steps``, ``train_seconds``, ``frac_reward_zero_std`` (GRPO: mean share
-        of groups with identical rewards), ``reward_last`` and ``eval_*`` metrics.
-    """
-    budget = BUDGETS[budget] if isinstance(budget, str) else budget
-    unknown = [s for s in settings if s not in SETTINGS]
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown}; use some of {list(SETTINGS)}")
-    if not seeds:
-        raise ValueError("pass at least one seed")
-    say = progress or (lambda message: None)
-    rows: list[dict[str, Any]] = []
-    for name in settings:
-        setting = SETTINGS[name]
-        for seed in seeds:
-            rows.extend(
-                _run_setting_seed(setting, arms_for(setting, arms), seed, budget, Path(root), say)
-            )
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    return frame.with_columns(pl.lit(budget.name).alias("budget"))
+def _sample_labels(demos: pl.DataFrame, rng) -> pl.DataFrame:
+    """Each demonstration answers one label drawn from its image's vote distribution."""
+    answers = []
+    for labels, shares in zip(demos["vote_labels"], demos["votes"], strict=True):
+        p = [float(s) for s in shares]
+        answers.append(str(labels[int(rng.choice(len(labels), p=[x / sum(p) for x in p]))]))
+    return demos.with_columns(pl.Series("answer", answers, dtype=pl.String))
 
 
-def _run_setting_seed(setting, arms, seed, budget, root, say) -> list[dict[str, Any]]:
+# -- running ------------------------------------------------------------------------------
+
+
+def _eval_spec(setting: Setting):
+    """What every arm of a setting is scored with at evaluation (the same for all arms)."""
+    from eemo_rewards.spec import RewardSpec, RewardTerm
+
+    terms = [RewardTerm("format", 0.5)]
+    if setting.task == "emotion":
+        terms.append(RewardTerm("accuracy", 1.0, {"mode": "soft"}))
+        if setting.ambiguous:
+            terms.append(RewardTerm("votes", 1.0, {"mode": "share"}, label="vote_share"))
+    elif setting.task == "assessment":
+        terms.append(RewardTerm("intensity", 1.0, {"kernel": "linear"}))
+    elif setting.task == "ranking":
+        terms.append(RewardTerm("ranking", 1.0))
+    return RewardSpec(terms, name=f"eval-{setting.name}")
+
+
+def _cell_key(setting: Setting, arm: Arm, budget: Budget, seed: int) -> str:
+    arm_fields = asdict(arm)
+    if not arm_fields["config"]:
+        del arm_fields["config"]  # arms without overrides keep the keys they had
+    blob = json.dumps(
+        {"setting": asdict(setting), "arm": arm_fields, "budget": asdict(budget), "seed": seed,
+         "eval_seed": EVAL_SEED, "tokenizer": "corpus", "v": 4},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _evaluate(bundle, evaluation, setting: Setting, budget: Budget, seed: int):
     from eemo_rewards.train.evaluate import evaluate_model
-    from eemo_rewards.train.grpo import grpo_config, train_grpo
-    from eemo_rewards.train.models import load_model
-    from eemo_rewards.train.sft import sft_config, train_sft
 
-    demos, prompts, evaluation = setting_data(setting, seed, budget)
-    folder = root / f"{setting.name}-s{seed}"
-    base = {"setting": setting.name, "seed": seed, "n_demos": len(demos)}
-    say(f"{setting.name} seed {seed}: stage-1 SFT ({budget.sft_steps} steps, {len(demos)} demos)")
-    bundle = load_model("tiny", seed=seed)
-    stage1 = train_sft(
+    result = evaluate_model(
         bundle,
-        demos,
-        args=sft_config(
-            folder / "stage1",
-            bundle=bundle,
-            max_steps=budget.sft_steps,
-            per_device_train_batch_size=budget.sft_batch,
-            save_strategy="no",
-            seed=seed,
-        ),
+        evaluation,
+        spec=_eval_spec(setting),
+        max_new_tokens=budget.max_completion_length,
+        batch_size=64,
+        seed=seed,
     )
-    sft_step_seconds = stage1.train_seconds / max(budget.sft_steps, 1)
-    rows = [{**base, "arm": "stage1", **_row(stage1, evaluate_model(stage1.bundle, evaluation))}]
-    grpo_seconds: list[float] = []
-    for arm in [a for a in arms if a.is_grpo]:
-        say(f"{setting.name} seed {seed}: {arm.name} ({budget.grpo_steps} GRPO steps)")
-        start = load_model(stage1.run.final_dir)
-        result = train_grpo(
-            start,
-            prompts,
-            spec=arm.spec(),
-            args=grpo_config(
-                folder / arm.name,
-                bundle=start,
-                max_steps=budget.grpo_steps,
-                num_generations=budget.num_generations,
-                per_device_train_batch_size=budget.num_generations * budget.prompts_per_step,
-                save_strategy="no",
-                seed=seed,
-            ),
-        )
-        grpo_seconds.append(result.train_seconds)
-        rows.append(
-            {**base, "arm": arm.name, **_row(result, evaluate_model(result.bundle, evaluation))}
-        )
-    if any(a.name == "sft" for a in arms):
-        # wall-clock matching: as many SFT steps as the GRPO arms' mean time buys
-        if grpo_seconds:
-            steps = round(sum(grpo_seconds) / len(grpo_seconds) / max(sft_step_seconds, 1e-9))
-        else:
-            steps = budget.grpo_steps * 4  # the lab's measured cost of a GRPO step, in SFT steps
-        steps = max(1, min(steps, 20 * budget.grpo_steps))
-        say(f"{setting.name} seed {seed}: sft control ({steps} compute-matched steps)")
-        start = load_model(stage1.run.final_dir)
-        result = train_sft(
-            start,
-            demos,
-            args=sft_config(
-                folder / "sft",
-                bundle=start,
-                max_steps=steps,
-                per_device_train_batch_size=budget.sft_batch,
-                save_strategy="no",
-                seed=seed,
-            ),
-        )
-        rows.append(
-            {**base, "arm": "sft", **_row(result, evaluate_model(result.bundle, evaluation))}
-        )
-    return rows
+    names = [f.__name__ for f in _eval_spec(setting).build()[0]]
+    items = []
+    for row in result.rows:
+        item = dict(row["item_metrics"])
+        for name in names:
+            value = row.get(name)
+            if isinstance(value, int | float) and math.isfinite(value):
+                item[f"reward/{name}"] = float(value)
+        items.append(item)
+    return result, items
 
 
 def _row(result, evaluation) -> dict[str, Any]:
@@ -352,14 +422,365 @@ def _row(result, evaluation) -> dict[str, Any]:
         "train_seconds": result.train_seconds,
         "frac_reward_zero_std": sum(zero_std) / len(zero_std) if zero_std else None,
         "reward_last": rewards[-1] if rewards else None,
+        "curve_reward": rewards,
+        "curve_zero_std": zero_std,
     }
     for key, value in evaluation.metrics.items():
         if isinstance(value, int | float) and math.isfinite(value):
             row[f"eval_{key.replace('/', '_')}"] = float(value)
+    row.update(_spread(evaluation.rows))
     return row
 
 
-def write_study(results: pl.DataFrame, path: str | Path, *, command: str) -> Path:
+def _spread(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Spread of the held-out predictions against the truths', per V/A/D dimension, and the
+    share of distinct answers: what a collapse to one constant shows."""
+    out: dict[str, float] = {}
+    answers = [str(r.get("answer") or "").strip().lower() for r in rows]
+    if answers:
+        out["eval_distinct_answers"] = len(set(answers)) / len(answers)
+    by_dim: dict[str, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        for key, value in r["item_metrics"].items():
+            if key.endswith("_true"):
+                dim = key[: -len("_true")]
+                trues, preds = by_dim.setdefault(dim, ([], []))
+                trues.append(value)
+                preds.append(r["item_metrics"][f"{dim}_pred"])
+    for dim, (trues, preds) in by_dim.items():
+        for name, values in (("true", trues), ("pred", preds)):
+            mean = sum(values) / len(values)
+            out[f"eval_{dim}_{name}_std"] = math.sqrt(
+                sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)
+            )
+    return out
+
+
+def _completions(result) -> list[str]:
+    """The held-out answers, in row order: later judges (reasoning consistency) read them."""
+    return [str(r["completion"]) for r in result.rows]
+
+
+def _arm_file(folder: Path, arm: str) -> Path:
+    return folder / f"{arm}.result.json"
+
+
+def _load_arm(folder: Path, arm: str, key: str) -> dict[str, Any] | None:
+    path = _arm_file(folder, arm)
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return saved if saved.get("key") == key else None
+
+
+def _save_arm(
+    folder: Path, arm: str, key: str, row: dict, items: list, watch: list, completions: list
+) -> dict:
+    from eemo_rewards.train.runs import atomic_write_text
+
+    saved = {"key": key, "row": row, "items": items, "watch": watch, "completions": completions}
+    atomic_write_text(_arm_file(folder, arm), json.dumps(saved))
+    return saved
+
+
+def _drop_weights(stage_dir: Path) -> None:
+    """A finished arm's weights are not needed once its result is saved (disk)."""
+    for child in stage_dir.glob("checkpoint-*"):
+        shutil.rmtree(child, ignore_errors=True)
+    shutil.rmtree(stage_dir / "final", ignore_errors=True)
+
+
+def run_cell(
+    setting: str | Setting,
+    seed: int,
+    *,
+    budget: str | Budget = "smoke",
+    root: str | Path,
+    arms: Sequence[str] | None = None,
+    progress: Callable[[str], Any] | None = None,
+    keep_weights: bool = False,
+) -> list[dict[str, Any]]:
+    """Run one (setting, seed): stage 1, its GRPO arms, then the compute-matched SFT control.
+
+    Each finished arm is saved to ``root/<setting>-s<seed>/<arm>.result.json`` with its row,
+    its per-item values, its held-out completions and its training watch; a rerun with the
+    same settings reads it back instead of training (an interrupted cell resumes at its first
+    unfinished arm).
+
+    Returns
+    -------
+    list of dict
+        One entry per arm (``stage1`` first): ``row`` (metrics), ``items``, ``watch``.
+    """
+    from eemo_rewards.train.grpo import grpo_config, train_grpo
+    from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.pipeline import tokenizer_corpus
+    from eemo_rewards.train.sft import sft_config, train_sft
+
+    setting = SETTINGS[setting] if isinstance(setting, str) else setting
+    budget = BUDGETS[budget] if isinstance(budget, str) else budget
+    say = progress or (lambda message: None)
+    folder = Path(root) / f"{setting.name}-s{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = arms_for(setting, arms)
+    keys = {a.name: _cell_key(setting, a, budget, seed) for a in chosen}
+    stage1_arm = Arm("stage1", None)
+    keys["stage1"] = _cell_key(setting, stage1_arm, budget, seed)
+    done = {name: _load_arm(folder, name, key) for name, key in keys.items()}
+    if all(done.values()):
+        return [done["stage1"], *(done[a.name] for a in chosen)]
+
+    demos, prompts, evaluation = setting_data(setting, seed, budget)
+    base = {"setting": setting.name, "seed": seed, "n_demos": len(demos)}
+    stage1_dir = folder / "stage1"
+    say(f"{setting.name} s{seed}: stage-1 SFT ({budget.sft_steps} steps, {len(demos)} demos)")
+    # the tiny tokenizer learns the setting's own text, as the main job's does
+    bundle = load_model("tiny", seed=seed, corpus=tokenizer_corpus(prompts))
+    stage1 = train_sft(
+        bundle,
+        demos,
+        args=sft_config(
+            stage1_dir,
+            bundle=bundle,
+            max_steps=budget.sft_steps,
+            per_device_train_batch_size=budget.sft_batch,
+            save_strategy="no",
+            seed=seed,
+        ),
+    )
+    if done["stage1"] is None:
+        result, items = _evaluate(stage1.bundle, evaluation, setting, budget, seed)
+        row = {**base, "arm": "stage1", **_row(stage1, result)}
+        done["stage1"] = _save_arm(
+            folder, "stage1", keys["stage1"], row, items, [], _completions(result)
+        )
+    sft_step_seconds = done["stage1"]["row"]["train_seconds"] / max(budget.sft_steps, 1)
+
+    from eemo_rewards.rewards.watch import read_watch
+
+    for arm in [a for a in chosen if a.is_grpo]:
+        if done[arm.name] is not None:
+            continue
+        say(f"{setting.name} s{seed}: {arm.name} ({budget.grpo_steps} GRPO steps)")
+        arm_dir = folder / arm.name
+        watch = arm_dir / "answers.jsonl"
+        if watch.exists() and not (arm_dir / "finished.json").exists():
+            watch.unlink()  # a fresh start of the arm logs afresh
+        start = load_model(stage1.run.final_dir)
+        overrides = dict(arm.config)
+        generations = int(overrides.pop("num_generations", budget.num_generations))
+        per_step = int(overrides.pop("prompts_per_step", budget.prompts_per_step))
+        result = train_grpo(
+            start,
+            prompts,
+            spec=arm.spec(watch=watch),
+            args=grpo_config(
+                arm_dir,
+                bundle=start,
+                max_steps=budget.grpo_steps,
+                num_generations=generations,
+                per_device_train_batch_size=generations * per_step,
+                max_completion_length=budget.max_completion_length,
+                save_strategy="no",
+                seed=seed,
+                **overrides,
+            ),
+        )
+        evaluation_result, items = _evaluate(result.bundle, evaluation, setting, budget, seed)
+        row = {**base, "arm": arm.name, **_row(result, evaluation_result)}
+        done[arm.name] = _save_arm(
+            folder, arm.name, keys[arm.name], row, items, read_watch(watch),
+            _completions(evaluation_result),
+        )  # fmt: skip
+        if not keep_weights:
+            _drop_weights(arm_dir)
+
+    if "sft" in keys and done["sft"] is None:
+        grpo_seconds = [done[a.name]["row"]["train_seconds"] for a in chosen if a.is_grpo]
+        # wall-clock matching: as many SFT steps as the GRPO arms' mean time buys
+        if grpo_seconds:
+            steps = round(sum(grpo_seconds) / len(grpo_seconds) / max(sft_step_seconds, 1e-9))
+        else:
+            steps = budget.grpo_steps * 4  # the lab's measured cost of a GRPO step, in SFT steps
+        steps = max(1, min(steps, 20 * budget.grpo_steps))
+        say(f"{setting.name} s{seed}: sft control ({steps} compute-matched steps)")
+        start = load_model(stage1.run.final_dir)
+        control = train_sft(
+            start,
+            demos,
+            args=sft_config(
+                folder / "sft",
+                bundle=start,
+                max_steps=steps,
+                per_device_train_batch_size=budget.sft_batch,
+                save_strategy="no",
+                seed=seed,
+            ),
+        )
+        evaluation_result, items = _evaluate(control.bundle, evaluation, setting, budget, seed)
+        row = {**base, "arm": "sft", **_row(control, evaluation_result)}
+        done["sft"] = _save_arm(
+            folder, "sft", keys["sft"], row, items, [], _completions(evaluation_result)
+        )
+        if not keep_weights:
+            _drop_weights(folder / "sft")
+    return [done["stage1"], *(done[a.name] for a in chosen)]
+
+
+def _cell_worker(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One cell in a worker process (threads split between the workers)."""
+    threads = max(1, int(payload.pop("threads")))
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    log = payload.pop("log")
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    out = run_cell(progress=say, **payload)
+    say(f"{payload['setting']} s{payload['seed']}: done in {time.monotonic() - started:.0f} s")
+    return out
+
+
+def run_cells(
+    settings: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    budget: str | Budget,
+    root: str | Path,
+    arms: Sequence[str] | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str], Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every (setting, seed) cell, ``jobs`` at a time in worker processes (default:
+    one per core), each finished arm cached on disk (see :func:`run_cell`). Progress lines
+    go to ``root/progress.log`` and to ``progress``.
+
+    Returns
+    -------
+    list of dict
+        Every arm's saved result (``row``, ``items``, ``watch``), cells in grid order.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    budget = BUDGETS[budget] if isinstance(budget, str) else budget
+    unknown = [s for s in settings if s not in SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; use some of {list(SETTINGS)}")
+    if not seeds:
+        raise ValueError("pass at least one seed")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    cells = [(s, seed) for seed in seeds for s in settings]
+    # the longest cells first, so the last ones to finish are short
+    cost = {s: len(arms_for(SETTINGS[s], arms)) for s in settings}
+    order = sorted(cells, key=lambda c: -cost[c[0]])
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    log = root / "progress.log"
+    say = progress or (lambda message: None)
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    payloads = {
+        cell: {"setting": cell[0], "seed": cell[1], "budget": budget, "root": str(root),
+               "arms": arms, "threads": threads, "log": str(log)}
+        for cell in order
+    }  # fmt: skip
+    if jobs == 1:
+        for cell in order:
+            say(f"cell {cell[0]} s{cell[1]}")
+            results[cell] = _cell_worker(dict(payloads[cell]))
+    else:
+        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_cell_worker, dict(payloads[c])): c for c in order}
+            for future in cf.as_completed(futures):
+                cell = futures[future]
+                results[cell] = future.result()
+                say(f"cell {cell[0]} s{cell[1]} finished ({len(results)}/{len(cells)})")
+    return [arm for cell in cells for arm in results[cell]]
+
+
+def run_study(
+    settings: Sequence[str],
+    arms: Sequence[str] | None = None,
+    seeds: Sequence[int] = (0, 1),
+    *,
+    budget: str | Budget = "small",
+    root: str | Path,
+    progress: Callable[[str], Any] | None = None,
+    jobs: int = 1,
+) -> pl.DataFrame:
+    """Run every (setting, arm, seed) cell and return one row per arm and seed.
+
+    Columns ``setting``, ``arm`` (``"stage1"`` for the shared starting point), ``seed``,
+    ``budget``, ``steps``, ``train_seconds``, ``frac_reward_zero_std`` (GRPO: mean share of
+    groups with identical rewards), ``reward_last``, the training curves (``curve_*``) and
+    the ``eval_*`` metrics. :func:`run_cells` gives the per-item values as well.
+    """
+    budget = BUDGETS[budget] if isinstance(budget, str) else budget
+    done = run_cells(
+        settings, seeds, budget=budget, root=root, arms=arms, jobs=jobs, progress=progress
+    )
+    return results_frame(done, budget.name)
+
+
+def results_frame(done: Sequence[dict[str, Any]], budget: str) -> pl.DataFrame:
+    """One row per saved arm result (see :func:`run_cell`)."""
+    rows = [dict(d["row"]) for d in done]
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.with_columns(pl.lit(budget).alias("budget"))
+
+
+def items_frame(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """One row per (setting, arm, seed, held-out item) with every per-item value."""
+    rows = []
+    for d in done:
+        row = d["row"]
+        for i, item in enumerate(d["items"]):
+            rows.append({"setting": row["setting"], "arm": row["arm"], "seed": row["seed"],
+                         "item": i, **item})  # fmt: skip
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def watch_frame(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """One row per (setting, GRPO arm, seed, generation batch) of the training watch (its
+    per-completion scores are in :func:`watch_scores`)."""
+    rows = []
+    for d in done:
+        row = d["row"]
+        for line in d.get("watch") or ():
+            rows.append({"setting": row["setting"], "arm": row["arm"], "seed": row["seed"],
+                         **{k: v for k, v in line.items() if k != "scores"}})  # fmt: skip
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def watch_scores(done: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """One row per scored assessment completion during GRPO: ``setting``, ``arm``, ``seed``,
+    ``batch``, ``dimension``, ``truth`` and ``pred`` (null when unreadable)."""
+    rows = []
+    for d in done:
+        row = d["row"]
+        for line in d.get("watch") or ():
+            for dim, truth, pred in line.get("scores") or ():
+                rows.append({"setting": row["setting"], "arm": row["arm"], "seed": row["seed"],
+                             "batch": line["batch"], "dimension": dim, "truth": truth,
+                             "pred": pred})  # fmt: skip
+    schema = {"setting": pl.String, "arm": pl.String, "seed": pl.Int64, "batch": pl.Int64,
+              "dimension": pl.String, "truth": pl.Float64, "pred": pl.Float64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def write_study(
+    results: pl.DataFrame, path: str | Path, *, command: str, extra: dict | None = None
+) -> Path:
     """Save results as parquet with a JSON sidecar saying how and when they were made."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -371,6 +792,13 @@ def write_study(results: pl.DataFrame, path: str | Path, *, command: str) -> Pat
         "budgets": {name: asdict(BUDGETS[name]) for name in budgets if name in BUDGETS},
         "settings": {s: asdict(SETTINGS[s]) for s in results["setting"].unique().to_list()},
         "rows": results.height,
+        **(extra or {}),
     }
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
     return path
+
+
+def budget_with(budget: str | Budget, **changes: Any) -> Budget:
+    """A budget with some fields changed (e.g. ``seeds``)."""
+    budget = BUDGETS[budget] if isinstance(budget, str) else budget
+    return replace(budget, **changes)

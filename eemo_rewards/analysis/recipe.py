@@ -1,0 +1,171 @@
+"""Does a GRPO recipe hold every held-out metric against its SFT checkpoint across seeds?
+The table behind ``scripts/check_recipe.py`` and the main job's report.
+
+Each seed's job evaluates its SFT and GRPO models on the same held-out rows (the data seed
+is fixed, the training seed varies), so every metric's change pairs by seed and item
+(:func:`eemo_rewards.analysis.power.paired_difference`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eemo_rewards.analysis.power import (
+    POWER_COVERS,
+    item_values,
+    metric_kind,
+    paired_difference,
+)
+
+__all__ = [
+    "load_recipe",
+    "recipe_markdown",
+    "recipe_metrics",
+    "recipe_note",
+    "recipe_table",
+    "write_recipe",
+]
+
+# settings that do not change what the recipe trains (where it runs, how it is evaluated)
+_NOT_RECIPE = ("name", "runs_dir", "seed", "report_to", "eval_batch_size", "save_steps")
+
+
+def recipe_metrics(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every metric the items support: mean metrics as they are, and ``<dim>_srcc`` /
+    ``<dim>_plcc`` where items carry ``<dim>_true`` and ``<dim>_pred``.
+
+    Examples
+    --------
+    >>> recipe_metrics([{"emotion_acc": 1.0, "valence_true": 0.2, "valence_pred": 0.4}])
+    ['emotion_acc', 'valence_srcc', 'valence_plcc']
+    """
+    names: list[str] = []
+    for item in items:
+        names += [k for k in item if k not in names]
+    means = [n for n in names if not n.endswith(("_true", "_pred"))]
+    dims = [n[: -len("_true")] for n in names if n.endswith("_true")]
+    return means + [f"{d}_{k}" for d in dims for k in ("srcc", "plcc")]
+
+
+def recipe_table(runs: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per (decoding, metric): ``before`` (SFT), ``after`` (GRPO), ``change``,
+    ``low``, ``high``, ``verdict``, ``items`` and ``seeds``.
+
+    ``runs`` holds one entry per training seed with ``eval``: the job's evaluation rows
+    (``stage``, ``decoding``, ``items``)."""
+    by: dict[tuple[str, str], list[Sequence[Mapping[str, Any]]]] = {}
+    for run in runs:
+        for row in run["eval"]:
+            if row.get("items"):
+                by.setdefault((row["decoding"], row["stage"]), []).append(row["items"])
+    out = []
+    for decoding in ("greedy", "sampled"):
+        sft, grpo = by.get((decoding, "sft")), by.get((decoding, "grpo"))
+        if not sft or not grpo or len(sft) != len(grpo):
+            continue
+        for metric in recipe_metrics([i for items in sft for i in items]):
+            kind = metric_kind(metric)
+            before = [item_values(items, metric) for items in sft]
+            after = [item_values(items, metric) for items in grpo]
+            if not all(before) or any(len(b) != len(a) for b, a in zip(before, after, strict=True)):
+                continue
+            if kind != "mean" and min(len(b) for b in before) < 3:
+                continue
+            result = paired_difference(before, after, kind=kind, seed=seed)
+            out.append({"decoding": decoding, "metric": metric, **result})
+    return out
+
+
+def recipe_markdown(table: Sequence[Mapping[str, Any]], *, title: str = "") -> str:
+    """The table as Markdown, regressions named first."""
+    hurts = [r for r in table if r["verdict"] == "hurts"]
+    lines = [f"### {title}" if title else "", ""]
+    verdict = (
+        "**holds every held-out metric** (no change is below its interval's zero)"
+        if not hurts
+        else "**hurts " + ", ".join(f"{r['metric']} ({r['decoding']})" for r in hurts) + "**"
+    )
+    seeds = max((r["seeds"] for r in table), default=0)
+    lines += [f"GRPO against its SFT checkpoint, {seeds} seeds: {verdict}.", ""]
+    lines += [
+        "| decoding | metric | seeds × items | SFT | GRPO | change [95% interval] | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in table:
+        lines.append(
+            f"| {r['decoding']} | {r['metric']} | {r['seeds']} × {r['items']} | "
+            f"{r['before']:.3f} | {r['after']:.3f} | {r['change']:+.3f} "
+            f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} |"
+        )
+    return "\n".join(lines).strip() + "\n"
+
+
+def write_recipe(
+    table: Sequence[Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    settings: Mapping[str, Any],
+    command: str,
+    wall_seconds: float,
+) -> Path:
+    """Write ``<path>.json`` (settings, seeds, per-seed counts and times, the table) and
+    ``<path>.md``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hurts = [f"{r['metric']} ({r['decoding']})" for r in table if r["verdict"] == "hurts"]
+    data = {
+        "command": command,
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": dict(settings),
+        "seeds": [r["seed"] for r in runs],
+        "seconds": {str(r["seed"]): round(r["seconds"], 1) for r in runs},
+        "wall_seconds": round(wall_seconds, 1),
+        "eval_per_metric": runs[0]["counts"].get("eval_per_metric") if runs else None,
+        "holds": not hurts,
+        "hurts": hurts,
+        "interval": POWER_COVERS,
+        "table": list(table),
+    }
+    json_path = path.with_suffix(".json")
+    json_path.write_text(json.dumps(data, indent=1, default=str))
+    path.with_suffix(".md").write_text(recipe_markdown(table, title=f"Recipe `{path.name}`"))
+    return json_path
+
+
+def load_recipe(path: str | Path) -> dict[str, Any] | None:
+    """A written recipe check, or ``None`` when there is none."""
+    path = Path(path).with_suffix(".json")
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def recipe_note(check: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
+    """One Markdown paragraph for a run's results: what the committed multi-seed check of
+    the default recipe found, and whether this run uses that recipe.
+
+    Examples
+    --------
+    >>> recipe_note(None, {})
+    'No multi-seed check of the default recipe is committed (`python scripts/check_recipe.py`).'
+    """
+    if check is None:
+        return (
+            "No multi-seed check of the default recipe is committed "
+            "(`python scripts/check_recipe.py`)."
+        )
+    same = all(check["settings"].get(k) == v for k, v in settings.items() if k not in _NOT_RECIPE)
+    seeds = len(check["seeds"])
+    found = (
+        f"holds every held-out metric against its SFT checkpoint across {seeds} seeds"
+        if check["holds"]
+        else f"hurts {', '.join(check['hurts'])} across {seeds} seeds"
+    )
+    which = "This run uses that recipe." if same else "This run's settings differ from it."
+    return (
+        f"**The default recipe, checked across seeds** (`{check['command']}`): GRPO {found} "
+        f"(95% intervals resampling seeds and items). {which}"
+    )

@@ -1,0 +1,160 @@
+"""What the policy answers during GRPO: a zero-weight reward term that logs, per batch, the
+spread of predicted V/A/D against the truth's spread, the share of groups that answer one
+constant, and the format rate (JSON lines, one per generation batch).
+
+Add it to a spec with weight 0 (it scores nothing, it only watches)::
+
+    RewardTerm("answer_watch", 0.0, {"log_path": "runs/x/answers.jsonl"})
+
+The diagnosis of a collapsing assessment (GRPO paying regression to the mean) reads these
+lines: :func:`read_watch` turns them into rows for a chart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eemo_rewards.answers.numbers import parse_scores
+from eemo_rewards.parsing import parse_completion
+from eemo_rewards.rewards.base import RewardFunction
+from eemo_rewards.tasks import normalise_task
+
+__all__ = ["AnswerWatch", "read_watch"]
+
+_DIMS = ("valence", "arousal", "dominance")
+
+
+def _std(values: Sequence[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+class AnswerWatch(RewardFunction):
+    """Log what a batch of completions answers; every score is 0.0 (use weight 0).
+
+    Parameters
+    ----------
+    log_path : path
+        JSON lines are appended here (the folder is created).
+
+    Each line holds ``batch`` (1-based), ``n``, ``format_rate``, ``constant_groups`` (share of
+    dataset rows whose completions all give one answer, among rows with 2+ completions; rows
+    are told apart by the ``id`` column, else by image and solution), ``scores`` (each
+    assessment completion's ``[dimension, truth, prediction or None]``) and per V/A/D
+    dimension present ``<dim>_pred_std``, ``<dim>_true_std``, ``<dim>_pred_mean``,
+    ``<dim>_true_mean`` and ``<dim>_readable`` (share of readable scores).
+    """
+
+    default_name = "answer_watch"
+    columns = ("dimension", "id", "image_id")
+
+    def __init__(self, *, log_path: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not log_path:
+            raise ValueError("answer_watch needs log_path=...: the file its lines go to")
+        self.log_path = str(log_path)
+        self.batches = 0
+
+    def _score(self, parsed, solution, **_: Any) -> float:
+        return 0.0
+
+    def __call__(self, prompts=None, completions=None, completion_ids=None, **kwargs):
+        if completions is None:
+            return []
+        n = len(completions)
+        try:
+            self._log(prompts, completions, kwargs)
+        except Exception as exc:  # a watch must never stop a run
+            import warnings
+
+            warnings.warn(
+                f"answer_watch: could not log a batch ({exc!r})", RuntimeWarning, stacklevel=2
+            )
+        return [0.0] * n
+
+    def _log(self, prompts, completions, kwargs) -> None:
+        n = len(completions)
+
+        def col(name):
+            v = kwargs.get(name)
+            return list(v) if isinstance(v, Sequence) and not isinstance(v, str) else [v] * n
+
+        tasks, solutions, dims = col("task"), col("solution"), col("dimension")
+        # a group is the completions of one dataset row: its id, else its solution and image
+        ids, images = col("id"), col("image_id")
+        keys = [
+            str(ids[i]) if ids[i] is not None else f"{images[i]}|{solutions[i]}" for i in range(n)
+        ]
+        groups: dict[str, list[str]] = defaultdict(list)
+        preds: dict[str, list[float]] = defaultdict(list)
+        trues: dict[str, list[float]] = defaultdict(list)
+        seen: dict[str, list[bool]] = defaultdict(list)
+        pairs: list[list[Any]] = []
+        ok = 0
+        for i, completion in enumerate(completions):
+            parsed = parse_completion(completion)
+            ok += parsed.ok
+            answer = (parsed.answer or "").strip().lower()
+            groups[keys[i]].append(answer)
+            if normalise_task(tasks[i]) == "assessment":
+                truth = parse_scores(str(solutions[i]))
+                pred = parse_scores(answer) if answer else {}
+                for key, value in truth.items():
+                    dim = key or (dims[i] if dims[i] in _DIMS else None)
+                    if dim is None:
+                        continue
+                    got = pred.get(key, pred.get(None))
+                    readable = got is not None and 0.0 <= got <= 1.0
+                    trues[dim].append(float(value))
+                    seen[dim].append(readable)
+                    pairs.append([dim, float(value), float(got) if readable else None])
+                    if readable:
+                        preds[dim].append(float(got))
+        self.batches += 1
+        multi = [g for g in groups.values() if len(g) > 1]
+        line: dict[str, Any] = {
+            "batch": self.batches,
+            "n": n,
+            "format_rate": ok / n if n else None,
+            "constant_groups": (sum(len(set(g)) == 1 for g in multi) / len(multi))
+            if multi
+            else None,
+        }
+        if pairs:
+            line["scores"] = pairs  # [dimension, truth, prediction or None] per completion
+        for dim in trues:
+            line[f"{dim}_pred_std"] = _std(preds[dim])
+            line[f"{dim}_true_std"] = _std(trues[dim])
+            line[f"{dim}_pred_mean"] = sum(preds[dim]) / len(preds[dim]) if preds[dim] else None
+            line[f"{dim}_true_mean"] = sum(trues[dim]) / len(trues[dim])
+            line[f"{dim}_readable"] = sum(seen[dim]) / len(seen[dim])
+        path = Path(self.log_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def read_watch(path: str | Path) -> list[dict[str, Any]]:
+    """The lines an :class:`AnswerWatch` wrote (an empty list when there are none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill: the rest stands
+    return rows
