@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> Path:
                              "seconds": round(wall, 1), "arms_trained": trained,
                              "jobs": args.jobs}) + "\n")  # fmt: skip
     from eemo_rewards.analysis.study import write_outputs
+    from eemo_rewards.train.study import rescore
+
+    done = rescore(done, budget)  # metrics added since an arm ran (reasoning consistency)
 
     command = "python scripts/run_study.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {

@@ -63,6 +63,7 @@ __all__ = [
     "Setting",
     "arms_for",
     "eval_data",
+    "rescore",
     "run_cell",
     "run_cells",
     "run_study",
@@ -730,6 +731,47 @@ def run_study(
         settings, seeds, budget=budget, root=root, arms=arms, jobs=jobs, progress=progress
     )
     return results_frame(done, budget.name)
+
+
+def rescore(
+    done: Sequence[dict[str, Any]], budget: str | Budget, *, judge: Any = "cue"
+) -> list[dict[str, Any]]:
+    """Score every saved arm's held-out completions again (the same rows, the same eval
+    spec) and add the per-item values the saved items lack (e.g. reasoning ``consistency``
+    from ``judge``) with their means in the row as ``eval_<metric>``: results made before a
+    metric existed gain it without training or generating anything again."""
+    from eemo_rewards.train.evaluate import score_completions
+
+    budget = BUDGETS[budget] if isinstance(budget, str) else budget
+    datasets: dict[str, Any] = {}
+    out = []
+    for d in done:
+        row = d["row"]
+        completions = d.get("completions")
+        if not completions:
+            out.append(d)
+            continue
+        setting = SETTINGS[row["setting"]]
+        if setting.name not in datasets:
+            datasets[setting.name] = eval_data(setting, budget)
+        evaluation = datasets[setting.name]
+        if len(evaluation) != len(completions):
+            raise ValueError(
+                f"{row['setting']} s{row['seed']} {row['arm']}: {len(completions)} saved "
+                f"completions for {len(evaluation)} held-out rows; rerun the arm"
+            )
+        result = score_completions(evaluation, completions, spec=_eval_spec(setting), judge=judge)
+        items = [dict(i) for i in d["items"]]
+        for item, fresh in zip(items, result.rows, strict=True):
+            for key, value in fresh["item_metrics"].items():
+                item.setdefault(key, value)
+        new_row = dict(row)
+        for key, value in result.metrics.items():
+            name = f"eval_{key.replace('/', '_')}"
+            if name not in new_row and isinstance(value, int | float) and math.isfinite(value):
+                new_row[name] = float(value)
+        out.append({**d, "row": new_row, "items": items})
+    return out
 
 
 def results_frame(done: Sequence[dict[str, Any]], budget: str) -> pl.DataFrame:
