@@ -307,3 +307,26 @@ def test_diagnosis_shows_a_policy_collapsing_onto_one_answer():
     assert value[("spread within a prompt", 10)] > 0.05
     assert value[("spread within a prompt", 20)] == 0.0
     assert value[("constant groups", 20)] == 1.0 and value[("constant groups", 10)] == 0.0
+
+
+@pytest.mark.slow
+def test_check_recipe_runs_seeds_in_parallel_and_writes_its_verdict(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_recipe.py"
+    spec = importlib.util.spec_from_file_location("check_recipe", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.main([
+        "--seeds", "0", "1", "--jobs", "2", "--name", "tiny", "--out", str(tmp_path / "out"),
+        "--set", "n_images=70", "--set", "sft_steps=2", "--set", "grpo_steps=1",
+        "--set", "eval_rows=4", "--set", "sft_rows=16", "--set", "grpo_rows=16",
+        "--set", f"runs_dir={tmp_path / 'runs'}", "--set", "max_completion_length=8",
+    ])  # fmt: skip
+    data = json.loads(path.read_text())
+    assert data["seeds"] == [0, 1] and data["settings"]["grpo_steps"] == 1
+    assert isinstance(data["holds"], bool) and data["table"]
+    assert {r["seeds"] for r in data["table"]} == {2}
+    assert {r["decoding"] for r in data["table"]} == {"greedy", "sampled"}
+    assert (tmp_path / "out" / "tiny.md").read_text().startswith("### Recipe `tiny`")

@@ -468,9 +468,11 @@ def results_card(
     regressions = [r["metric"] for r in rows if r["regression"]]
     helps = [r["metric"] for r in rows if r["verdict"] == "helps"]
     items = max(r["items"] for r in rows)
+    fewest = min(r["items"] for r in rows)
     text = (
         f"**GRPO against its SFT checkpoint** on up to {items} held-out items ({decoding} "
-        f"decoding), {len(rows)} metrics: helps on {len(helps)}"
+        f"decoding; {fewest}–{items} items per metric, see `items`), {len(rows)} metrics: "
+        f"helps on {len(helps)}"
         + (f" ({', '.join(helps)})" if helps else "")
         + f", hurts on {len(regressions)}"
         + (f" (**regressions: {', '.join(regressions)}**)" if regressions else "")
