@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> Path:
     with open(root / "invocations.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "seconds": round(wall, 1), "arms_trained": trained,
-                             "jobs": args.jobs}) + "\n")  # fmt: skip
+                             "jobs": args.jobs, "git_commit": _git_commit()}) + "\n")  # fmt: skip
     from eemo_rewards.analysis.study import write_outputs
     from eemo_rewards.train.study import rescore
 
