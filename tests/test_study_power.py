@@ -330,3 +330,23 @@ def test_check_recipe_runs_seeds_in_parallel_and_writes_its_verdict(tmp_path):
     assert {r["seeds"] for r in data["table"]} == {2}
     assert {r["decoding"] for r in data["table"]} == {"greedy", "sampled"}
     assert (tmp_path / "out" / "tiny.md").read_text().startswith("### Recipe `tiny`")
+
+
+def test_items_one_arm_could_not_score_are_left_out_of_the_pair_not_the_table():
+    from eemo_rewards.analysis.power import paired_values
+    from eemo_rewards.analysis.recipe import recipe_table
+
+    # a judge decided items 0-29 for the SFT model and items 10-39 for the GRPO model
+    sft = [{"consistency": 0.0, "format_rate": 1.0} if i < 30 else {"format_rate": 1.0}
+           for i in range(40)]  # fmt: skip
+    grpo = [{"consistency": 1.0, "format_rate": 1.0} if i >= 10 else {"format_rate": 1.0}
+            for i in range(40)]  # fmt: skip
+    before, after = paired_values(sft, grpo, "consistency")
+    assert len(before) == len(after) == 20
+    evaluation = [{"stage": "sft", "decoding": "greedy", "items": sft},
+                  {"stage": "grpo", "decoding": "greedy", "items": grpo}]  # fmt: skip
+    runs = [{"seed": 0, "eval": evaluation}]
+    rows = {r["metric"]: r for r in recipe_table(runs)}
+    assert rows["consistency"]["items"] == 20 and rows["consistency"]["verdict"] == "helps"
+    with pytest.raises(ValueError, match="same rows"):
+        paired_values(sft, grpo[:-1], "consistency")

@@ -25,7 +25,9 @@ __all__ = [
     "item_values",
     "metric_interval",
     "metric_kind",
+    "metric_value",
     "paired_difference",
+    "paired_values",
     "verdict",
 ]
 
@@ -276,6 +278,46 @@ def item_values(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Any]:
             if f"{dim}_true" in r and f"{dim}_pred" in r
         ]
     return [float(r[metric]) for r in rows if metric in r]
+
+
+def paired_values(
+    before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]], metric: str
+) -> tuple[list[Any], list[Any]]:
+    """:func:`item_values` of two evaluations of the same rows, kept only where **both**
+    scored the item (a judge may decide an item for one model and not the other), in row
+    order.
+
+    Examples
+    --------
+    >>> paired_values([{"c": 1.0}, {"c": 0.0}, {}], [{"c": 0.0}, {}, {"c": 1.0}], "c")
+    ([1.0], [0.0])
+    """
+    if len(before) != len(after):
+        raise ValueError(
+            f"{len(before)} items before and {len(after)} after: the evaluations did not "
+            "answer the same rows, so they cannot be paired"
+        )
+    first, second = [], []
+    for b, a in zip(before, after, strict=True):
+        x, y = item_values([b], metric), item_values([a], metric)
+        if x and y:
+            first.append(x[0])
+            second.append(y[0])
+    return first, second
+
+
+def metric_value(groups: Sequence[Any], *, kind: str = "mean") -> float:
+    """The metric (mean over seeds of the per-seed value), without an interval.
+
+    Examples
+    --------
+    >>> metric_value([[1, 0], [1, 1]])
+    0.75
+    """
+    kind = _kind(kind)
+    return float(
+        sum(_point(v, kind) for v in _as_groups(groups, kind, "metric_value")) / len(groups)
+    )
 
 
 def metric_kind(metric: str) -> str:

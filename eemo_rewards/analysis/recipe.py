@@ -16,9 +16,9 @@ from typing import Any
 
 from eemo_rewards.analysis.power import (
     POWER_COVERS,
-    item_values,
     metric_kind,
     paired_difference,
+    paired_values,
 )
 
 __all__ = [
@@ -69,9 +69,9 @@ def recipe_table(runs: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[di
             continue
         for metric in recipe_metrics([i for items in sft for i in items]):
             kind = metric_kind(metric)
-            before = [item_values(items, metric) for items in sft]
-            after = [item_values(items, metric) for items in grpo]
-            if not all(before) or any(len(b) != len(a) for b, a in zip(before, after, strict=True)):
+            pairs = [paired_values(b, a, metric) for b, a in zip(sft, grpo, strict=True)]
+            before, after = [p[0] for p in pairs], [p[1] for p in pairs]
+            if not all(before):
                 continue
             if kind != "mean" and min(len(b) for b in before) < 3:
                 continue
@@ -132,6 +132,19 @@ def write_recipe(
         "table": list(table),
     }
     json_path = path.with_suffix(".json")
+    data["reused"] = {str(r["seed"]): bool(r.get("reused")) for r in runs}
+    earlier = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    if runs and all(r.get("reused") for r in runs) and earlier.get("settings") == data["settings"]:
+        # every job came from disk: the time it took to train them is the earlier run's
+        data["trained_seconds"] = earlier.get("trained_seconds", earlier.get("seconds"))
+        data["trained_wall_seconds"] = earlier.get(
+            "trained_wall_seconds", earlier.get("wall_seconds")
+        )
+    else:
+        data["trained_seconds"], data["trained_wall_seconds"] = (
+            data["seconds"],
+            data["wall_seconds"],
+        )
     json_path.write_text(json.dumps(data, indent=1, default=str))
     path.with_suffix(".md").write_text(recipe_markdown(table, title=f"Recipe `{path.name}`"))
     return json_path

@@ -23,7 +23,9 @@ from eemo_rewards.analysis.power import (
     item_values,
     metric_interval,
     metric_kind,
+    metric_value,
     paired_difference,
+    paired_values,
 )
 
 __all__ = [
@@ -110,28 +112,29 @@ def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.Da
         if not seeds:
             continue
         for metric in _metrics_of(setting, task):
-            after = _groups(by_seed, seeds, metric)
-            if not all(after):
+            scored = _groups(by_seed, seeds, metric)
+            if not all(scored):
                 continue
+            kind = metric_kind(metric)
             row: dict[str, Any] = {
                 "setting": setting,
                 "arm": arm,
                 "metric": metric,
                 "seeds": len(seeds),
-                "items": min(len(g) for g in after),
+                "items": min(len(g) for g in scored),
+                "value": metric_value(scored, kind=kind),
             }
-            kind = metric_kind(metric)
             for name, other in (("stage1", stage1), ("control", control if arm != "sft" else {})):
                 if not other:
                     continue
-                before = _groups(other, seeds, metric)
-                if not all(before) or any(
-                    len(b) != len(a) for b, a in zip(before, after, strict=True)
-                ):
+                # the items both arms scored (a judge may decide an item for one arm only)
+                pairs = [paired_values(other[s], by_seed[s], metric) for s in seeds]
+                before, after = [p[0] for p in pairs], [p[1] for p in pairs]
+                if not all(before):
                     continue
                 out = paired_difference(before, after, kind=kind, seed=seed)
-                row[f"{name}_value"] = out["before"]
-                row["value"] = out["after"]
+                row[f"{name}_value"] = metric_value(_groups(other, seeds, metric), kind=kind)
+                row[f"vs_{name}_items"] = min(len(b) for b in before)
                 row[f"vs_{name}_change"] = out["change"]
                 row[f"vs_{name}_low"] = out["low"]
                 row[f"vs_{name}_high"] = out["high"]
