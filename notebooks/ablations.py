@@ -33,7 +33,7 @@ with app.setup:
     from eemo_rewards.analysis.training import gains_over_sft, with_headline
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report import StandaloneReport
-    from eemo_rewards.train.study import BUDGETS, run_study
+    from eemo_rewards.train.study import BUDGETS, STUDY_SETTINGS, run_study
 
     REPO = Path(__file__).resolve().parents[1]
     RESPONSES = REPO.parent / "shared" / "reference" / "eemo-bench" / "responses"
@@ -42,7 +42,7 @@ with app.setup:
     GRIDS = {
         "smoke": (["scarce"], [0]),
         "small": (["scarce", "noisy"], [0, 1]),
-        "full": (["clean", "scarce", "noisy", "assessment", "ranking"], [0, 1, 2]),
+        "full": (list(STUDY_SETTINGS), [0, 1, 2, 3, 4]),
     }
 
 
@@ -92,13 +92,13 @@ def _():
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     study = load_study(COMMITTED_STUDY) if (COMMITTED_STUDY / "study.json").is_file() else None
     return (study,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(study):
     mo.stop(
         study is None,
@@ -110,6 +110,11 @@ def _(study):
     _meta = study["meta"]
     _budget = _meta["budget"]
     _items = sorted({r["items"] for r in _meta["items_per_metric"]})
+    _trained = "; ".join(
+        f"`{i.get('git_commit')}` ({i['arms_trained']} arms)"
+        for i in _meta["wall"]["invocations"]
+        if i.get("arms_trained")
+    )
     study_headline = mo.ui.altair_chart(headline_chart(study["headline"]))
     study_diagnosis = diagnosis_chart(study["diagnosis"])
     study_curves = reward_curves_chart(study["results"])
@@ -128,9 +133,9 @@ def _(study):
     interval ({_meta["interval"]}); *helps* / *hurts* when the whole interval is above /
     below 0, *within noise* otherwise.
 
-    Made by `{_meta["command"]}` at commit `{_meta.get("git_commit")}`, finished
-    {_meta["finished_utc"]}; study wall time {_meta["wall"]["study_wall_seconds"] / 60:.1f}
-    minutes on {_meta.get("cpu_count")} cores.
+    Made by `{_meta["command"]}`: arms trained at {_trained}; tables written at
+    `{_meta.get("git_commit")}`, {_meta["finished_utc"]}. Study wall time
+    {_meta["wall"]["study_wall_seconds"] / 60:.1f} minutes on {_meta.get("cpu_count")} cores.
     """
             ),
             mo.md(study["markdown"]),
@@ -435,7 +440,10 @@ def _(args, out_dir, train_button, train_interactive):
             grid_settings, seeds=grid_seeds, budget=args.train, root=out_dir / "runs"
         )
     this_run.write_parquet(out_dir / "training_results.parquet")
-    this_run.write_csv(out_dir / "training_results.csv")
+    # CSV holds flat columns only: the training curves (lists) stay in the parquet
+    this_run.select(pl.exclude(pl.List(pl.Float64), pl.List(pl.Int64))).write_csv(
+        out_dir / "training_results.csv"
+    )
     this_run_scored = with_headline(this_run)
     mo.vstack(
         [

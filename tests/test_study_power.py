@@ -311,19 +311,16 @@ def test_diagnosis_shows_a_policy_collapsing_onto_one_answer():
 
 @pytest.mark.slow
 def test_check_recipe_runs_seeds_in_parallel_and_writes_its_verdict(tmp_path):
-    import importlib.util
-    from pathlib import Path
+    from eemo_rewards.analysis.recipe import recipe_table, write_recipe
+    from eemo_rewards.train.recipe import run_seeds
+    from eemo_rewards.train.settings import JobSettings
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "check_recipe.py"
-    spec = importlib.util.spec_from_file_location("check_recipe", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path = module.main([
-        "--seeds", "0", "1", "--jobs", "2", "--name", "tiny", "--out", str(tmp_path / "out"),
-        "--set", "n_images=70", "--set", "sft_steps=2", "--set", "grpo_steps=1",
-        "--set", "eval_rows=4", "--set", "sft_rows=16", "--set", "grpo_rows=16",
-        "--set", f"runs_dir={tmp_path / 'runs'}", "--set", "max_completion_length=8",
-    ])  # fmt: skip
+    base = JobSettings(n_images=70, sft_steps=2, grpo_steps=1, eval_rows=4, sft_rows=16,
+                       grpo_rows=16, runs_dir=str(tmp_path / "runs"),
+                       max_completion_length=8)  # fmt: skip
+    runs, wall = run_seeds(base, [0, 1], jobs=2)
+    path = write_recipe(recipe_table(runs), runs, tmp_path / "out" / "tiny",
+                        settings=base.to_dict(), command="test", wall_seconds=wall)  # fmt: skip
     data = json.loads(path.read_text())
     assert data["seeds"] == [0, 1] and data["settings"]["grpo_steps"] == 1
     assert isinstance(data["holds"], bool) and data["table"]
