@@ -45,6 +45,9 @@ REWARD_SETTINGS = [
     ("thurstone", {"require_format": False, "scale": "1-9"}),
     ("consistency", {}),
     ("consistency", {"require_cues": False, "require_format": False}),
+    ("votes", {}),
+    ("votes", {"mode": "topk", "k": 2, "require_format": False}),
+    ("votes", {"taxonomy": "mikels8"}),
 ]
 
 
@@ -190,6 +193,18 @@ extra_columns = st.fixed_dictionaries(
         ),
         "scale": st.one_of(st.none(), st.sampled_from(["0-1", "1-9", "1-5", "9-1", "x", ""])),
         "image_id": st.one_of(st.none(), st.sampled_from(["a", "b", "c"]), st.integers()),
+        # a vote distribution, well formed or not (mismatched lengths, negative or odd votes)
+        "vote_labels": st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(["joy", "fear", "awe", "sadness", "Joy", ""]), max_size=5),
+            st.text(max_size=10),
+        ),
+        "votes": st.one_of(
+            st.none(),
+            st.lists(
+                st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=3)), max_size=5
+            ),
+        ),
     }
 )
 
@@ -246,7 +261,7 @@ def test_trl_batch_call_is_total(reward, batch):
         "task": [b[2] for b in batch],
         "options": [b[3] for b in batch],
     }
-    for column in ("taxonomy", "dimension", "scale", "image_id"):
+    for column in ("taxonomy", "dimension", "scale", "image_id", "vote_labels", "votes"):
         kwargs[column] = [b[4][column] for b in batch]
     try:
         out = reward(prompts=["p"] * len(batch), completions=[b[0] for b in batch], **kwargs)
