@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,7 +81,12 @@ def test_main_job_exports_an_html_report_then_eval_and_sft_run_as_scripts(main_j
         assert section in html, section  # fmt: skip
     # the results card comes before the curves, and counts the held-out items it compares
     assert html.index("GRPO against its SFT checkpoint") < html.index("Training curves")
-    assert "8 held-out items" in html
+    # eval_rows=8 per task and per V/A/D dimension: the card says how many items it compared
+    found = re.search(
+        r"on up to (\d+) held-out items \(greedy decoding; (\d+)(?:–|\\u2013)\1 items per", html
+    )
+    assert found, "the results card names its item counts"
+    assert int(found.group(2)) <= 8 < int(found.group(1))
     assert "application/vnd.vegalite" in html, "the charts are in the report"
     job = runs / "job"
     assert (job / "grpo" / "metrics.parquet").exists() and (job / "eval.parquet").exists()
