@@ -128,8 +128,8 @@ class JobSettings:
     prompts_per_step: int = _setting(4, "prompts per step", "", (1, 4096, 1), "training")
     grpo_learning_rate: float = _setting(
         1e-5, "GRPO learning rate", "1e-5 holds every held-out metric across 3 seeds and "
-        "improves more of them than 5e-5 (data/study/recipe/)", (0.0, 1.0, 1e-6), "training"
-    )
+        "improves more of them than 5e-5 (data/study/recipe/)", (0.0, 1.0, 1e-6), "training",
+    )  # fmt: skip
     beta: float = _setting(
         0.0, "beta (KL)", "KL penalty to the SFT model; 0 keeps no reference model",
         (0.0, 100.0, 0.01), "training",
