@@ -347,3 +347,22 @@ def test_items_one_arm_could_not_score_are_left_out_of_the_pair_not_the_table():
     assert rows["consistency"]["items"] == 20 and rows["consistency"]["verdict"] == "helps"
     with pytest.raises(ValueError, match="same rows"):
         paired_values(sft, grpo[:-1], "consistency")
+
+
+def test_recipe_note_reads_a_spec_by_what_it_scores_not_how_it_is_written():
+    from eemo_rewards.analysis.recipe import recipe_note
+    from eemo_rewards.spec import preset
+
+    check = {"command": "c", "seeds": [0, 1, 2], "holds": True, "hurts": [],
+             "settings": {"grpo_steps": 100, "spec": "default"}}  # fmt: skip
+    spelled_out = preset("default").to_json() if hasattr(preset("default"), "to_json") else None
+    explicit = json.dumps({"terms": [
+        {"name": "format", "weight": 0.5},
+        {"name": "accuracy", "weight": 1.0, "params": {"mode": "binary"}},
+        {"name": "intensity", "weight": 1.0, "params": {"kernel": "linear"}},
+        {"name": "ranking", "weight": 1.0}], "aggregation": "sum", "name": "default"})  # fmt: skip
+    for spec in filter(None, (explicit, spelled_out, preset("default").to_dict())):
+        assert "uses that recipe" in recipe_note(check, {"grpo_steps": 100, "spec": spec})
+    soft = json.dumps({"terms": [{"name": "format", "weight": 0.5},
+                                 {"name": "accuracy", "params": {"mode": "soft"}}]})  # fmt: skip
+    assert "differ" in recipe_note(check, {"grpo_steps": 100, "spec": soft})

@@ -156,6 +156,27 @@ def load_recipe(path: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _canonical(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings with the reward spec as its resolved dict (a preset name, its JSON text and
+    the spec itself are one recipe) and tuples as lists."""
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+    if "spec" in out:
+        try:
+            from eemo_rewards.train.grpo import resolve_spec
+
+            spec = resolve_spec(out["spec"])
+            funcs, weights = spec.build()
+            # what the rewards are, with every default filled in: a term written with its
+            # default parameters is the same term
+            out["spec"] = [
+                (type(f).__name__, sorted((k, repr(v)) for k, v in vars(f).items()), w)
+                for f, w in zip(funcs, weights, strict=True)
+            ]
+        except Exception:  # an unreadable spec compares as it is written
+            pass
+    return out
+
+
 def recipe_note(check: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
     """One Markdown paragraph for a run's results: what the committed multi-seed check of
     the default recipe found, and whether this run uses that recipe.
@@ -170,7 +191,8 @@ def recipe_note(check: Mapping[str, Any] | None, settings: Mapping[str, Any]) ->
             "No multi-seed check of the default recipe is committed "
             "(`python scripts/check_recipe.py`)."
         )
-    same = all(check["settings"].get(k) == v for k, v in settings.items() if k not in _NOT_RECIPE)
+    theirs, ours = _canonical(check["settings"]), _canonical(settings)
+    same = all(theirs.get(k) == v for k, v in ours.items() if k not in _NOT_RECIPE)
     seeds = len(check["seeds"])
     found = (
         f"holds every held-out metric against its SFT checkpoint across {seeds} seeds"
