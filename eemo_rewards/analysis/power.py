@@ -25,6 +25,7 @@ __all__ = [
     "item_values",
     "metric_interval",
     "metric_kind",
+    "metric_names",
     "metric_value",
     "paired_difference",
     "paired_values",
@@ -318,6 +319,25 @@ def metric_value(groups: Sequence[Any], *, kind: str = "mean") -> float:
     return float(
         sum(_point(v, kind) for v in _as_groups(groups, kind, "metric_value")) / len(groups)
     )
+
+
+def metric_names(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every metric per-item values support, in first-seen order: the mean metrics as they
+    are, then ``<dim>_srcc`` and ``<dim>_plcc`` where items carry both ``<dim>_true`` and
+    ``<dim>_pred``.
+
+    Examples
+    --------
+    >>> metric_names([{"emotion_acc": 1.0, "valence_true": 0.2, "valence_pred": 0.4}])
+    ['emotion_acc', 'valence_srcc', 'valence_plcc']
+    """
+    names: list[str] = []
+    for item in items:
+        names += [k for k in item if k not in names]
+    means = [n for n in names if not n.endswith(("_true", "_pred"))]
+    dims = [n[: -len("_true")] for n in names
+            if n.endswith("_true") and f"{n[: -len('_true')]}_pred" in names]  # fmt: skip
+    return means + [f"{d}_{k}" for d in dims for k in CORRELATIONS]
 
 
 def metric_kind(metric: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from eemo_rewards.analysis.power import (
     POWER_COVERS,
     metric_kind,
+    metric_names,
     paired_difference,
     paired_values,
 )
@@ -36,19 +37,15 @@ _NOT_RECIPE = ("name", "runs_dir", "seed", "report_to", "eval_batch_size", "save
 
 def recipe_metrics(items: Sequence[Mapping[str, Any]]) -> list[str]:
     """Every metric the items support: mean metrics as they are, and ``<dim>_srcc`` /
-    ``<dim>_plcc`` where items carry ``<dim>_true`` and ``<dim>_pred``.
+    ``<dim>_plcc`` where items carry ``<dim>_true`` and ``<dim>_pred``
+    (:func:`eemo_rewards.analysis.power.metric_names`).
 
     Examples
     --------
     >>> recipe_metrics([{"emotion_acc": 1.0, "valence_true": 0.2, "valence_pred": 0.4}])
     ['emotion_acc', 'valence_srcc', 'valence_plcc']
     """
-    names: list[str] = []
-    for item in items:
-        names += [k for k in item if k not in names]
-    means = [n for n in names if not n.endswith(("_true", "_pred"))]
-    dims = [n[: -len("_true")] for n in names if n.endswith("_true")]
-    return means + [f"{d}_{k}" for d in dims for k in ("srcc", "plcc")]
+    return metric_names(items)
 
 
 def recipe_table(runs: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[dict[str, Any]]:

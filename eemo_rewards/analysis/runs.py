@@ -402,11 +402,11 @@ def comparison_table(
 
 
 def _correlation_rows(
-    evaluation: Sequence[Mapping[str, Any]], dims: Sequence[str], *, decoding: str, seed: int,
-    before: str = "sft", after: str = "grpo",
+    evaluation: Sequence[Mapping[str, Any]], metrics: Sequence[str], *, decoding: str,
+    seed: int, before: str = "sft", after: str = "grpo",
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Card rows for ``<dim>_srcc`` and ``<dim>_plcc``, paired by item."""
-    from eemo_rewards.analysis.power import item_values, paired_difference
+    """Card rows for correlation metrics (``<dim>_srcc``, ``<dim>_plcc``), paired by item."""
+    from eemo_rewards.analysis.power import metric_kind, paired_difference, paired_values
 
     by_stage = {r["stage"]: r for r in evaluation if r.get("decoding") == decoding}
     if before not in by_stage or after not in by_stage:
@@ -415,20 +415,15 @@ def _correlation_rows(
     if len(first) != len(second):
         return []
     rows = []
-    for dim in dims:
-        for kind in ("srcc", "plcc"):
-            metric = f"{dim}_{kind}"
-            pairs = [(b, a) for b, a in zip(first, second, strict=True)
-                     if f"{dim}_true" in b and f"{dim}_true" in a]  # fmt: skip
-            if len(pairs) < 3:
-                continue
-            b = item_values([p[0] for p in pairs], metric)
-            a = item_values([p[1] for p in pairs], metric)
-            out = paired_difference([b], [a], kind=kind, seed=seed)
-            rows.append({"metric": metric, "items": out["items"], before: out["before"],
-                         after: out["after"], "change": out["change"], "low": out["low"],
-                         "high": out["high"], "verdict": out["verdict"],
-                         "regression": out["verdict"] == "hurts"})  # fmt: skip
+    for metric in metrics:
+        b, a = paired_values(first, second, metric)
+        if len(b) < 3:
+            continue
+        out = paired_difference([b], [a], kind=metric_kind(metric), seed=seed)
+        rows.append({"metric": metric, "items": out["items"], before: out["before"],
+                     after: out["after"], "change": out["change"], "low": out["low"],
+                     "high": out["high"], "verdict": out["verdict"],
+                     "regression": out["verdict"] == "hurts"})  # fmt: skip
     return rows
 
 
@@ -445,17 +440,15 @@ def results_card(
     recomputed on every resample of items (:mod:`eemo_rewards.analysis.power`); macro-F1
     stays in the full table.
     """
+    from eemo_rewards.analysis.power import metric_kind, metric_names
     from eemo_rewards.analysis.stats import INTERVAL_COVERS, results_card_rows
 
-    names: list[str] = []
-    for row in evaluation:
-        for item in row.get("items") or ():
-            names += [k for k in item if k not in names]
-    # an assessment item's (truth, prediction) pair feeds its dimension's correlation
-    dims = [k[: -len("_true")] for k in names if k.endswith("_true") and f"{k[:-5]}_pred" in names]
-    means = [n for n in names if not n.endswith(("_true", "_pred"))]
+    # an assessment item's (truth, prediction) pair feeds its dimension's correlations
+    names = metric_names([item for row in evaluation for item in row.get("items") or ()])
+    means = [n for n in names if metric_kind(n) == "mean"]
+    correlations = [n for n in names if metric_kind(n) != "mean"]
     rows = results_card_rows(evaluation, metrics=metric_order(means), decoding=decoding, seed=seed)
-    rows[1:1] = _correlation_rows(evaluation, dims, decoding=decoding, seed=seed)
+    rows[1:1] = _correlation_rows(evaluation, correlations, decoding=decoding, seed=seed)
     if not rows:
         return {
             "table": pl.DataFrame(),

@@ -188,12 +188,6 @@ def headline_markdown(table: pl.DataFrame, *, metrics: Sequence[str] | None = No
     return "\n".join(lines) + "\n"
 
 
-def _watch_frame(done: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    from eemo_rewards.train.study import watch_frame
-
-    return watch_frame(done)
-
-
 def diagnosis_frame(
     watch: pl.DataFrame, scores: pl.DataFrame, *, settings: Sequence[str] = ("assessment",
     "diagnosis"), window: int = 10,
@@ -351,9 +345,9 @@ def write_outputs(
     results = results_frame(done, budget.name)
     results.write_parquet(out / "results.parquet")
     items_frame(done).write_parquet(out / "items.parquet")
-    from eemo_rewards.train.study import watch_scores
+    from eemo_rewards.train.study import watch_frame, watch_scores
 
-    watch = _watch_frame(done)
+    watch = watch_frame(done)
     watch.write_parquet(out / "watch.parquet")
     scores = watch_scores(done)
     scores.write_parquet(out / "watch_scores.parquet")

@@ -13,8 +13,8 @@ lines: :func:`read_watch` turns them into rows for a chart.
 from __future__ import annotations
 
 import json
-import math
 import os
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +31,8 @@ _DIMS = ("valence", "arousal", "dominance")
 
 
 def _std(values: Sequence[float]) -> float | None:
-    if len(values) < 2:
-        return None
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    """The sample standard deviation, ``None`` with fewer than two values."""
+    return statistics.stdev(values) if len(values) >= 2 else None
 
 
 class AnswerWatch(RewardFunction):

@@ -7,7 +7,7 @@ says what to change, not minutes into a run or deep inside a collator.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eemo_rewards.train.models import ModelBundle, lora_preset, lora_target_modules
@@ -18,6 +18,7 @@ __all__ = [
     "check_context",
     "checkpointing_field",
     "device_defaults",
+    "in_processes",
     "lora_config",
     "prompt_length",
     "world_size",
@@ -255,3 +256,44 @@ def check_context(
             "length."
         )
     return longest
+
+
+def _with_threads(func: Callable[[Any], Any], threads: int, payload: Any) -> Any:
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    return func(payload)
+
+
+def in_processes(
+    func: Callable[[Any], Any],
+    payloads: Sequence[Any],
+    *,
+    jobs: int | None = None,
+    done: Callable[[int, Any], Any] | None = None,
+) -> list[Any]:
+    """``func(payload)`` for every payload, ``jobs`` at a time in spawned worker processes
+    (default one per core; ``jobs=1`` runs here), each with its share of the cores as torch
+    threads. Returns the results in payload order; ``done(i, result)`` is called as each
+    finishes. ``func`` must be importable (a module-level function)."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    results: list[Any] = [None] * len(payloads)
+    if jobs == 1:
+        for i, payload in enumerate(payloads):
+            results[i] = _with_threads(func, threads, payload)
+            if done is not None:
+                done(i, results[i])
+        return results
+    with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_with_threads, func, threads, p): i for i, p in enumerate(payloads)}
+        for future in cf.as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if done is not None:
+                done(i, results[i])
+    return results

@@ -42,8 +42,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
+import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -450,10 +450,7 @@ def _spread(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
                 preds.append(r["item_metrics"][f"{dim}_pred"])
     for dim, (trues, preds) in by_dim.items():
         for name, values in (("true", trues), ("pred", preds)):
-            mean = sum(values) / len(values)
-            out[f"eval_{dim}_{name}_std"] = math.sqrt(
-                sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)
-            )
+            out[f"eval_{dim}_{name}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
     return out
 
 
@@ -632,12 +629,7 @@ def run_cell(
 
 
 def _cell_worker(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """One cell in a worker process (threads split between the workers)."""
-    threads = max(1, int(payload.pop("threads")))
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
+    """One cell in a worker process (:func:`~eemo_rewards.train.common.in_processes`)."""
     log = payload.pop("log")
     started = time.monotonic()
 
@@ -670,8 +662,7 @@ def run_cells(
     list of dict
         Every arm's saved result (``row``, ``items``, ``watch``), cells in grid order.
     """
-    import concurrent.futures as cf
-    import multiprocessing as mp
+    from eemo_rewards.train.common import in_processes
 
     budget = BUDGETS[budget] if isinstance(budget, str) else budget
     unknown = [s for s in settings if s not in SETTINGS]
@@ -681,31 +672,26 @@ def run_cells(
         raise ValueError("pass at least one seed")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    jobs = max(1, jobs or os.cpu_count() or 1)
     cells = [(s, seed) for seed in seeds for s in settings]
     # the longest cells first, so the last ones to finish are short
     cost = {s: len(arms_for(SETTINGS[s], arms)) for s in settings}
     order = sorted(cells, key=lambda c: -cost[c[0]])
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     log = root / "progress.log"
     say = progress or (lambda message: None)
-    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    payloads = {
-        cell: {"setting": cell[0], "seed": cell[1], "budget": budget, "root": str(root),
-               "arms": arms, "threads": threads, "log": str(log)}
+    payloads = [
+        {"setting": cell[0], "seed": cell[1], "budget": budget, "root": str(root),
+         "arms": arms, "log": str(log)}
         for cell in order
-    }  # fmt: skip
-    if jobs == 1:
-        for cell in order:
-            say(f"cell {cell[0]} s{cell[1]}")
-            results[cell] = _cell_worker(dict(payloads[cell]))
-    else:
-        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(_cell_worker, dict(payloads[c])): c for c in order}
-            for future in cf.as_completed(futures):
-                cell = futures[future]
-                results[cell] = future.result()
-                say(f"cell {cell[0]} s{cell[1]} finished ({len(results)}/{len(cells)})")
+    ]  # fmt: skip
+    finished = 0
+
+    def one_done(i: int, _result: Any) -> None:
+        nonlocal finished
+        finished += 1
+        say(f"cell {order[i][0]} s{order[i][1]} finished ({finished}/{len(cells)})")
+
+    out = in_processes(_cell_worker, payloads, jobs=jobs, done=one_done)
+    results = dict(zip(order, out, strict=True))
     return [arm for cell in cells for arm in results[cell]]
 
 
