@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from eemo_rewards.bench import prompts
+import eemo_rewards.bench.prompts as prompts
 
 __all__ = [
     "DATA_ENV",
