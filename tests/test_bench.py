@@ -514,6 +514,7 @@ def suite(release, tmp_path_factory):
     return argv, images, out
 
 
+@pytest.mark.slow
 def test_run_writes_every_set_and_a_repeat_generates_nothing(suite, release, capsys):
     argv, _images, out = suite
     assert main(argv) == 0

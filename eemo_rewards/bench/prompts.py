@@ -50,7 +50,7 @@ def perception_single(question: str, options: Mapping[str, str]) -> str:
 
     Examples
     --------
-    >>> perception_single("Is it joy?", {"A": "No", "B": "Yes"})[-26:]
+    >>> perception_single("Is it joy?", {"A": "No", "B": "Yes"})[-29:]
     'following options: A:No B:Yes'
     """
     return (
