@@ -357,12 +357,12 @@ def test_release_formats_name_the_model_from_their_keys(release, tmp_path):
     out = [
         dict(r, **{"all(EEmo-Logic)": "<answer>Dominant emotion: awe</answer>"}) for r in ARTEMIS
     ]
-    (tmp_path / "artemis.json").write_text(json.dumps(out))
+    (tmp_path / "artemis.json").write_text(json.dumps(out, indent=4))
     items = load_items(get_set("artemis"), release)
     model, found, unmatched = read_answers(tmp_path / "artemis.json", get_set("artemis"), items)
     assert model == "EEmo-Logic" and len(found) == 3 and unmatched == 0
     aes = {name: {"AesE_response": "A"} for name in AESE}
-    (tmp_path / "aes.json").write_text(json.dumps(aes))
+    (tmp_path / "aes.json").write_text(json.dumps(aes, indent=4))  # as the release writes it
     items = load_items(get_set("aesbench-aese"), release)
     _, found, _ = read_answers(tmp_path / "aes.json", get_set("aesbench-aese"), items)
     assert len(found) == 3

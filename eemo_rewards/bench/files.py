@@ -226,6 +226,13 @@ def _inference_output(rows, model, bench_set, items, found) -> None:
                 found[key] = {"answer": text}
 
 
+def _json_or_none(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
 def read_answers(
     path: str | os.PathLike, bench_set: BenchSet, items: Sequence[Item]
 ) -> tuple[str, dict[tuple[str, str], dict[str, Any]], int]:
@@ -243,28 +250,26 @@ def read_answers(
     if not path.exists():
         raise FileNotFoundError(f"answers file {path} does not exist")
     text = path.read_text(encoding="utf-8")
-    first = text.lstrip()[:1]
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    if first == "{" and text.lstrip().startswith('{"') and "\n" in text.strip():
-        lines = text.splitlines()
-        head = json.loads(lines[0]) if lines else {}
-        if isinstance(head, dict) and head.get("format") == CACHE_FORMAT:
-            if head.get("set") != bench_set.name:
-                raise ValueError(
-                    f"{path} holds answers of {head.get('set')!r}, not {bench_set.name!r}; "
-                    f"pass --set {head.get('set')}"
-                )
-            keys = {item.key: item for item in items}
-            total = 0
-            for line in lines[1:]:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                total += 1
-                item = keys.get((row["id"], row["task"]))
-                if item is not None:
-                    found[item.key] = {"answer": row["answer"]}
-            return str(head.get("model", "unknown")), found, total - len(found)
+    lines = text.splitlines()
+    head = _json_or_none(lines[0]) if lines else None
+    if isinstance(head, dict) and head.get("format") == CACHE_FORMAT:
+        if head.get("set") != bench_set.name:
+            raise ValueError(
+                f"{path} holds answers of {head.get('set')!r}, not {bench_set.name!r}; "
+                f"pass --set {head.get('set')}"
+            )
+        keys = {item.key: item for item in items}
+        total = 0
+        for line in lines[1:]:
+            row = _json_or_none(line)
+            if row is None:  # a line cut short by a killed run
+                continue
+            total += 1
+            item = keys.get((row["id"], row["task"]))
+            if item is not None:
+                found[item.key] = {"answer": row["answer"]}
+        return str(head.get("model", "unknown")), found, total - len(found)
     data = json.loads(text)
     if isinstance(data, dict):
         # AesBench's inference output: {image name: {"AesE_response": text}}
