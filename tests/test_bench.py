@@ -643,3 +643,37 @@ def test_released_pair_answers_reproduce_the_published_table(model, tmp_path):
     for cell, value in published_for("ebench-open-pair")[name].items():
         assert abs(open_metrics[cell] - value) <= 0.0001, cell
     assert "| accuracy_yes_no |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_eval_notebook_runs_the_suite_as_a_script(suite, release, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("marimo")
+    _argv, images, _out = suite
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "EEMO_REWARDS_DATA": str(tmp_path / "data"),
+        "EEMO_BENCH_DATA": str(release),
+        "EEMO_BENCH_IMAGES": str(images),
+        "EEMO_BENCH_SETS": "artemis,ebench-pair",
+        "EEMO_BENCH_LIMIT": "2",
+        "EEMO_BENCH_MAX_NEW_TOKENS": "4",
+        "EEMO_BENCH_OUT": str(tmp_path / "bench"),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "notebooks" / "eval.py"), "--models", "tiny",
+         "--runs-dir", str(tmp_path / "runs"), "--eval-rows", "8", "--sets", "builtin-fresh",
+         "--sampled", "false"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "artemis: generated 2, reused 0" in done.stdout
+    metrics = json.loads(
+        (tmp_path / "bench" / "0-tiny" / "ebench-pair" / "metrics.json").read_text()
+    )
+    assert metrics["n_items"] == 4
