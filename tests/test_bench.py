@@ -284,6 +284,33 @@ def test_release_extraction_failures_are_read_here(release):
     assert metrics["annotator_hit"] == pytest.approx(2 / 3)
 
 
+COMMITTING = [
+    "<answer>Dominant emotion: {}</answer>",  # the release's template
+    "<think>seen</think><answer>Dominant emotion:\n{}</answer>",  # multi-line: None there
+    "<answer>{}</answer>",
+    "The dominant emotion is {}.",  # no tags: None there
+    "**{}**",
+    "<answer>Dominant emotion: {}.</answer> That is my answer.",
+]
+HEDGING = ["<answer>{} or {}</answer>", "Either {} or {}.", "<answer>not {}</answer>"]
+MIKELS = ["amusement", "awe", "contentment", "excitement", "anger", "disgust", "fear", "sadness"]
+
+
+@given(st.sampled_from(COMMITTING), st.sampled_from(MIKELS), st.sampled_from(MIKELS))
+def test_any_wording_naming_one_label_commits_and_hedges_do_not(template, label, other):
+    """The class of answers the release's regular expression drops, over every label."""
+    bench_set = get_set("artemis")
+    item = Item("0", "emotion", "p", ("x.jpg",), label, None, {"labels": MIKELS})
+    rows, _ = score_items(bench_set, [item], {item.key: {"answer": template.format(label)}})
+    assert rows[0]["committed"] == label and rows[0]["correct"] == 1.0
+    if other != label:
+        hedge = HEDGING[MIKELS.index(other) % 2].format(label, other)
+        rows, values = score_items(bench_set, [item], {item.key: {"answer": hedge}})
+        assert rows[0]["committed"] is None and values["accuracy"] == [0.0]
+    rows, _ = score_items(bench_set, [item], {item.key: {"answer": HEDGING[2].format(label)}})
+    assert rows[0]["committed"] is None
+
+
 def test_artphoto_labels_fold_synonyms(release):
     bench_set = get_set("artphoto")
     items = load_items(bench_set, release)  # amusement, sad, fear

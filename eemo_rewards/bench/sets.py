@@ -263,45 +263,53 @@ def option_list(labels: Sequence[str], option_order: str) -> list[str]:
     >>> option_list(["sad", "awe", "fear", "awe"], "sorted")
     ['awe', 'fear', 'sad']
     """
-    if option_order == "sorted":
+    if _check_order(option_order) == "sorted":
         return sorted(set(labels))
-    if option_order == "released":
-        return list(set(labels))  # deliberately the release's unordered expression
-    raise ValueError(f"option_order={option_order!r}; use one of {list(OPTION_ORDERS)}")
+    return list(set(labels))  # deliberately the release's unordered expression
+
+
+def _check_order(option_order: str) -> str:
+    if option_order not in OPTION_ORDERS:
+        raise ValueError(f"option_order={option_order!r}; use one of {list(OPTION_ORDERS)}")
+    return option_order
+
+
+def _dominant(
+    records: Any, option_order: str, *, id_key: str, path_key: str, label_key: str, indent: int
+) -> list[Item]:
+    """ArtEmis and ArtPhoto: one dominant-emotion question per image, the candidates being
+    every label the file uses."""
+    options = option_list([r[label_key] for r in records], option_order)
+    prompt = prompts.dominant_emotion(options, indent=indent)
+    return [
+        Item(
+            str(rec[id_key]),
+            "emotion",
+            prompt,
+            (rec[path_key],),
+            rec[label_key],
+            None,
+            # ArtEmis keeps its five annotators' labels
+            {
+                "labels": options,
+                **({"annotators": list(rec["emotion"])} if id_key == "new_id" else {}),
+            },
+        )
+        for rec in records
+    ]
 
 
 def _artemis(records: Any, option_order: str, annotations: Any = None) -> list[Item]:
-    options = option_list([r["dominant_emotion"] for r in records], option_order)
-    prompt = prompts.dominant_emotion(options)
-    return [
-        Item(
-            str(rec["new_id"]),
-            "emotion",
-            prompt,
-            (rec["img_path"],),
-            rec["dominant_emotion"],
-            None,
-            {"labels": options, "annotators": list(rec["emotion"])},
-        )
-        for rec in records
-    ]
+    return _dominant(
+        records, option_order, id_key="new_id", path_key="img_path",
+        label_key="dominant_emotion", indent=8,
+    )  # fmt: skip
 
 
 def _artphoto(records: Any, option_order: str, annotations: Any = None) -> list[Item]:
-    options = option_list([r["emotion"] for r in records], option_order)
-    prompt = prompts.dominant_emotion(options, indent=4)
-    return [
-        Item(
-            str(rec["id"]),
-            "emotion",
-            prompt,
-            (rec["image_path"],),
-            rec["emotion"],
-            None,
-            {"labels": options},
-        )
-        for rec in records
-    ]
+    return _dominant(
+        records, option_order, id_key="id", path_key="image_path", label_key="emotion", indent=4
+    )
 
 
 def _uniaa(records: Any, option_order: str, annotations: Any = None) -> list[Item]:
@@ -483,8 +491,7 @@ def load_items(
     option_order: str = "sorted",
 ) -> list[Item]:
     """Every item of a set, in the file's order."""
-    if option_order not in OPTION_ORDERS:
-        raise ValueError(f"option_order={option_order!r}; use one of {list(OPTION_ORDERS)}")
+    _check_order(option_order)
     path = data_folder(data) / bench_set.file
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: the {bench_set.name} file of {RELEASE}")
