@@ -26,6 +26,7 @@ from eemo_rewards.bench.run import MissingImages, check_images, run_suite, score
 from eemo_rewards.bench.score import MIDPOINT, interval_metrics, score_items
 from eemo_rewards.bench.sets import (
     SETS,
+    VAD,
     Item,
     aes_options,
     get_set,
@@ -398,6 +399,49 @@ def test_release_formats_name_the_model_from_their_keys(release, tmp_path):
         read_answers(tmp_path / "bad.json", get_set("artemis"), items)
 
 
+def test_eemo_logic_single_image_output_is_read_for_every_task(release, tmp_path):
+    rows = []
+    for rec in SINGLE:
+        rows.append(
+            {
+                **rec,
+                "EEmo-Logic(judge)": "B",
+                "EEmo-Logic(choose)": "<answer>B</answer>",
+                "predict_emotion_all": "<answer>Emotion ranking: joy, fear, neutral</answer>",
+                **{f"predict_{d}_all": f"<answer>{d.capitalize()}: 0.5</answer>" for d in VAD},
+            }
+        )
+    (tmp_path / "single.json").write_text(json.dumps(rows, indent=4))
+    bench_set = get_set("ebench-single")
+    items = load_items(bench_set, release)
+    model, found, unmatched = read_answers(tmp_path / "single.json", bench_set, items)
+    assert model == "EEmo-Logic" and unmatched == 0
+    assert set(found) == {i.key for i in items}
+    metrics = score_answers(
+        "ebench-single", tmp_path / "single.json", tmp_path / "out", data=release, log=print
+    )
+    assert metrics["accuracy"] == 1.0 and metrics["n_items"] == 18
+
+
+def test_pair_perception_output_matches_items_by_images_and_question(release, tmp_path):
+    rows = [{**p, "M(judge)": "A", "M(choose)": "The first picture."} for p in PAIRS]
+    (tmp_path / "pair.json").write_text(json.dumps(rows))
+    metrics = score_answers(
+        "ebench-pair", tmp_path / "pair.json", tmp_path / "out", data=release, log=print
+    )
+    assert metrics["accuracy_yes_no"] == 1.0 and metrics["accuracy_what_how"] == 0.0
+
+
+def test_backend_choice_on_a_machine_without_a_gpu():
+    from eemo_rewards.bench.generate import choose_backend
+
+    assert choose_backend("tiny") == "transformers"
+    with pytest.raises((RuntimeError, ValueError), match="transformers"):
+        choose_backend("tiny", "vllm")
+    with pytest.raises(ValueError, match="backend"):
+        choose_backend("tiny", "onnx")
+
+
 # ------------------------------------------------------------------------ judge hook
 @given(st.sampled_from(["Score: {}", "score:{}", "**Score:** {}", "{}", "Grade... Score = {}"]),
        st.integers(0, 2))  # fmt: skip
@@ -460,16 +504,10 @@ def test_judge_hook_grades_open_answers_over_http(release, tmp_path, judge_serve
         items,
         ["It evokes joy, warm and pleasant.", "It evokes fear and disgust."],
     )
-    metrics = score_answers(
-        "ebench-open",
-        answers,
-        tmp_path / "out",
-        data=release,
-        judge_url=url,
-        judge_repeats=2,
-        judge_model="my-judge",
-        log=lambda s: None,
-    )
+    argv = ["--data", str(release), "score", "--set", "ebench-open", "--answers", str(answers)]
+    argv += ["--out", str(tmp_path / "out"), "--judge-url", url, "--judge-repeats", "2"]
+    assert main([*argv, "--judge-model", "my-judge"]) == 0
+    metrics = json.loads((tmp_path / "out" / "ebench-open" / "metrics.json").read_text())
     assert metrics["judge_score_annotations"] == 0.5  # 2+2 over 4, then 0+0
     assert "judge_score" not in metrics  # no reference answers in the release's file
     assert len(seen) == 4 and all(path == "/v1/chat/completions" for path, _ in seen)
@@ -576,6 +614,7 @@ def _first_ids(bench_set, data, n):
     return set(list(dict.fromkeys(i.id for i in load_items(bench_set, data)))[:n])
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_where_it_stopped(suite, release, tmp_path):
     _argv, images, _out = suite
     out = tmp_path / "out"
@@ -597,7 +636,14 @@ def test_an_interrupted_run_resumes_where_it_stopped(suite, release, tmp_path):
         max_new_tokens=4, log=logged.append,
     )  # fmt: skip
     assert logged[-1] == "uniaa-sent: generated 2, reused 1 (3 items)"
-    assert json.loads((out / "uniaa-sent" / "metrics.json").read_text())["n_items"] == 3
+    ran = json.loads((out / "uniaa-sent" / "metrics.json").read_text())
+    assert ran["n_items"] == 3
+    # the cache scores back to the same metrics
+    rescored = score_answers(
+        "uniaa-sent", out / "uniaa-sent" / "answers.jsonl", tmp_path / "again", data=release,
+        log=logged.append,
+    )  # fmt: skip
+    assert rescored == ran
 
 
 def test_a_missing_image_stops_the_run_before_any_generation(release, tmp_path, capsys):
