@@ -521,6 +521,11 @@ def test_judge_hook_grades_open_answers_over_http(release, tmp_path, judge_serve
     assert rows[0]["committed"]["judge_grades"] == [2, 2]
     # the offline measures, labelled as such
     assert metrics["offline_emotion_in_top3"] == 1.0
+    # grades are kept: a second call asks the judge nothing and scores the same
+    assert main([*argv, "--judge-model", "my-judge"]) == 0
+    assert len(seen) == 4
+    again = json.loads((tmp_path / "out" / "ebench-open" / "metrics.json").read_text())
+    assert again == metrics
 
 
 def test_judge_hook_uses_the_reference_answer_a_leaderboard_file_carries(

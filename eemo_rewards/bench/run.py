@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eemo_rewards.bench.files import AnswerCache, read_answers
+from eemo_rewards.bench.files import AnswerCache, prompt_sha, read_answers
 from eemo_rewards.bench.published import EEMO_BENCH_SOURCE, published_for
 from eemo_rewards.bench.score import interval_metrics, score_items
 from eemo_rewards.bench.sets import (
@@ -93,22 +93,41 @@ def _load_key(path: str | os.PathLike | None) -> dict[str, str] | None:
     return key
 
 
-def _judge_fn(judge_url: str | None, judge_model: str, repeats: int):
+def _judge_fn(judge_url: str | None, judge_model: str, repeats: int, cache: Path):
+    """The judge bound to its endpoint, its grades kept in ``cache`` (a JSON line per
+    answer, keyed by the judge model, the repeats and a hash of question, answer and
+    reference) so that an interrupted grading resumes and a repeated call asks nothing."""
     if not judge_url:
         return None
     from eemo_rewards.bench.judge import annotation_reference, ask_judge
 
+    done: dict[str, list[int | None]] = {}
+    if cache.exists():
+        for line in cache.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:  # a line cut short by a killed run
+                continue
+            done[row["key"]] = row["grades"]
+
     def judge(item: Item, answer: str, reference: str | None) -> list[int | None]:
         ref = reference or annotation_reference(item.meta.get("annotations") or [])
-        return ask_judge(
-            judge_url,
-            item.meta.get("question", ""),
-            answer,
-            ref,
-            model=judge_model,
-            repeats=repeats,
-            api_key=os.environ.get("EEMO_JUDGE_API_KEY"),
-        )
+        question = item.meta.get("question", "")
+        key = prompt_sha(json.dumps([judge_model, repeats, question, answer, ref]))
+        if key not in done:
+            done[key] = ask_judge(
+                judge_url,
+                question,
+                answer,
+                ref,
+                model=judge_model,
+                repeats=repeats,
+                api_key=os.environ.get("EEMO_JUDGE_API_KEY"),
+            )
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with cache.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"id": item.id, "key": key, "grades": done[key]}) + "\n")
+        return done[key]
 
     return judge
 
@@ -210,7 +229,6 @@ def run_suite(
         plan.append((bench_set, items))
     check_images(images, plan)
     answer_key = _load_key(key)
-    judge = _judge_fn(judge_url, judge_model, judge_repeats)
     header_base = {
         "model": str(model),
         "option_order": option_order,
@@ -249,6 +267,9 @@ def run_suite(
             "release": RELEASE,
             "option_order_used": items[0].meta.get("labels") if items else None,
         }
+        judge = _judge_fn(
+            judge_url, judge_model, judge_repeats, out / bench_set.name / "judge.jsonl"
+        )
         results[bench_set.name] = _write_set(
             out, bench_set, items, answers, info, key=answer_key, judge=judge
         )
@@ -293,7 +314,9 @@ def score_answers(
         found,
         info,
         key=_load_key(key),
-        judge=_judge_fn(judge_url, judge_model, judge_repeats),
+        judge=_judge_fn(
+            judge_url, judge_model, judge_repeats, Path(out) / set_name / "judge.jsonl"
+        ),
     )
     write_summary(Path(out))
     return metrics
