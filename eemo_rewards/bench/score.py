@@ -67,10 +67,6 @@ def answer_text(completion: Any) -> str:
     return parsed.answer if parsed.answer is not None else completion_text(completion)
 
 
-def _label(text: str, tax: Any) -> str | None:
-    return read_label(text, tax)
-
-
 def _norm(label: Any, tax: Any) -> str | None:
     if not isinstance(label, str):
         return None
@@ -160,7 +156,7 @@ def score_items(
             values[f"{task}_srcc"].append((truth, pred))
             values[f"{task}_plcc"].append((truth, pred))
         elif task == "emotion":
-            committed = _label(text, mikels)
+            committed = read_label(text, mikels)
             truth = _norm(item.truth, mikels)
             correct = float(committed is not None and committed == truth)
             values["accuracy"].append(correct)
