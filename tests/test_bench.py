@@ -381,6 +381,21 @@ def test_cache_resumes_refuses_other_settings_and_repairs_a_cut_line(release, tm
     assert prompt_sha(items[0].prompt) != prompt_sha(moved.prompt)
 
 
+def test_answers_of_other_weights_in_the_same_folder_are_not_reused(tmp_path):
+    import os
+
+    from eemo_rewards.bench.run import model_fingerprint
+
+    folder = tmp_path / "final"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights one")
+    first = model_fingerprint(folder)
+    assert first == model_fingerprint(folder) and model_fingerprint("tiny") is None
+    (folder / "model.safetensors").write_bytes(b"weights two!")
+    os.utime(folder / "model.safetensors", ns=(1, 1))
+    assert model_fingerprint(folder) != first
+
+
 def test_release_formats_name_the_model_from_their_keys(release, tmp_path):
     out = [
         dict(r, **{"all(EEmo-Logic)": "<answer>Dominant emotion: awe</answer>"}) for r in ARTEMIS

@@ -30,7 +30,14 @@ from eemo_rewards.bench.sets import (
     resolve_sets,
 )
 
-__all__ = ["MissingImages", "check_images", "run_suite", "score_answers", "write_summary"]
+__all__ = [
+    "MissingImages",
+    "check_images",
+    "model_fingerprint",
+    "run_suite",
+    "score_answers",
+    "write_summary",
+]
 
 
 class MissingImages(FileNotFoundError):
@@ -169,6 +176,19 @@ def _atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def model_fingerprint(model: str | os.PathLike) -> str | None:
+    """For a model folder, a hash of its files' names, sizes and modification times (so that
+    answers of earlier weights saved to the same folder are not reused); ``None`` for a
+    name (``tiny``, ``smollm2``, a hub id), whose weights do not change under it."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return None
+    stats = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()
+    )
+    return prompt_sha(json.dumps(stats))
+
+
 def run_suite(
     model: str,
     sets: str | Sequence[str],
@@ -231,6 +251,7 @@ def run_suite(
     answer_key = _load_key(key)
     header_base = {
         "model": str(model),
+        "model_files": model_fingerprint(model),
         "option_order": option_order,
         "max_new_tokens": max_new_tokens,
         "decoding": DECODING,
