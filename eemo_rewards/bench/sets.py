@@ -144,40 +144,45 @@ def image_path(images_dir: str | os.PathLike, set_name: str, path: str) -> Path:
 
 
 # ------------------------------------------------------------------ readers, one per file
+_SINGLE_FIELDS = (
+    ("yes_no", "judge_Q", "judge_A", "judge_answer"),
+    ("what_how", "choose_Q", "choose_A", "choose_answer"),
+)
+_PAIR_FIELDS = (
+    ("yes_no", "judge_question", "judge_options", "judge_answer"),
+    ("what_how", "choose_question", "choose_options", "choose_answer"),
+)
+
+
+def _perception(rid: str, images: tuple[str, ...], rec: Mapping[str, Any], fields, build):
+    """The yes/no and what/how items of one record (``fields``: the file's key names)."""
+    out = []
+    for task, question, options, answer in fields:
+        opts = dict(rec[options])
+        out.append(
+            Item(rid, task, build(rec[question], opts), images, rec[answer], opts,
+                 {"question": rec[question]})
+        )  # fmt: skip
+    return out
+
+
+def _annotation(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """An EEmo-Bench image's top-3 emotions (strongest first) and V/A/D means (1–9)."""
+    return {
+        "emotions": [label for label, _votes in rec["emotion_list"]],
+        **{dim: float(rec[dim.capitalize()][0]) for dim in VAD},
+    }
+
+
 def _ebench_perception_single(
     records: Any, option_order: str, annotations: Any = None
 ) -> list[Item]:
     items = []
     for rec in records:
-        image = (rec["image_name"],)
-        for task, q, a, ans in (
-            ("yes_no", "judge_Q", "judge_A", "judge_answer"),
-            ("what_how", "choose_Q", "choose_A", "choose_answer"),
-        ):
-            options = dict(rec[a])
-            items.append(
-                Item(
-                    rec["image_name"],
-                    task,
-                    prompts.perception_single(rec[q], options),
-                    image,
-                    rec[ans],
-                    options,
-                    {"question": rec[q]},
-                )
-            )
-        top3 = [label for label, _votes in rec["emotion_list"]]
-        items.append(Item(rec["image_name"], "ranking", prompts.ranking(), image, top3))
-        for dim in VAD:
-            items.append(
-                Item(
-                    rec["image_name"],
-                    dim,
-                    prompts.assessment(dim),
-                    image,
-                    float(rec[dim.capitalize()][0]),
-                )
-            )
+        rid, image, ann = rec["image_name"], (rec["image_name"],), _annotation(rec)
+        items += _perception(rid, image, rec, _SINGLE_FIELDS, prompts.perception_single)
+        items.append(Item(rid, "ranking", prompts.ranking(), image, ann["emotions"]))
+        items += [Item(rid, dim, prompts.assessment(dim), image, ann[dim]) for dim in VAD]
     return items
 
 
@@ -189,30 +194,8 @@ def _ebench_perception_pair(records: Any, option_order: str, annotations: Any = 
     items = []
     for i, rec in enumerate(records):
         images = (rec["image1_url"], rec["image2_url"])
-        for task, q, a, ans in (
-            ("yes_no", "judge_question", "judge_options", "judge_answer"),
-            ("what_how", "choose_question", "choose_options", "choose_answer"),
-        ):
-            options = dict(rec[a])
-            items.append(
-                Item(
-                    _pair_id(i),
-                    task,
-                    prompts.perception_pair(rec[q], options),
-                    images,
-                    rec[ans],
-                    options,
-                    {"question": rec[q]},
-                )
-            )
+        items += _perception(_pair_id(i), images, rec, _PAIR_FIELDS, prompts.perception_pair)
     return items
-
-
-def _annotation(rec: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "emotions": [label for label, _votes in rec["emotion_list"]],
-        **{dim: float(rec[dim.capitalize()][0]) for dim in VAD},
-    }
 
 
 def _ebench_open_single(records: Any, option_order: str, annotations: Any = None) -> list[Item]:
