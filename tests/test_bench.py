@@ -343,6 +343,9 @@ def test_rankings_and_scores(release):
     assert values["valence_srcc"] == [(7.0, 0.8), (2.0, 0.1), (3.0, MIDPOINT)]
     metrics = interval_metrics(values)
     assert metrics["valence_srcc"] == pytest.approx(1.0)
+    assert metrics["valence_constant"] == 0.0
+    flat = interval_metrics({"arousal_srcc": [(7.0, MIDPOINT), (2.0, MIDPOINT), (3.0, MIDPOINT)]})
+    assert flat["arousal_srcc"] == 0.0 and flat["arousal_constant"] == 1.0
     assert metrics["ranking_score"] != metrics["ranking_score_released"]
 
 

@@ -346,6 +346,8 @@ def score_answers(
 def _fmt(value: float | None, metric: str) -> str:
     if value is None:
         return ""
+    if metric.endswith("_constant"):
+        return "yes" if value else "no"
     if metric.endswith(("_srcc", "_plcc")):
         return f"{value:.3f}"
     return f"{100 * value:.2f}"
@@ -387,10 +389,9 @@ def write_summary(out: str | os.PathLike) -> Path:
         head = ["metric", "this run", *models]
         lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
         for m in names:
-            cell = (
-                f"{_fmt(metrics[m], m)} [{_fmt(metrics[m + '_low'], m)}, "
-                f"{_fmt(metrics[m + '_high'], m)}]"
-            )
+            cell = _fmt(metrics[m], m)
+            if m + "_low" in metrics:
+                cell += f" [{_fmt(metrics[m + '_low'], m)}, {_fmt(metrics[m + '_high'], m)}]"
             lines.append(
                 "| " + " | ".join([m, cell, *(_fmt(published[p].get(m), m) for p in models)]) + " |"
             )

@@ -24,7 +24,9 @@ metric                         definition
                                published numbers
 ``<dim>_srcc``, ``<dim>_plcc``  Spearman and Pearson correlation of the 0–1 score with the
                                annotated 1–9 SAM mean; an unanswered score counts as the
-                               scale midpoint 0.5
+                               scale midpoint 0.5; ``<dim>_constant`` is 1.0 when the
+                               answers (or truths) are constant and the correlations,
+                               undefined, are shown as 0.0
 ``macro_f1``                   unweighted mean of the per-label F1 over the set's labels
 ``annotator_share``            ArtEmis: share of the five annotators who chose the predicted
                                emotion, averaged over paintings
@@ -232,7 +234,8 @@ def interval_metrics(
     """Each metric's value with ``_low`` and ``_high`` (95% bootstrap over items).
 
     A correlation needs two items and is left out below that; a constant column makes it
-    undefined, reported as 0.0 (as :mod:`eemo_rewards.train.evaluate` does).
+    undefined, reported as 0.0 with ``<dim>_constant`` = 1.0 (as
+    :mod:`eemo_rewards.train.evaluate` does; no interval for the flag).
     """
     from eemo_rewards.analysis.power import metric_interval
 
@@ -249,6 +252,11 @@ def interval_metrics(
                 continue
             kind = name.rsplit("_", 1)[1]
             res = metric_interval([vals], kind=kind, n_resamples=N_RESAMPLES)
+            # constant answers (or truths) leave the correlation undefined: shown as 0.0 and
+            # flagged, as the held-out evaluation does
+            dim = name.rsplit("_", 1)[0]
+            constant = len({t for t, _ in vals}) < 2 or len({p for _, p in vals}) < 2
+            out[f"{dim}_constant"] = float(constant)
         else:
             res = metric_interval([vals], n_resamples=N_RESAMPLES)
         value = float(res["value"])
