@@ -77,6 +77,23 @@ def _transformers(model: str, max_new_tokens: int, batch_size: int) -> Generator
     return generate
 
 
+def _data_url(image: Any) -> str:
+    """An image as a ``data:`` URL, the one image form every OpenAI-style chat API reads.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> _data_url(Image.new("RGB", (2, 2)))[:22]
+    'data:image/png;base64,'
+    """
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _vllm(model: str, max_new_tokens: int) -> Generator:  # pragma: no cover - needs a GPU
     from vllm import LLM, SamplingParams
 
@@ -89,7 +106,7 @@ def _vllm(model: str, max_new_tokens: int) -> Generator:  # pragma: no cover - n
                 {
                     "role": "user",
                     "content": [
-                        *({"type": "image_pil", "image_pil": im} for im in ims),
+                        *({"type": "image_url", "image_url": {"url": _data_url(im)}} for im in ims),
                         {"type": "text", "text": p},
                     ],
                 }
