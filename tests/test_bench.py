@@ -362,6 +362,28 @@ def test_aese_scores_only_with_a_key(release, tmp_path):
     assert values["accuracy"] == [1.0, 0.0, 0.0]
 
 
+def test_an_aese_key_file_is_read_in_either_shape(release, tmp_path):
+    items = load_items(get_set("aesbench-aese"), release)
+    answers = _cache_file(tmp_path / "a.jsonl", "aesbench-aese", items, ["A", "B", "B or C"])
+    flat = {"img0.png": "A", "img1.png": "(C)", "img2.png": "b"}
+    nested = {k: {"AesE_data": {"answer": v}} for k, v in flat.items()}
+    for i, key in enumerate((flat, nested)):
+        (tmp_path / f"key{i}.json").write_text(json.dumps(key))
+        metrics = score_answers(
+            "aesbench-aese", answers, tmp_path / f"out{i}", data=release,
+            key=tmp_path / f"key{i}.json", log=print,
+        )  # fmt: skip
+        assert metrics["accuracy"] == pytest.approx(1 / 3) and metrics["n_unanswered"] == 1
+    without = score_answers("aesbench-aese", answers, tmp_path / "out", data=release, log=print)
+    assert without == {"n_items": 3, "n_unanswered": 1}
+    (tmp_path / "bad.json").write_text(json.dumps({"img0.png": 3}))
+    with pytest.raises(ValueError, match="not an option letter"):
+        score_answers(
+            "aesbench-aese", answers, tmp_path / "out", data=release,
+            key=tmp_path / "bad.json", log=print,
+        )  # fmt: skip
+
+
 # ------------------------------------------------------------------------ files
 def test_cache_resumes_refuses_other_settings_and_repairs_a_cut_line(release, tmp_path):
     items = load_items(get_set("artphoto"), release)
