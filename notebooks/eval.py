@@ -178,5 +178,131 @@ def _(interactive, model_list, results):
     return
 
 
+@app.cell(hide_code=True)
+def _():
+    mo.md(r"""
+    ## EEmo-Logic's evaluation suite
+
+    The same models on EEmo-Logic's released test sets (`python -m eemo_rewards.bench`):
+    EEmo-Bench single images, pairs and open-ended questions, and the cross-domain ArtEmis,
+    ArtPhoto, UNIAA-Sent and AesBench-AesE, each metric with a 95% bootstrap interval over
+    items, beside the published EEmo-Bench numbers. It needs the released test files and the
+    images (`IMAGES/<set name>/<image path in the file>`), which this project does not ship:
+    fill in the two folders below, or set `EEMO_BENCH_DATA` and `EEMO_BENCH_IMAGES` (and
+    optionally `EEMO_BENCH_SETS`, `EEMO_BENCH_LIMIT`, `EEMO_BENCH_MAX_NEW_TOKENS`,
+    `EEMO_BENCH_OUT`) when running as a
+    script. Answers are cached per model under the output folder, so a second run generates
+    nothing.
+    """)
+    return
+
+
+@app.cell
+def _():
+    import os as _os
+
+    from eemo_rewards.bench import SETS as BENCH_SETS
+
+    _sets = [s for s in _os.environ.get("EEMO_BENCH_SETS", "").split(",") if s.strip()]
+    bench_data = mo.ui.text(
+        value=_os.environ.get("EEMO_BENCH_DATA", ""), label="test files", full_width=True
+    )
+    bench_images = mo.ui.text(
+        value=_os.environ.get("EEMO_BENCH_IMAGES", ""), label="images", full_width=True
+    )
+    bench_sets = mo.ui.multiselect(
+        list(BENCH_SETS), value=_sets or list(BENCH_SETS), label="suite sets"
+    )
+    bench_limit = mo.ui.number(
+        start=0, stop=100_000, value=int(_os.environ.get("EEMO_BENCH_LIMIT", "0")),
+        label="records per set (0: all)",
+    )  # fmt: skip
+    bench_tokens = mo.ui.number(
+        start=1, stop=8192, value=int(_os.environ.get("EEMO_BENCH_MAX_NEW_TOKENS", "1024")),
+        label="max new tokens",
+    )  # fmt: skip
+    bench_out = mo.ui.text(
+        value=_os.environ.get("EEMO_BENCH_OUT", "reports/bench"), label="output folder"
+    )
+    mo.vstack(
+        [
+            bench_data,
+            bench_images,
+            mo.hstack([bench_sets, bench_limit, bench_tokens, bench_out], wrap=True),
+        ]
+    )
+    return bench_data, bench_images, bench_limit, bench_out, bench_sets, bench_tokens
+
+
+@app.cell
+def _(interactive):
+    bench_button = mo.ui.run_button(label="Run the suite")
+    if interactive:
+        mo.output.replace(bench_button)
+    return (bench_button,)
+
+
+@app.cell
+def _(
+    bench_button,
+    bench_data,
+    bench_images,
+    bench_limit,
+    bench_out,
+    bench_sets,
+    bench_tokens,
+    interactive,
+    model_list,
+):
+    from eemo_rewards.bench.run import run_suite
+
+    mo.stop(
+        not (bench_data.value.strip() and bench_images.value.strip() and bench_sets.value),
+        mo.md("The suite needs the test files and images folders (see above)."),
+    )
+    mo.stop(interactive and not bench_button.value, mo.md("Press **Run the suite**."))
+    bench_runs = {}
+    for _i, _model in enumerate(model_list):
+        _label = "-".join(p for p in (Path(_model).parent.name, Path(_model).name) if p)
+        _folder = Path(bench_out.value) / f"{_i}-{_label}"
+        bench_runs[_model] = (
+            _folder,
+            run_suite(
+                _model,
+                list(bench_sets.value),
+                bench_images.value.strip(),
+                _folder,
+                data=bench_data.value.strip(),
+                limit=int(bench_limit.value) or None,
+                max_new_tokens=int(bench_tokens.value),
+            ),
+        )
+    return (bench_runs,)
+
+
+@app.cell
+def _(bench_runs):
+    _rows = [
+        {"model": _model, "set": _set, "metric": _name, "value": _v,
+         "low": _m.get(f"{_name}_low"), "high": _m.get(f"{_name}_high")}
+        for _model, (_folder, _results) in bench_runs.items()
+        for _set, _m in _results.items()
+        for _name, _v in _m.items()
+        if not _name.endswith(("_low", "_high"))
+    ]  # fmt: skip
+    bench_frame = pl.DataFrame(_rows)
+    _summaries = [
+        mo.md((_folder / "summary.md").read_text()) for _folder, _r in bench_runs.values()
+    ]
+    mo.vstack(
+        [
+            mo.md("### Suite metrics (95% bootstrap intervals over items)"),
+            mo.ui.table(bench_frame, selection=None, page_size=50),
+            mo.accordion({"summaries with the published numbers": mo.vstack(_summaries)}),
+        ]
+    )
+    return
+
+
 if __name__ == "__main__":
     app.run()
