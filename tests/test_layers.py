@@ -11,7 +11,18 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eemo_rewards"
-ORDER = ["core", "answers", "rewards", "spec", "adapters", "data", "train", "analysis", "report"]
+ORDER = [
+    "core",
+    "answers",
+    "rewards",
+    "spec",
+    "adapters",
+    "serve",
+    "data",
+    "train",
+    "analysis",
+    "report",
+]
 
 
 def _layer(module: str) -> str:

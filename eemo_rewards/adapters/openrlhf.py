@@ -59,6 +59,7 @@ from eemo_rewards.adapters import (
     score_sample,
     strip_end_tokens,
 )
+from eemo_rewards.rewards.limits import is_decade
 from eemo_rewards.spec import RewardSpec
 
 __all__ = [
@@ -285,7 +286,7 @@ class OpenRLHFRewardFunc:
         if self.strict:
             logger.error(what)
             raise ResponseNotFoundError(what)
-        if str(self.not_found).rstrip("0") == "1":  # the 1st, 10th, 100th, ... time
+        if is_decade(self.not_found):  # the 1st, 10th, 100th, ... time
             warnings.warn(what + f" Scored {self.fallback}.", UserWarning, stacklevel=3)
 
     def __call__(
@@ -297,6 +298,19 @@ class OpenRLHFRewardFunc:
     ) -> dict[str, Any]:
         import torch  # OpenRLHF always has torch; the core package does not need it
 
+        totals, logs = self.score_lists(queries, prompts, labels)
+        rewards = torch.tensor(totals, dtype=torch.float32)
+        extra = {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()}
+        return {"rewards": rewards, "scores": rewards.clone(), "extra_logs": extra}
+
+    def score_lists(
+        self,
+        queries: Sequence[Any],
+        prompts: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """``(score per query, extra logs as lists)``: what :meth:`__call__` returns as
+        tensors, and what the reward server (:mod:`eemo_rewards.serve`) returns as JSON."""
         n = len(queries)
         prompts = [None] * n if prompts is None else list(prompts)
         labels = [None] * n if labels is None else list(labels)
@@ -330,10 +344,8 @@ class OpenRLHFRewardFunc:
             for name in names:
                 logs[name].append(parts[name])
         self._watch.observe(responses)
-        rewards = torch.tensor(totals, dtype=torch.float32)
-        extra = {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()}
-        extra["response_not_found"] = torch.tensor(missing, dtype=torch.float32)
-        return {"rewards": rewards, "scores": rewards.clone(), "extra_logs": extra}
+        logs["response_not_found"] = missing
+        return totals, logs
 
 
 def make_reward_func(
