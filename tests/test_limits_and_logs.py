@@ -9,27 +9,14 @@ import time
 import warnings
 
 import pytest
+from hanging_reward import RELEASE, Hanging
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eemo_rewards.rewards.base import RewardFunction
 from eemo_rewards.rewards.composite import CompositeReward
 from eemo_rewards.rewards.format import FormatReward
 from eemo_rewards.rewards.limits import MAX_STUCK, RewardTimeoutWarning
 from eemo_rewards.spec import preset
-
-RELEASE = threading.Event()
-
-
-class Hanging(RewardFunction):
-    """Scores 1.0, but blocks on 'hang' answers until RELEASE is set."""
-
-    default_name = "hanging"
-
-    def _score(self, parsed, solution, **_):
-        if parsed.answer == "hang":
-            RELEASE.wait(30)
-        return 1.0
 
 
 @pytest.fixture(autouse=True)

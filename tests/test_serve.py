@@ -25,10 +25,11 @@ pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 torch = pytest.importorskip("torch")
 
+from hanging_reward import RELEASE, Hanging  # noqa: E402
+
 from eemo_rewards.adapters import composite_for  # noqa: E402
 from eemo_rewards.adapters.openrlhf import OpenRLHFRewardFunc  # noqa: E402
 from eemo_rewards.adapters.verl import VerlComputeScore, compute_score_remote  # noqa: E402
-from eemo_rewards.rewards.base import RewardFunction  # noqa: E402
 from eemo_rewards.rewards.composite import CompositeReward  # noqa: E402
 from eemo_rewards.rewards.format import FormatReward  # noqa: E402
 from eemo_rewards.serve import RewardService, create_app  # noqa: E402
@@ -48,16 +49,6 @@ CASES = [
     (DONE.format("joy"), "joy"),  # a plain solution: the task is inferred
 ]
 JOY = {"prompts": [PROMPT], "labels": ["joy"]}
-RELEASE = threading.Event()
-
-
-class Hanging(RewardFunction):
-    default_name = "hanging"
-
-    def _score(self, parsed, solution, **_):
-        if parsed.answer == "hang":
-            RELEASE.wait(30)
-        return 1.0
 
 
 class LiveServer:
