@@ -186,3 +186,33 @@ def test_limited_rewards_pickle_after_use():
     assert term.score(DONE.format("joy")) == 1.0
     copy = pickle.loads(pickle.dumps(CompositeReward([term])))
     assert copy.score(DONE.format("joy")) == 1.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(COMPLETIONS, st.sampled_from(sorted(TASKS))), min_size=1, max_size=10))
+def test_the_adapters_flags_average_to_the_trainer_metrics(rows):
+    """verl and OpenRLHF average per-sample flags; TRL gets batch rates: one reading."""
+    from eemo_rewards.rewards.trainer_logs import SAMPLE_FLAGS, batch_metrics, sample_flags
+
+    completions = [c for c, _ in rows]
+    tasks = [t for _, t in rows]
+    options = [["calm", "joy"] if t == "multiple_choice" else None for t in tasks]
+    solutions = [TASKS[t] for t in tasks]
+    scores = preset("default").composite()(
+        completions=completions, task=tasks, solution=solutions, options=options
+    )
+    metrics, _ = batch_metrics(
+        "r", scores, completions, tasks, options, 0.0, columns={"solution": solutions}
+    )
+    flags = [
+        sample_flags(c, s, 0.0, t, o, solution=sol)
+        for c, s, t, o, sol in zip(completions, scores, tasks, options, solutions, strict=True)
+    ]
+    for key in SAMPLE_FLAGS:
+        mean = sum(f[key] for f in flags) / len(flags)
+        name = "r/commit_rate" if key == "commits" else f"r/{key}"
+        assert metrics[name] == pytest.approx(mean)
+    for f in flags:
+        assert sum(f[k] for k in SAMPLE_FLAGS[1:]) <= 1.0
+        if f["commits"]:
+            assert f["zero/malformed"] == f["zero/uncommitted"] == 0.0

@@ -19,7 +19,8 @@ composite); options from ``extra_info["options"]`` or the JSON ground truth; any
 ``extra_info`` key a reward declares (``taxonomy``, ``dimension``, ...) is passed on. The
 result is a dict: ``"score"`` plus one float per reward term, the same keys for every sample
 (a term that does not apply to the task reports ``fallback``, 0.0), as verl collects each key
-into one list per batch.
+into one list per batch, and the 0/1 flags of what was read (``commits``,
+``zero/malformed``, ``zero/uncommitted``, ``zero/wrong``), whose batch means verl logs.
 
 ``reward_kwargs`` may set ``spec`` (a preset name, inline spec JSON, a spec dict written as
 Hydra overrides, or the path of a ``.json``/``.yaml`` spec file) and ``fallback``; any other
@@ -50,7 +51,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eemo_rewards.adapters import TagWatch, composite_for, decode_label, score_sample
+from eemo_rewards.adapters import (
+    TagWatch,
+    composite_for,
+    decode_label,
+    sample_logs,
+    score_sample,
+)
 from eemo_rewards.spec import RewardSpec
 from eemo_rewards.tasks import TASKS, normalise_task
 
@@ -94,10 +101,10 @@ class VerlComputeScore:
     --------
     >>> score = make_compute_score("format_only")
     >>> score("eemo", "<think>warm</think><answer>joy</answer>", "joy")
-    {'score': 1.0, 'format_reward': 1.0}
-    >>> compute_score("eemo", "<think>warm</think><answer>joy</answer>", "joy",
-    ...               spec="format_only", fallback=0.0)
-    {'score': 1.0, 'format_reward': 1.0}
+    {'score': 1.0, 'format_reward': 1.0, 'commits': 1.0, 'zero/malformed': 0.0, \
+'zero/uncommitted': 0.0, 'zero/wrong': 0.0}
+    >>> compute_score("eemo", "joy", "joy", spec="format_only", fallback=0.0)["zero/malformed"]
+    1.0
     """
 
     def __init__(self, spec: RewardSpec | str | None = None, *, fallback: float = 0.0):
@@ -135,7 +142,7 @@ class VerlComputeScore:
             label["task"] = data_source
         self._watch.observe([solution_str])
         total, parts = score_sample(composite, solution_str, label)
-        return {"score": total, **parts}
+        return {"score": total, **parts, **sample_logs(composite, solution_str, label, total)}
 
 
 def make_compute_score(spec: RewardSpec | str | None = None, *, fallback: float = 0.0):

@@ -22,8 +22,12 @@ them, every reward of this package reports through :func:`report_batch`:
     terms that ran past their time limit in the batch;
 
 and the column ``<reward>/zero_reason`` (``None`` for a completion above the floor; the
-parse's reason for a malformed one). The adapters report the same names through verl's and
-OpenRLHF's extra logs (:func:`batch_metrics`).
+parse's reason for a malformed one).
+
+verl and OpenRLHF log the mean of each per-sample value their reward returns (verl's
+``reward_extra_info``, OpenRLHF's ``extra_logs``), so the adapters report the same readings
+per sample as 0/1 flags whose means are the rates above (:func:`sample_flags`,
+:data:`SAMPLE_FLAGS`).
 """
 
 from __future__ import annotations
@@ -35,10 +39,21 @@ from typing import Any
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.tasks import normalise_task
 
-__all__ = ["ZERO_REASONS", "batch_metrics", "commits", "report_batch", "zero_reason"]
+__all__ = [
+    "SAMPLE_FLAGS",
+    "ZERO_REASONS",
+    "batch_metrics",
+    "commits",
+    "report_batch",
+    "sample_flags",
+    "zero_reason",
+]
 
 ZERO_REASONS = ("malformed", "uncommitted", "wrong", "timeout")
 """Why a completion scored the reward's floor (see the module docstring)."""
+
+SAMPLE_FLAGS = ("commits", "zero/malformed", "zero/uncommitted", "zero/wrong")
+"""The per-sample flags the adapters log (:func:`sample_flags`)."""
 
 
 def _emotion(answer: str, taxonomy: Any, solution: Any) -> bool:
@@ -112,6 +127,29 @@ def zero_reason(
     if not commits(parsed.answer, task, options, **columns):
         return "uncommitted"
     return "wrong"
+
+
+def sample_flags(
+    completion: Any, score: float, floor: float, task: Any, options: Any, **columns: Any
+) -> dict[str, float]:
+    """One completion's 0/1 flags under :data:`SAMPLE_FLAGS`: whether its answer commits,
+    and why it scored the floor (at most one ``zero/...`` flag is 1).
+
+    Examples
+    --------
+    >>> sample_flags("<think>a</think><answer>yes</answer>", 1.0, 0.0, "yes_no", None)
+    {'commits': 1.0, 'zero/malformed': 0.0, 'zero/uncommitted': 0.0, 'zero/wrong': 0.0}
+    >>> sample_flags("yes", 0.0, 0.0, "yes_no", None)["zero/malformed"]
+    1.0
+    """
+    parsed = parse_completion(completion)
+    committed = parsed.ok and commits(parsed.answer, task, options, **columns)
+    reason = zero_reason(completion, score, floor, task, options, **columns)
+    why = None if reason is None else reason.split(":")[0]
+    flags = {"commits": 1.0 if committed else 0.0}
+    for key in SAMPLE_FLAGS[1:]:
+        flags[key] = 1.0 if why == key.split("/")[1] else 0.0
+    return flags
 
 
 def batch_metrics(
