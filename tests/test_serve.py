@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -231,3 +232,39 @@ def test_a_hanging_term_gets_a_clear_answer_and_the_server_keeps_serving():
     finally:
         RELEASE.set()
         live.stop()
+
+
+def test_a_body_over_the_size_limit_is_refused_before_it_is_read():
+    live = LiveServer(RewardService("default", max_body_mb=0.01))
+    try:
+        status, answer = post(live.url + "/get_reward", {"query": ["x" * 20_000]})
+        assert status == 413 and "--max-body-mb" in answer["error"]
+        status, _ = post(live.url + "/get_reward", {"query": [PROMPT + DONE.format("joy")], **JOY})
+        assert status == 200
+    finally:
+        live.stop()
+
+
+def test_verl_requests_that_arrive_together_are_scored_as_one_batch():
+    live = LiveServer(RewardService("default", max_wait_ms=300))
+    local = VerlComputeScore("default")
+    samples = [
+        {"solution_str": completion, "ground_truth": label, "extra_info": {"task": "emotion"}}
+        for completion, label in [(DONE.format(e), "joy") for e in ("joy", "fear", "awe", "x")] * 2
+    ]
+    try:
+
+        async def together():
+            return await asyncio.gather(
+                *(compute_score_remote(**s, remote_url=live.url) for s in samples)
+            )
+
+        remote = asyncio.run(together())
+        metrics = get(live.url + "/metrics")[1]
+        batches = int(re.search(r"^eemo_verl_batches_total (\d+)$", metrics, re.M).group(1))
+    finally:
+        live.stop()
+    # each request got its own sample's scores, though they were scored together
+    assert remote == [local(**s) for s in samples]
+    assert len({r["score"] for r in remote}) > 1
+    assert batches < len(samples)

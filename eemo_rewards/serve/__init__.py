@@ -29,8 +29,9 @@ Routes
 
 Limits
 ------
-A request holding more than ``--max-completions`` completions (default 4096) is refused with
-413 and a body saying how to split it; a body that is not JSON, or lacks a field, or has
+A request holding more than ``--max-completions`` completions (default 4096), or a body
+larger than ``--max-body-mb`` (default 256, refused before it is read), gets 413 and a body
+saying how to split it; a body that is not JSON, or lacks a field, or has
 lists of different lengths, is refused with 400 or 422 and a body naming the field. Each
 term's ``timeout`` (in the spec's params) bounds it per batch
 (:mod:`~eemo_rewards.rewards.limits`); ``--request-timeout`` bounds a whole request (504
@@ -82,6 +83,8 @@ class RewardService:
     max_batch, max_wait_ms
         verl's per-sample requests are gathered into batches of at most ``max_batch``,
         waiting at most ``max_wait_ms`` for more to arrive.
+    max_body_mb : float, default 256
+        The largest body read; a larger one is refused (413) before it is read.
     """
 
     def __init__(
@@ -93,8 +96,10 @@ class RewardService:
         request_timeout: float = 120.0,
         max_batch: int = 256,
         max_wait_ms: float = 2.0,
+        max_body_mb: float = 256.0,
     ):
         self.spec = spec
+        self.max_body_bytes = int(max_body_mb * 1024 * 1024)
         self.composite = composite_for(spec, fallback=fallback)
         self.openrlhf = OpenRLHFRewardFunc(self.composite, fallback=fallback)
         self.verl = VerlComputeScore(self.composite, fallback=fallback)
@@ -104,6 +109,7 @@ class RewardService:
         self.max_wait = float(max_wait_ms) / 1000.0
         self.requests: Counter[str] = Counter()
         self.completions = 0
+        self.batches = 0  # verl's scoring batches (several requests each when they arrive together)
         self.refused: Counter[int] = Counter()
         self.latencies: deque[float] = deque(maxlen=2000)
         self._queue: asyncio.Queue | None = None
@@ -193,7 +199,7 @@ class RewardService:
                     break
                 batch.append(item)
                 size += len(item[0])
-            samples = [s for item in batch for s in item[0]]
+            samples = [s for item, _ in batch for s in item]
             try:
                 scored = await asyncio.to_thread(self.score_verl, samples)
             except Exception as exc:  # a dataset mistake (no task to tell): each request hears it
@@ -201,6 +207,7 @@ class RewardService:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            self.batches += 1
             at = 0
             for item, future in batch:
                 part = scored[at : at + len(item)]
@@ -231,6 +238,8 @@ class RewardService:
             *(f'eemo_requests_total{{route="{r}"}} {n}' for r, n in sorted(self.requests.items())),
             "# TYPE eemo_completions_total counter",
             f"eemo_completions_total {self.completions}",
+            "# TYPE eemo_verl_batches_total counter",
+            f"eemo_verl_batches_total {self.batches}",
             "# TYPE eemo_refused_total counter",
             *(f'eemo_refused_total{{status="{s}"}} {n}' for s, n in sorted(self.refused.items())),
             "# TYPE eemo_term_timeouts_total counter",
@@ -280,6 +289,14 @@ def create_app(service: RewardService | None = None, **settings: Any):
     app.state.service = service
 
     async def body_of(request: Request) -> Any:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > service.max_body_bytes:
+            raise RequestError(
+                413,
+                f"the body is {int(declared)} bytes; this server reads at most "
+                f"{service.max_body_bytes} (--max-body-mb). Split the batch into several "
+                "requests.",
+            )
         raw = await request.body()
         try:
             return json.loads(raw)

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--request-timeout", type=float, default=120.0)
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--max-wait-ms", type=float, default=2.0)
+    parser.add_argument("--max-body-mb", type=float, default=256.0)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         request_timeout=args.request_timeout,
         max_batch=args.max_batch,
         max_wait_ms=args.max_wait_ms,
+        max_body_mb=args.max_body_mb,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
