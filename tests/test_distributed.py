@@ -125,3 +125,41 @@ def test_two_processes_score_as_one(two_processes, tmp_path, scenario):
     assert len(lines) == 1
     assert lines[0] == read_watch(tmp_path / "watch.jsonl")[0]
     assert lines[0]["n"] == 16
+
+
+@pytest.mark.slow
+def test_through_trl_grpo_under_the_two_process_config(tmp_path):
+    """TRL's GRPOTrainer under configs/accelerate/cpu_2proc.yaml: each process's Thurstone
+    scores are its share of what one process gives the whole generation batch, and the run
+    logs the reward's per-task mean through TRL."""
+    pytest.importorskip("trl")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ACCELERATE_", "MASTER_", "TORCHELASTIC_"))
+        and k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+    }
+    env.update(OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", PYTHONPATH=str(root))
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(root / "configs" / "accelerate" / "cpu_2proc.yaml"),
+        "--main_process_port", str(_free_port()),
+        str(root / "tests" / "ddp_grpo_thurstone.py"), str(tmp_path), str(tmp_path / "models"),
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    shares = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert len(shares[0]) == len(shares[1]) >= 1
+    for first, second in zip(*shares, strict=True):
+        whole = {k: first[k] + second[k] for k in ("completions", "image_id", "solution", "task")}
+        alone = ThurstoneReward()(**whole)
+        assert first["scores"] + second["scores"] == pytest.approx(alone, abs=1e-12)
+        # the ranking is real: several images, rollouts that differ
+        assert len(set(whole["image_id"])) > 1 and len(set(alone)) > 2
+    logged = json.loads((tmp_path / "log_history.json").read_text())
+    assert any("thurstone_reward/task/assessment/mean" in row for row in logged), logged

@@ -65,6 +65,7 @@ from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.rewards.base import _column, guarded
 from eemo_rewards.rewards.distributed import gather_rows, stable_key
 from eemo_rewards.rewards.intensity import IntensityReward
+from eemo_rewards.rewards.trainer_logs import report_batch
 
 __all__ = ["VARIANTS", "ThurstoneReward", "thurstone_reward"]
 
@@ -220,13 +221,15 @@ class ThurstoneReward(IntensityReward):
 
         guarded(self, read, what="a batch", on_error=nothing_read)
         everyone, start = gather_rows(rows)
-        return guarded(
+        out = guarded(
             self,
             self._score_rows,
             (applicable, n, everyone, start, len(rows)),
             what="a batch",
             on_error=unscored,
         )
+        report_batch(self.__name__, kwargs, out, completions, self.low)
+        return out
 
     def _read_rows(
         self, applicable, completions, solutions, dimensions, scales, image_ids, prompts
