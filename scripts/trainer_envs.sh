@@ -2,8 +2,10 @@
 # Build one Python environment per trainer for tests/trainers/ (the trainers' pins conflict
 # with the [train] extra and with each other): .venvs/<trainer>, each with the trainer
 # installed --no-deps plus only what its reward path imports (scripts/trainer_envs/*.txt),
-# and torch==2.13.0 held by scripts/trainer_envs/constraints.txt. torch is installed once,
-# into .venvs/_torch, and shared through a .pth file (the venv's own packages come first).
+# and torch==2.13.0 held by scripts/trainer_envs/constraints.txt (which also holds omegaconf
+# below 2.4, where EasyR1's config fails and the trainers' Hydra configs stay). torch is
+# installed once, into .venvs/_torch, and shared through a .pth file (the venv's own packages
+# come first).
 # The trainers are built side by side; each logs to .venvs/<trainer>.log.
 #
 #   bash scripts/trainer_envs.sh             # all of them

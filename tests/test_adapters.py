@@ -18,6 +18,7 @@ GOOD_FEAR = "<think>dark alley, a shadow</think><answer>fear</answer>"
 MALFORMED = "joy"
 DEFAULT = default_spec().composite()
 COMPONENTS = DEFAULT.component_names()
+FLAGS = ("commits", "zero/malformed", "zero/uncommitted", "zero/wrong")  # what was read
 
 
 def _expected(completion, solution, task=None, options=None):
@@ -63,7 +64,8 @@ def test_verl_call_shape_with_extra_info():
         ground_truth="joy",
         extra_info={"task": "emotion", "index": 3, "split": "train"},
     )
-    assert set(out) == {"score", *COMPONENTS}
+    assert set(out) == {"score", *COMPONENTS, *FLAGS}
+    assert out["commits"] == 1.0 and out["zero/wrong"] == 0.0
     assert all(isinstance(v, float) and math.isfinite(v) for v in out.values())
     assert out["score"] == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
     assert (
@@ -97,9 +99,22 @@ def test_verl_task_from_json_ground_truth_or_data_source():
 
 def test_verl_factory_uses_another_spec_and_pickles():
     score = verl.make_compute_score(RewardSpec([RewardTerm("format", 3.0)]))
-    assert score("x", GOOD_JOY, "joy") == {"score": 3.0, "format_reward": 1.0}
+    read = {"zero/uncommitted": 0.0, "zero/wrong": 0.0}
+    assert score("x", GOOD_JOY, "joy") == {
+        "score": 3.0,
+        "format_reward": 1.0,
+        "commits": 1.0,
+        "zero/malformed": 0.0,
+        **read,
+    }
     again = pickle.loads(pickle.dumps(score))
-    assert again("x", MALFORMED, "joy") == {"score": 0.0, "format_reward": 0.0}
+    assert again("x", MALFORMED, "joy") == {
+        "score": 0.0,
+        "format_reward": 0.0,
+        "commits": 0.0,
+        "zero/malformed": 1.0,
+        **read,
+    }
 
 
 def test_verl_never_raises_on_junk_responses():
@@ -231,7 +246,8 @@ def test_openrlhf_reward_func_call_shape():
     assert torch.equal(out["rewards"], out["scores"])
     assert out["rewards"][0].item() == pytest.approx(_expected(GOOD_JOY, "joy", "emotion"))
     assert out["rewards"][1].item() == pytest.approx(_expected(GOOD_FEAR, "joy"))
-    assert set(out["extra_logs"]) == {*COMPONENTS, "response_not_found"}
+    assert set(out["extra_logs"]) == {*COMPONENTS, *FLAGS, "response_not_found"}
+    assert out["extra_logs"]["commits"].tolist() == [1.0, 1.0]
     assert all(t.shape == (2,) for t in out["extra_logs"].values())
 
 
@@ -267,7 +283,8 @@ def test_easyr1_batch_contract():
     ]
     out = easyr1.compute_score(inputs)
     assert len(out) == 3
-    assert all(set(o) == {"overall", *COMPONENTS} for o in out)
+    assert all(set(o) == {"overall", *COMPONENTS, *FLAGS} for o in out)
+    assert [o["zero/malformed"] for o in out] == [0.0, 0.0, 1.0]
     assert out[0]["overall"] == pytest.approx(_expected(GOOD_JOY, "joy"))
     assert out[1]["overall"] == pytest.approx(
         _expected("<think>t</think><answer>joy, fear, awe</answer>", "joy, fear, awe", "ranking")
@@ -277,9 +294,11 @@ def test_easyr1_batch_contract():
 
 def test_easyr1_kwargs_select_a_spec():
     inputs = [{"response": GOOD_JOY, "response_length": 3, "ground_truth": "joy"}]
-    assert easyr1.compute_score(inputs, spec="format_only") == [
-        {"overall": 1.0, "format_reward": 1.0}
-    ]
+    (out,) = easyr1.compute_score(inputs, spec="format_only")
+    assert {k: v for k, v in out.items() if k not in FLAGS} == {
+        "overall": 1.0,
+        "format_reward": 1.0,
+    }
     as_json = RewardSpec([RewardTerm("format", 2.0)]).to_json()
     assert easyr1.compute_score(inputs, spec=as_json)[0]["overall"] == 2.0
     with pytest.raises(TypeError, match="wrap it in a list"):
@@ -359,10 +378,8 @@ def test_verl_reward_kwargs_choose_the_spec_and_reject_unknown_keys():
     assert out["score"] != pytest.approx(verl.compute_score("x", GOOD_FEAR, "joy", label)["score"])
     inline = '{"terms": [{"name": "format", "weight": 4.0}]}'
     assert verl.compute_score("x", GOOD_JOY, "joy", spec=inline)["score"] == 4.0
-    assert verl.compute_score("x", MALFORMED, "joy", spec="format_only", fallback=-1.0) == {
-        "score": 0.0,
-        "format_reward": 0.0,
-    }
+    malformed = verl.compute_score("x", MALFORMED, "joy", spec="format_only", fallback=-1.0)
+    assert (malformed["score"], malformed["format_reward"]) == (0.0, 0.0)
     # verl's own extra call arguments are not ours to read
     verl.compute_score("x", GOOD_JOY, "joy", spec="format_only", reward_router_address=None)
     with pytest.raises(TypeError, match=r"unknown reward_kwargs \['sepc'\]"):

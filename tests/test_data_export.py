@@ -16,6 +16,7 @@ from eemo_rewards.data.export import (  # noqa: E402
     to_hf_dataset,
     to_openrlhf_jsonl,
     to_parquet,
+    to_swift_jsonl,
     to_trl_dataset,
     to_verl_parquet,
 )
@@ -132,3 +133,32 @@ def test_openrlhf_jsonl_schema(qa, tmp_path):
     assert json.loads(rows[0]["label"])["task"] == qa["task"][0]
     with pytest.raises(ValueError, match="lacks columns"):
         to_openrlhf_jsonl(qa.drop("solution"), tmp_path / "x.jsonl")
+
+
+def test_swift_jsonl_rows_feed_the_swift_orm(qa, tmp_path):
+    import json
+    import os
+
+    from eemo_rewards.adapters.swift import EEmoORM
+    from eemo_rewards.data import to_swift_jsonl as exported
+
+    assert exported is to_swift_jsonl
+    path = to_swift_jsonl(qa, tmp_path / "swift.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == qa.height
+    first = rows[0]
+    assert first["messages"][0]["role"] == "user"
+    assert first["messages"][0]["content"].count("<image>") == len(first["images"])
+    assert all(os.path.isabs(p) and os.path.isfile(p) for r in rows for p in r["images"])
+    # swift hands every other column to the ORM as keyword lists
+    columns = {k: [r.get(k) for r in rows] for k in rows[0] if k not in ("messages", "images")}
+    answers = [f"<think>t</think><answer>{s}</answer>" for s in columns["solution"]]
+    scores = EEmoORM()(answers, **columns)
+    # the same scores as the frame's own columns give: nothing was lost on the way
+    from eemo_rewards.adapters import composite_for
+
+    frame_columns = {c: qa[c].to_list() for c in ("solution", "task", "options") if c in qa.columns}
+    assert scores == composite_for(None)(completions=answers, **frame_columns)
+    assert sum(s or 0.0 for s in scores) / len(scores) > 1.0
+    with pytest.raises(ValueError, match="lacks columns"):
+        to_swift_jsonl(qa.drop("solution"), tmp_path / "x.jsonl")

@@ -17,6 +17,7 @@ ORDER = [
     "rewards",
     "spec",
     "adapters",
+    "serve",
     "data",
     "train",
     "analysis",

@@ -184,6 +184,11 @@ def test_accelerate_launch_two_cpu_processes_runs_the_main_job(tmp_path):
     run = RunFolder(tmp_path / "runs" / "ddp" / "grpo")
     logged = [r for r in run.read_metrics() if "reward" in r]
     assert [r["step"] for r in logged] == [1, 2]
+    # what the rewards read reaches the trainer's own log through TRL's log_metric, from
+    # both processes: per-task means, the commitment rate, zero-score reasons
+    keys = set().union(*logged)
+    assert any(k.startswith("format_reward/task/") for k in keys), sorted(keys)
+    assert "format_reward/commit_rate" in keys and "format_reward/zero/malformed" in keys
     config = json.loads(run.config_path.read_text())
     # 2 processes x 4 completions per device = one generation batch of 8: both joined
     assert config["args"]["generation_batch_size"] == 8

@@ -21,7 +21,10 @@ under its ``nansum``), so the swift ORM returns ``None`` for a sample no term ap
 verl, OpenRLHF and EasyR1 need a number, so there such a sample scores ``fallback`` (default
 ``0.0``). Per-term components that adapters log are reported for every sample with the same
 keys; a term that does not apply reports ``fallback`` too, so the logged lists stay aligned
-(verl and EasyR1 need one float per key per sample).
+(verl and EasyR1 need one float per key per sample). Beside them, every adapter logs what the
+reward read (:func:`sample_logs`): ``commits`` and ``zero/{malformed,uncommitted,wrong}``,
+0/1 per sample, whose means are the commitment rate and the zero-score reasons TRL's logs get
+(:mod:`eemo_rewards.rewards.trainer_logs`).
 
 Ground truth arrives in different places per trainer; :func:`decode_label` reads all of
 them: a plain solution string, a dict, or a JSON string of a dict with ``solution`` and
@@ -50,6 +53,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from eemo_rewards.rewards.trainer_logs import sample_flags
 from eemo_rewards.spec import PRESETS, CompositeReward, RewardSpec, preset
 
 __all__ = [
@@ -61,6 +65,7 @@ __all__ = [
     "composite_for",
     "decode_label",
     "resolve_spec",
+    "sample_logs",
     "score_sample",
     "special_tag_tokens",
     "strip_end_tokens",
@@ -248,6 +253,30 @@ def score_sample(
     )
     fallback = composite.fallback
     return total, {k: fallback if v is None else v for k, v in parts.items()}
+
+
+def sample_logs(
+    composite: CompositeReward, completion: Any, label: Mapping[str, Any], total: float
+) -> dict[str, float]:
+    """What the reward read, as the 0/1 flags verl and OpenRLHF average into their logs
+    (:func:`~eemo_rewards.rewards.trainer_logs.sample_flags`): ``commits`` and
+    ``zero/{malformed,uncommitted,wrong}``, the same keys for every sample.
+
+    Examples
+    --------
+    >>> sample_logs(composite_for("format_only"), "joy", {"task": "emotion"}, 0.0)["zero/malformed"]
+    1.0
+    """
+    task = composite.task_of(label.get("task"), label.get("solution"), label.get("options"))
+    return sample_flags(
+        completion,
+        total,
+        composite.low,
+        task,
+        label.get("options"),
+        solution=label.get("solution"),
+        taxonomy=label.get("taxonomy"),
+    )
 
 
 def strip_end_tokens(text: Any, markers: Sequence[str] = END_MARKERS) -> Any:

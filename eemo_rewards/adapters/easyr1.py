@@ -17,7 +17,8 @@ dataset's ``answer_key`` column (``answer`` by default). Write the data with
 ``{"task", "solution", "options", ...}`` this adapter reads (a plain solution works too; a
 label without a task is left to the composite). Each result is ``{"overall": float,
 <term>: float, ...}`` with the same keys for every input (a term that does not apply to the
-task reports ``fallback``, 0.0).
+task reports ``fallback``, 0.0), plus the 0/1 flags of what was read (``commits``,
+``zero/malformed``, ``zero/uncommitted``, ``zero/wrong``).
 
 ``reward_function_kwargs`` may set ``spec`` (a preset name, a :class:`RewardSpec`, its
 dict/JSON form or a spec file path) and ``fallback``; any other key is an error (a misspelt
@@ -38,6 +39,7 @@ from eemo_rewards.adapters import (
     TagWatch,
     composite_for,
     decode_label,
+    sample_logs,
     score_sample,
     strip_end_tokens,
 )
@@ -63,9 +65,10 @@ def compute_score(
 
     Examples
     --------
-    >>> compute_score([{"response": "<think>warm</think><answer>joy</answer>",
-    ...                 "response_length": 9, "ground_truth": "joy"}], spec="format_only")
-    [{'overall': 1.0, 'format_reward': 1.0}]
+    >>> out = compute_score([{"response": "<think>warm</think><answer>joy</answer>",
+    ...                       "response_length": 9, "ground_truth": "joy"}], spec="format_only")
+    >>> out[0]["overall"], out[0]["format_reward"], out[0]["commits"]
+    (1.0, 1.0, 1.0)
     """
     if kwargs:
         raise TypeError(
@@ -89,6 +92,8 @@ def compute_score(
         response = strip_end_tokens(item.get("response"))
         label = decode_label(item.get("ground_truth"))
         total, parts = score_sample(composite, response, label)
-        results.append({"overall": total, **parts})
+        results.append(
+            {"overall": total, **parts, **sample_logs(composite, response, label, total)}
+        )
     _watch.observe(item.get("response") for item in reward_inputs)
     return results

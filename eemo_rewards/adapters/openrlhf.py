@@ -41,7 +41,9 @@ Labels are JSON strings ``{"task": ..., "solution": ..., "options": ...}`` or pl
 solutions. The result is ``{"rewards", "scores", "extra_logs"}``: ``rewards`` and ``scores``
 are the composite score per query (torch tensors; torch is imported inside the function),
 ``extra_logs`` holds one tensor per reward term (a term that does not apply reports
-``fallback``) and ``response_not_found``.
+``fallback``), ``response_not_found``, and the 0/1 flags of what was read (``commits``,
+``zero/malformed``, ``zero/uncommitted``, ``zero/wrong``; all 0 where no response was
+found), whose means OpenRLHF logs.
 """
 
 from __future__ import annotations
@@ -56,9 +58,12 @@ from eemo_rewards.adapters import (
     TagWatch,
     composite_for,
     decode_label,
+    sample_logs,
     score_sample,
     strip_end_tokens,
 )
+from eemo_rewards.rewards.limits import is_decade
+from eemo_rewards.rewards.trainer_logs import SAMPLE_FLAGS
 from eemo_rewards.spec import RewardSpec
 
 __all__ = [
@@ -285,7 +290,7 @@ class OpenRLHFRewardFunc:
         if self.strict:
             logger.error(what)
             raise ResponseNotFoundError(what)
-        if str(self.not_found).rstrip("0") == "1":  # the 1st, 10th, 100th, ... time
+        if is_decade(self.not_found):  # the 1st, 10th, 100th, ... time
             warnings.warn(what + f" Scored {self.fallback}.", UserWarning, stacklevel=3)
 
     def __call__(
@@ -297,6 +302,19 @@ class OpenRLHFRewardFunc:
     ) -> dict[str, Any]:
         import torch  # OpenRLHF always has torch; the core package does not need it
 
+        totals, logs = self.score_lists(queries, prompts, labels)
+        rewards = torch.tensor(totals, dtype=torch.float32)
+        extra = {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()}
+        return {"rewards": rewards, "scores": rewards.clone(), "extra_logs": extra}
+
+    def score_lists(
+        self,
+        queries: Sequence[Any],
+        prompts: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """``(score per query, extra logs as lists)``: what :meth:`__call__` returns as
+        tensors, and what the reward server (:mod:`eemo_rewards.serve`) returns as JSON."""
         n = len(queries)
         prompts = [None] * n if prompts is None else list(prompts)
         labels = [None] * n if labels is None else list(labels)
@@ -311,7 +329,7 @@ class OpenRLHFRewardFunc:
         totals: list[float] = []
         missing: list[float] = []
         responses: list[str] = []
-        logs: dict[str, list[float]] = {name: [] for name in names}
+        logs: dict[str, list[float]] = {name: [] for name in (*names, *SAMPLE_FLAGS)}
         for query, prompt, label in zip(queries, prompts, labels, strict=True):
             self.seen += 1
             text = query if isinstance(query, str) else ("" if query is None else str(query))
@@ -322,18 +340,21 @@ class OpenRLHFRewardFunc:
                 missing.append(1.0)
                 for name in names:
                     logs[name].append(self.fallback)
+                for name in SAMPLE_FLAGS:  # nothing was read
+                    logs[name].append(0.0)
                 continue
             responses.append(response)
-            total, parts = score_sample(composite, response, decode_label(label))
+            decoded = decode_label(label)
+            total, parts = score_sample(composite, response, decoded)
             totals.append(total)
             missing.append(0.0)
             for name in names:
                 logs[name].append(parts[name])
+            for name, value in sample_logs(composite, response, decoded, total).items():
+                logs[name].append(value)
         self._watch.observe(responses)
-        rewards = torch.tensor(totals, dtype=torch.float32)
-        extra = {k: torch.tensor(v, dtype=torch.float32) for k, v in logs.items()}
-        extra["response_not_found"] = torch.tensor(missing, dtype=torch.float32)
-        return {"rewards": rewards, "scores": rewards.clone(), "extra_logs": extra}
+        logs["response_not_found"] = missing
+        return totals, logs
 
 
 def make_reward_func(

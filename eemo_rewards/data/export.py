@@ -1,5 +1,5 @@
 """Export QA samples: TRL conversational datasets, HF datasets with images, parquet, and each
-other trainer's RL data (verl, EasyR1, OpenRLHF).
+other trainer's RL data (verl, EasyR1, OpenRLHF, ms-swift).
 
 The TRL dataset is the one most users need. It works unchanged with TRL's ``SFTTrainer``
 (prompt-completion, vision) and ``GRPOTrainer`` (``prompt`` + ``images``; every other column is
@@ -33,6 +33,7 @@ __all__ = [
     "to_hf_dataset",
     "to_openrlhf_jsonl",
     "to_parquet",
+    "to_swift_jsonl",
     "to_trl_dataset",
     "to_verl_parquet",
 ]
@@ -420,9 +421,45 @@ def to_openrlhf_jsonl(
         _image_lists(frame).alias("images"),
         "id",
     )
+    return _write_jsonl(table, path)
+
+
+def _write_jsonl(table: pl.DataFrame, path: str | os.PathLike) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
         for row in table.to_dicts():
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     return out
+
+
+def to_swift_jsonl(
+    frame: pl.DataFrame,
+    path: str | os.PathLike,
+    *,
+    image_root: str | os.PathLike | None = None,
+    instruction: bool = True,
+) -> Path:
+    """Write ms-swift's GRPO dataset as JSON lines.
+
+    Fields: ``messages`` (one user message whose text starts with one ``<image>`` per
+    image, swift's multimodal row), ``images`` (absolute image paths), and the columns the
+    rewards read, which swift hands to the ORM as keyword lists: ``solution``, ``task``,
+    ``options`` and, where the frame has them, ``dimension`` and ``taxonomy``; plus ``id``.
+    Give it as ``--dataset PATH`` with the ORM of :mod:`eemo_rewards.adapters.swift`.
+    """
+    _check_qa_frame(frame, ("id", "image_path", "task", "question", "solution"))
+    frame = _resolve_paths(frame, image_root)
+    columns = [c for c in LABEL_COLUMNS if c in frame.columns]
+    table = frame.select(
+        pl.concat_list(
+            pl.struct(
+                pl.lit("user").alias("role"),
+                _prompt_with_placeholders(frame, instruction).alias("content"),
+            )
+        ).alias("messages"),
+        _image_lists(frame).alias("images"),
+        *columns,
+        "id",
+    )
+    return _write_jsonl(table, path)

@@ -19,7 +19,15 @@ declares its name, range and the tasks it scores. The base class supplies
   reading ``solution``, ``task``, ``options`` and any declared extra columns as keyword
   lists and returning ``None`` for samples whose task this reward does not score;
 - ``__name__`` (TRL's metric name) and pickling (TRL's async trainer sends rewards to other
-  processes), because subclasses keep only plain attributes.
+  processes), because subclasses keep only plain attributes;
+- ``timeout=`` (a constructor argument of every reward): a time limit per call, enforced off
+  the calling thread (:mod:`~eemo_rewards.rewards.limits`);
+- the trainer's logs: when TRL passes ``log_metric``/``log_extra``, the batch call reports
+  per-task means, the commitment rate and why completions scored the floor
+  (:mod:`~eemo_rewards.rewards.trainer_logs`);
+- :meth:`RewardFunction.acall` and :meth:`RewardFunction.as_async`: the batch call as a
+  coroutine (off the event loop's thread), which TRL runs concurrently with its other async
+  reward functions.
 """
 
 from __future__ import annotations
@@ -30,9 +38,15 @@ from typing import Any, ClassVar
 
 from eemo_rewards.answers.tasks import TaskInferenceError, resolve_task
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
+from eemo_rewards.rewards.limits import check_timeout, run_limited
+from eemo_rewards.rewards.trainer_logs import report_batch
 from eemo_rewards.tasks import TASKS, normalise_task
 
-__all__ = ["RewardFunction", "RewardInternalError", "TaskInferenceError", "guarded"]
+__all__ = ["AsyncReward", "RewardFunction", "RewardInternalError", "TaskInferenceError", "guarded"]
+
+LOG_KEYS = ("log_metric", "log_extra")
+"""The logging callables TRL passes to a reward call (:mod:`.trainer_logs`); a composite
+reports once for the whole and does not hand them to its terms."""
 
 
 class RewardInternalError(RuntimeWarning):
@@ -107,10 +121,12 @@ class RewardFunction:
     ``low``, ``high``
         The declared range; every score lies inside it.
 
-    Every reward accepts ``name`` (TRL's metric name), ``tasks`` (the tasks it is routed to)
-    and ``require_format`` (default True: only a well-formed completion can score; False
+    Every reward accepts ``name`` (TRL's metric name), ``tasks`` (the tasks it is routed to),
+    ``require_format`` (default True: only a well-formed completion can score; False
     reads the answer block of a malformed completion, and the whole text when there is none,
-    for evaluating base models). Rewards that do not read an answer ignore the latter.
+    for evaluating base models; rewards that do not read an answer ignore it) and
+    ``timeout`` (seconds per call, default None: no limit; see
+    :mod:`~eemo_rewards.rewards.limits`). ``timeouts`` counts the calls that ran past it.
 
     The ways to score, one meaning each:
 
@@ -145,9 +161,12 @@ class RewardFunction:
         name: str | None = None,
         tasks: Iterable[str] | None = None,
         require_format: bool = True,
+        timeout: float | None = None,
     ):
         self.__name__ = name or self.default_name
         self.require_format = bool(require_format)
+        self.timeout = check_timeout(timeout, self.__name__)
+        self.timeouts = 0
         if tasks is None:
             self.tasks = self.default_tasks
         else:
@@ -220,9 +239,20 @@ class RewardFunction:
                 task = resolve_task(solution, options, who=self.__name__)
             if task not in self.tasks and not self.applies_to(task):
                 return self.low
-        # parse_completion is total on any input (tests/test_properties.py)
         columns["task"] = task
         columns["options"] = options
+        if self.timeout is None:
+            return self._score_parsed(completion, solution, columns)
+        value, _ = run_limited(
+            self,
+            lambda stop: self._score_parsed(completion, solution, columns),
+            lambda: self.low,
+            what="a completion",
+        )
+        return value
+
+    def _score_parsed(self, completion: Any, solution: Any, columns: dict[str, Any]) -> float:
+        # parse_completion is total on any input (tests/test_properties.py)
         return guarded(self, self._score, (parse_completion(completion), solution), columns)
 
     def _score(
@@ -259,24 +289,97 @@ class RewardFunction:
         """TRL's reward contract: one score (or ``None``) per completion."""
         if completions is None:
             return []
+        out, timed_out = self.score_batch(completions, kwargs)
+        report_batch(self.__name__, kwargs, out, completions, self.low, timed_out=timed_out)
+        return out
+
+    def score_batch(
+        self, completions: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> tuple[list[float | None], list[bool] | None]:
+        """``(scores, which completions timed out)`` of the batch call (the latter ``None``
+        without a time limit). The whole batch is one call under ``timeout``: when it trips,
+        the completions already scored keep their scores and the rest score ``low``."""
         n = len(completions)
         solutions = _column(kwargs, "solution", n)
         tasks = _column(kwargs, "task", n)
         options = _column(kwargs, "options", n)
         extras = {c: _column(kwargs, c, n) for c in self.columns}
-        score, applies_to, every_task = self.score, self.applies_to, self.tasks is None
-        out: list[float | None] = []
-        for i, completion in enumerate(completions):
-            if not every_task and not applies_to(self.task_of(tasks[i], solutions[i], options[i])):
-                out.append(None)
-            elif extras:
-                extra = {c: v[i] for c, v in extras.items()}
-                out.append(
-                    score(completion, solutions[i], task=tasks[i], options=options[i], **extra)
-                )
-            else:
-                out.append(score(completion, solutions[i], task=tasks[i], options=options[i]))
-        return out
+        if type(self).score is RewardFunction.score:
+            score = self._score_one
+        else:  # a subclass that scores through its own score()
+            own = self.score
+
+            def score(completion, solution, task, options, extra):
+                return own(completion, solution, task=task, options=options, **extra)
+
+        if self.tasks is None:
+            applies = [True] * n
+        else:
+            applies_to, task_of = self.applies_to, self.task_of
+            applies = [applies_to(task_of(tasks[i], solutions[i], options[i])) for i in range(n)]
+        out: list[float | None] = [None] * n
+
+        def work(stop: Any = None) -> list[float | None]:
+            for i, completion in enumerate(completions):
+                if stop is not None and stop.is_set():
+                    break
+                if not applies[i]:
+                    continue
+                extra = {c: v[i] for c, v in extras.items()} if extras else {}
+                out[i] = score(completion, solutions[i], tasks[i], options[i], extra)
+            return out
+
+        if self.timeout is None:
+            return work(), None
+        _, tripped = run_limited(self, work, lambda: None, what=f"a batch of {n}")
+        if not tripped:
+            return out, [False] * n
+        done = list(out)  # the worker may still write into out: answer with a copy
+        timed_out = [applies[i] and done[i] is None for i in range(n)]
+        return [self.low if late else v for v, late in zip(done, timed_out, strict=True)], timed_out
+
+    def _score_one(self, completion, solution, task, options, extra) -> float:
+        """One completion of a batch the reward applies to, without a time limit of its own
+        (the batch call's limit covers it)."""
+        task = normalise_task(task)
+        if self.tasks is not None and task is None:
+            task = resolve_task(solution, options, who=self.__name__)
+        return self._score_parsed(completion, solution, {**extra, "task": task, "options": options})
+
+    async def acall(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        """The batch call as a coroutine: it runs on a worker thread, so an event loop (TRL's
+        async reward path, a server) goes on serving while it scores."""
+        import asyncio
+
+        return await asyncio.to_thread(
+            self.__call__, prompts, completions, completion_ids, **kwargs
+        )
+
+    def as_async(self) -> AsyncReward:
+        """This reward behind an ``async def __call__``: give it to TRL's ``reward_funcs`` to
+        have TRL run it concurrently with its other async reward functions.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from eemo_rewards.rewards.format import format_reward
+        >>> concurrent = format_reward.as_async()
+        >>> done = ["<think>a</think><answer>b</answer>"]
+        >>> concurrent.__name__, asyncio.run(concurrent(completions=done))
+        ('format_reward', [1.0])
+        """
+        return AsyncReward(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_limit_state", None)  # threads and locks stay in this process
+        return state
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.__name__!r})"
@@ -295,3 +398,22 @@ def _column(kwargs: Mapping[str, Any], name: str, n: int) -> Sequence[Any]:
             "completion (TRL repeats dataset columns once per generation)"
         )
     return values
+
+
+class AsyncReward:
+    """A reward whose batch call is a coroutine (:meth:`RewardFunction.as_async`).
+
+    TRL tells async reward functions by their ``__call__`` and runs them together with
+    ``asyncio.gather``; this one awaits :meth:`RewardFunction.acall`. Picklable, with the
+    wrapped reward's ``__name__``.
+    """
+
+    def __init__(self, reward: RewardFunction):
+        self.reward = reward
+        self.__name__ = reward.__name__
+
+    async def __call__(self, prompts=None, completions=None, completion_ids=None, **kwargs):
+        return await self.reward.acall(prompts, completions, completion_ids, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"AsyncReward({self.reward!r})"

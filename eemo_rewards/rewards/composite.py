@@ -17,7 +17,10 @@ from typing import Any
 
 from eemo_rewards.answers.tasks import resolve_task
 from eemo_rewards.parsing import parse_completion
-from eemo_rewards.rewards.base import RewardFunction, _column, guarded
+from eemo_rewards.rewards.base import LOG_KEYS, RewardFunction, _column, guarded
+from eemo_rewards.rewards.distributed import process_group
+from eemo_rewards.rewards.limits import run_limited
+from eemo_rewards.rewards.trainer_logs import report_batch
 from eemo_rewards.tasks import normalise_task
 
 __all__ = ["AGGREGATIONS", "CompositeReward"]
@@ -25,8 +28,9 @@ __all__ = ["AGGREGATIONS", "CompositeReward"]
 AGGREGATIONS = ("sum", "mean")
 
 # how a composite calls a term: from the shared parse, through the term's own score() (a
-# nested composite), or once per batch (it scores the batch jointly)
-_FROM_PARSE, _OWN_SCORE, _BATCH = 0, 1, 2
+# nested composite), once per batch (it scores the batch jointly), or through its own time
+# limit (per completion in score(), per batch in the batch call)
+_FROM_PARSE, _OWN_SCORE, _BATCH, _LIMITED = 0, 1, 2, 3
 
 
 class _Anomaly(Exception):
@@ -57,6 +61,19 @@ class CompositeReward(RewardFunction):
     the images of a batch) is called once per batch in :meth:`__call__`; in the one-sample
     :meth:`score` (what the other trainers' adapters use) it contributes its own one-sample
     score instead.
+
+    A term built with ``timeout=`` (``RewardTerm("consistency", 1.0, {"timeout": 2.0})``)
+    runs off the calling thread under that limit (:mod:`~eemo_rewards.rewards.limits`): per
+    completion in :meth:`score`, per batch in the batch call; when it trips, the term scores
+    its floor for the completions it had not reached, with a counted
+    :class:`~eemo_rewards.rewards.limits.RewardTimeoutWarning`, and the other terms still
+    count. (A batch-level term under data parallelism runs without its limit: every process
+    must reach its gather.) :meth:`term_seconds` keeps each term's time.
+
+    When TRL passes ``log_metric``/``log_extra``, the batch call reports each term's mean,
+    per-task means, the commitment rate and the reasons for floor scores
+    (:mod:`~eemo_rewards.rewards.trainer_logs`). :meth:`~.base.RewardFunction.as_async` gives
+    TRL a coroutine version to run concurrently.
 
     Parameters
     ----------
@@ -142,13 +159,19 @@ class CompositeReward(RewardFunction):
         self._batch_rewards = frozenset(
             i for i, r in enumerate(rewards) if type(r).__call__ is not RewardFunction.__call__
         )
+        # Terms with a time limit are scored over the batch in one limited call each.
+        self._limited_rewards = frozenset(
+            i
+            for i, r in enumerate(rewards)
+            if r.timeout is not None and i not in self._batch_rewards
+        )
 
     @property
     def needs_task(self) -> bool:
         return self._needs_task
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
+        state = super().__getstate__()
         state["_routes"] = {}
         return state
 
@@ -168,6 +191,8 @@ class CompositeReward(RewardFunction):
     def _call_kind(self, i: int, reward: RewardFunction) -> int:
         if i in self._batch_rewards:
             return _BATCH
+        if i in self._limited_rewards:
+            return _LIMITED
         if isinstance(reward, CompositeReward):
             return _OWN_SCORE
         return _FROM_PARSE
@@ -203,9 +228,10 @@ class CompositeReward(RewardFunction):
         for scorer, reward, weight, cols, kind in route:
             weight_sum += weight
             if kind:
-                if skip and kind == _BATCH:
+                if skip and kind >= _BATCH:
                     continue
-                if kind == _OWN_SCORE:  # a nested composite: its own score() is total
+                if kind != _BATCH:  # a nested composite or a limited term: its own score()
+                    # is total (and keeps the term's time limit)
                     extra = {c: columns[c] for c in cols if c in columns} if cols else {}
                     value = reward.score(completion, args[1], **keywords, **extra)
                     if parts is not None:
@@ -318,9 +344,11 @@ class CompositeReward(RewardFunction):
         options = _column(kwargs, "options", n)
         # only columns the batch carries: a missing column reaches a term as its default
         extras = {c: _column(kwargs, c, n) for c in self.columns if kwargs.get(c) is not None}
-        skip = bool(self._batch_rewards)
+        logging = any(callable(kwargs.get(k)) for k in LOG_KEYS)
+        skip = bool(self._batch_rewards or self._limited_rewards)
         totals: list[float | None] = [None] * n
         weight_sums = [0.0] * n
+        parts: list[dict[str, float]] | None = [{} for _ in range(n)] if logging else None
         # (canonical task, route) per raw task value: a batch uses a handful of task names
         routes: dict[Any, tuple[str | None, tuple]] = {}
         accumulate = self._accumulate
@@ -343,24 +371,75 @@ class CompositeReward(RewardFunction):
                 continue
             columns = {c: v[i] for c, v in extras.items()} if extras else {}
             totals[i], weight_sums[i] = accumulate(
-                route, completion, solution, task, option, columns, None, skip
+                route,
+                completion,
+                solution,
+                task,
+                option,
+                columns,
+                None if parts is None else parts[i],
+                skip,
             )
-        for index in sorted(self._batch_rewards):
-            reward, weight = self.rewards[index], self.weights[index]
-            values = reward(prompts, completions, completion_ids, **kwargs)
-            for i, value in enumerate(values):
-                if value is not None and totals[i] is not None:
-                    totals[i] += weight * value
+        timed_out = [False] * n if self._limited_rewards else None
+        if skip:
+            term_kwargs = {k: v for k, v in kwargs.items() if k not in LOG_KEYS}
+            for index in sorted(self._batch_rewards | self._limited_rewards):
+                values, late = self._batch_term(
+                    index, prompts, completions, completion_ids, term_kwargs
+                )
+                reward, weight = self.rewards[index], self.weights[index]
+                for i, value in enumerate(values):
+                    if value is not None and totals[i] is not None:
+                        totals[i] += weight * value
+                        if parts is not None:
+                            parts[i][reward.__name__] = value
+                if late is not None and timed_out is not None:
+                    timed_out = [a or b for a, b in zip(timed_out, late, strict=True)]
         if self.aggregation == "sum":  # clamp inline: this runs once per completion
             low, high = self.low, self.high
-            return [
+            out = [
                 None if t is None else (low if not t >= low else high if t > high else t)
                 for t in totals
             ]
-        return [
-            None if total is None else self._finish(total, weight_sum)
-            for total, weight_sum in zip(totals, weight_sums, strict=True)
-        ]
+        else:
+            out = [
+                None if total is None else self._finish(total, weight_sum)
+                for total, weight_sum in zip(totals, weight_sums, strict=True)
+            ]
+        if logging:
+            report_batch(
+                self.__name__, kwargs, out, completions, self.low, parts=parts, timed_out=timed_out
+            )
+        return out
+
+    def _batch_term(self, index, prompts, completions, completion_ids, kwargs):
+        """``(values, which timed out or None)`` of a term scored over the whole batch."""
+        reward = self.rewards[index]
+        if index in self._limited_rewards:
+            return reward.score_batch(completions, kwargs)
+        if reward.timeout is None or process_group() is not None:
+            return reward(prompts, completions, completion_ids, **kwargs), None
+
+        def floor() -> list[float | None]:
+            n = len(completions)
+            tasks = _column(kwargs, "task", n)
+            solutions = _column(kwargs, "solution", n)
+            options = _column(kwargs, "options", n)
+            return [
+                reward.low
+                if reward.applies_to(reward.task_of(tasks[i], solutions[i], options[i]))
+                else None
+                for i in range(n)
+            ]
+
+        values, tripped = run_limited(
+            reward,
+            lambda stop: reward(prompts, completions, completion_ids, **kwargs),
+            floor,
+            what=f"a batch of {len(completions)}",
+        )
+        late = [tripped and v is not None for v in values]
+        return values, late
 
     def component_names(self) -> list[str]:
         return [r.__name__ for r in self.rewards]

@@ -41,6 +41,16 @@ score or one outside the scale scores 0 and is left out of every ``μ``/``σ``; 
 image in the batch there is nothing to rank against and the rollout gets its linear
 intensity score ``1 − e``, which is also what :meth:`ThurstoneReward.score` (one sample)
 returns. ``r`` is clipped to ``[0, 1]`` (it can exceed 1 by at most ``2·sqrt(ε)``).
+
+Data-parallel training
+----------------------
+Under ``torch.distributed`` with several processes (TRL under accelerate or DeepSpeed), each
+process holds a share of the batch, and the rollouts of one image may sit on several. The
+batch call all-gathers every process's parsed scores, truths and group keys
+(:func:`~eemo_rewards.rewards.distributed.gather_rows`), ranks against the whole batch and
+returns this process's scores: the same as one process scoring the whole batch. Group keys
+made from prompts are built to agree between processes
+(:func:`~eemo_rewards.rewards.distributed.stable_key`).
 """
 
 from __future__ import annotations
@@ -53,7 +63,9 @@ from typing import Any
 from eemo_rewards.answers.numbers import DIMENSIONS, parse_scores
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.rewards.base import _column, guarded
+from eemo_rewards.rewards.distributed import gather_rows, stable_key
 from eemo_rewards.rewards.intensity import IntensityReward
+from eemo_rewards.rewards.trainer_logs import report_batch
 
 __all__ = ["VARIANTS", "ThurstoneReward", "thurstone_reward"]
 
@@ -69,16 +81,12 @@ def _warn(reward: str, message: str) -> None:
 
 
 def _group_key(image_id: Any, prompt: Any) -> Any:
+    """Which image a rollout belongs to: its image id, else its prompt, as a key that is the
+    same in every process (rollouts of one image may sit on several)."""
     key = image_id if image_id is not None else prompt
     if key is None:
         return None
-    if isinstance(key, str):
-        return ("s", key)
-    try:
-        hash(key)
-    except TypeError:
-        return ("r", repr(key))
-    return ("h", key)
+    return stable_key(key)
 
 
 class ThurstoneReward(IntensityReward):
@@ -199,20 +207,36 @@ class ThurstoneReward(IntensityReward):
                 out[i] = self.low
             return out
 
-        return guarded(
-            self, self._score_batch, (applicable, n, *columns), what="a batch", on_error=unscored
-        )
+        # What this process read, then everything every process read: the gather runs on
+        # every process whatever its share holds, or the others would wait for it forever.
+        rows: list[tuple[int, Any, float | None, float]] = []
 
-    def _score_batch(
-        self, applicable, n, completions, solutions, dimensions, scales, image_ids, prompts
-    ) -> list[float | None]:
-        out: list[float | None] = [None] * n
-        # Per rollout: (index, group, q or None, true value); per group: truth and valid qs.
-        rollouts: list[tuple[int, Any, float | None, float]] = []
-        groups: dict[Any, list[float]] = {}
-        group_truth: dict[Any, float] = {}
+        def read() -> float:
+            rows.extend(self._read_rows(applicable, *columns))
+            return self.low
+
+        def nothing_read() -> float:
+            rows.clear()  # a share that failed to read ranks nothing (and scores low)
+            return self.low
+
+        guarded(self, read, what="a batch", on_error=nothing_read)
+        everyone, start = gather_rows(rows)
+        out = guarded(
+            self,
+            self._score_rows,
+            (applicable, n, everyone, start, len(rows)),
+            what="a batch",
+            on_error=unscored,
+        )
+        report_batch(self.__name__, kwargs, out, completions, self.low)
+        return out
+
+    def _read_rows(
+        self, applicable, completions, solutions, dimensions, scales, image_ids, prompts
+    ) -> list[tuple[int, Any, float | None, float]]:
+        """``(index, group key, q or None, truth)`` per scorable rollout of this process."""
+        rows: list[tuple[int, Any, float | None, float]] = []
         for i in applicable:
-            out[i] = 0.0
             scale = self._sample_scale(scales[i])
             if scale is None:
                 continue
@@ -222,12 +246,23 @@ class ThurstoneReward(IntensityReward):
             q = self._normalised_answer(parse_completion(completions[i]), key, scale)
             # Without an image id or a prompt nothing says which rollouts share an image:
             # they form one group, and the batch falls back to the per-sample score.
-            group = _group_key(image_ids[i], prompts[i])
+            rows.append((i, _group_key(image_ids[i], prompts[i]), q, truth))
+        return rows
+
+    def _score_rows(self, applicable, n, rows, start, count) -> list[float | None]:
+        """Score this process's ``rows[start:start + count]`` against every row (the whole
+        batch across processes)."""
+        out: list[float | None] = [None] * n
+        for i in applicable:
+            out[i] = 0.0
+        # per group: truth and the valid qs
+        groups: dict[Any, list[float]] = {}
+        group_truth: dict[Any, float] = {}
+        for _, group, q, truth in rows:
             group_truth.setdefault(group, truth)
             valid = groups.setdefault(group, [])
             if q is not None:
                 valid.append(q)
-            rollouts.append((i, group, q, truth))
         # per group: (count, Σq, Σq², mean, variance) of the valid rollouts
         stats: dict[Any, tuple[int, float, float, float, float]] = {}
         for group, qs in groups.items():
@@ -236,7 +271,7 @@ class ThurstoneReward(IntensityReward):
                 var = math.fsum((q - mean) ** 2 for q in qs) / len(qs)
                 stats[group] = (len(qs), math.fsum(qs), math.fsum(q * q for q in qs), mean, var)
         fidelity = self.variant == "fidelity"
-        for i, group, q, truth in rollouts:
+        for i, group, q, truth in rows[start : start + count]:
             if q is None:
                 continue
             others = [g for g in stats if g != group]

@@ -8,6 +8,10 @@ Add it to a spec with weight 0 (it scores nothing, it only watches)::
 
 The diagnosis of a collapsing assessment (GRPO paying regression to the mean) reads these
 lines: :func:`read_watch` turns them into rows for a chart.
+
+Under data-parallel training (``torch.distributed`` with several processes) every process
+gathers the whole batch's readings and the first process writes one line for the batch, so
+the statistics are the batch's, not one process's share.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +28,7 @@ from typing import Any
 from eemo_rewards.answers.numbers import parse_scores
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.rewards.base import RewardFunction
+from eemo_rewards.rewards.distributed import gather_rows, process_group
 from eemo_rewards.tasks import normalise_task
 
 __all__ = ["AnswerWatch", "read_watch"]
@@ -68,17 +74,25 @@ class AnswerWatch(RewardFunction):
         if completions is None:
             return []
         n = len(completions)
+        rows: list[tuple[str, bool, str, list[list[Any]]]] = []
         try:
-            self._log(prompts, completions, kwargs)
+            rows = self._rows(completions, kwargs)
         except Exception as exc:  # a watch must never stop a run
-            import warnings
-
-            warnings.warn(
-                f"answer_watch: could not log a batch ({exc!r})", RuntimeWarning, stacklevel=2
-            )
+            _warn(exc)
+        # the whole batch across data-parallel processes (every process gathers, whatever
+        # its share holds); the first process writes the line
+        everyone, _ = gather_rows(rows)
+        group = process_group()
+        if group is None or group[0] == 0:
+            try:
+                self._write(everyone)
+            except Exception as exc:
+                _warn(exc)
         return [0.0] * n
 
-    def _log(self, prompts, completions, kwargs) -> None:
+    def _rows(self, completions, kwargs) -> list[tuple[str, bool, str, list[list[Any]]]]:
+        """Per completion: its group key, whether it is well formed, its answer, and its
+        ``[dimension, truth, prediction or None]`` readings (assessment samples)."""
         n = len(completions)
 
         def col(name):
@@ -88,34 +102,42 @@ class AnswerWatch(RewardFunction):
         tasks, solutions, dims = col("task"), col("solution"), col("dimension")
         # a group is the completions of one dataset row: its id, else its solution and image
         ids, images = col("id"), col("image_id")
-        keys = [
-            str(ids[i]) if ids[i] is not None else f"{images[i]}|{solutions[i]}" for i in range(n)
-        ]
+        rows = []
+        for i, completion in enumerate(completions):
+            parsed = parse_completion(completion)
+            answer = (parsed.answer or "").strip().lower()
+            key = str(ids[i]) if ids[i] is not None else f"{images[i]}|{solutions[i]}"
+            pairs: list[list[Any]] = []
+            if normalise_task(tasks[i]) == "assessment":
+                truth = parse_scores(str(solutions[i]))
+                pred = parse_scores(answer) if answer else {}
+                for name, value in truth.items():
+                    dim = name or (dims[i] if dims[i] in _DIMS else None)
+                    if dim is None:
+                        continue
+                    got = pred.get(name, pred.get(None))
+                    readable = got is not None and 0.0 <= got <= 1.0
+                    pairs.append([dim, float(value), float(got) if readable else None])
+            rows.append((key, bool(parsed.ok), answer, pairs))
+        return rows
+
+    def _write(self, rows) -> None:
+        n = len(rows)
         groups: dict[str, list[str]] = defaultdict(list)
         preds: dict[str, list[float]] = defaultdict(list)
         trues: dict[str, list[float]] = defaultdict(list)
         seen: dict[str, list[bool]] = defaultdict(list)
         pairs: list[list[Any]] = []
         ok = 0
-        for i, completion in enumerate(completions):
-            parsed = parse_completion(completion)
-            ok += parsed.ok
-            answer = (parsed.answer or "").strip().lower()
-            groups[keys[i]].append(answer)
-            if normalise_task(tasks[i]) == "assessment":
-                truth = parse_scores(str(solutions[i]))
-                pred = parse_scores(answer) if answer else {}
-                for key, value in truth.items():
-                    dim = key or (dims[i] if dims[i] in _DIMS else None)
-                    if dim is None:
-                        continue
-                    got = pred.get(key, pred.get(None))
-                    readable = got is not None and 0.0 <= got <= 1.0
-                    trues[dim].append(float(value))
-                    seen[dim].append(readable)
-                    pairs.append([dim, float(value), float(got) if readable else None])
-                    if readable:
-                        preds[dim].append(float(got))
+        for key, well_formed, answer, readings in rows:
+            ok += well_formed
+            groups[key].append(answer)
+            for dim, truth, got in readings:
+                trues[dim].append(truth)
+                seen[dim].append(got is not None)
+                pairs.append([dim, truth, got])
+                if got is not None:
+                    preds[dim].append(got)
         self.batches += 1
         multi = [g for g in groups.values() if len(g) > 1]
         line: dict[str, Any] = {
@@ -140,6 +162,10 @@ class AnswerWatch(RewardFunction):
             fh.write(json.dumps(line) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def _warn(exc: Exception) -> None:
+    warnings.warn(f"answer_watch: could not log a batch ({exc!r})", RuntimeWarning, stacklevel=3)
 
 
 def read_watch(path: str | Path) -> list[dict[str, Any]]:

@@ -21,7 +21,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from trainer_helpers import ROOT, corpus, make_processor, train_tokenizer, venv_hint
+from trainer_helpers import (
+    ROOT,
+    corpus,
+    make_processor,
+    reward_server,
+    train_tokenizer,
+    venv_hint,
+)
 
 pytestmark = pytest.mark.trainers
 openrlhf = pytest.importorskip("openrlhf", reason=venv_hint("openrlhf"))
@@ -214,3 +221,24 @@ def test_a_user_file_with_the_tokenizers_template_and_strict_mode(data, cases, t
     for case, out in zip(cases, results, strict=True):
         want = 1.0 if case["kind"] in ("correct", "wrong") else 0.0
         assert out["reward"].item() == want, (case["task"], case["kind"])
+
+
+def test_its_http_client_gets_the_in_process_scores_from_the_reward_server(data, cases):
+    """``--reward.remote_url http://…/get_reward``: OpenRLHF's executor posts each query to
+    the server (its ``_fetch_rewards_via_http``); the rewards and extra logs are the ones
+    the adapter file gives in process."""
+    tokenizer = train_tokenizer(corpus(cases))
+    local = _score_all(
+        SingleTurnAgentExecutor(remote_rm_url=adapter.__file__), data, cases, tokenizer
+    )
+    with reward_server() as url:
+        executor = SingleTurnAgentExecutor(remote_rm_url=url + "/get_reward")
+        assert executor.reward_func is None  # the HTTP path
+        remote = _score_all(executor, data, cases, tokenizer)
+    import torch
+
+    for here, there in zip(local, remote, strict=True):
+        assert torch.equal(torch.tensor(there["reward"], dtype=torch.float32), here["reward"])
+        assert set(there["extra_logs"]) == set(here["extra_logs"])
+        for key, values in here["extra_logs"].items():
+            assert torch.equal(torch.tensor(there["extra_logs"][key], dtype=torch.float32), values)

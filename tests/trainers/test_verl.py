@@ -9,11 +9,12 @@ completions, tokenized with a local tokenizer and laid out as verl's rollout lay
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 
 import pytest
-from trainer_helpers import corpus, make_processor, train_tokenizer, venv_hint
+from trainer_helpers import corpus, make_processor, reward_server, train_tokenizer, venv_hint
 
 pytestmark = pytest.mark.trainers
 verl = pytest.importorskip("verl", reason=venv_hint("verl"))
@@ -28,6 +29,7 @@ from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
 from eemo_rewards.adapters import TagsMissingWarning  # noqa: E402
 from eemo_rewards.adapters import verl as adapter  # noqa: E402
 from eemo_rewards.data.export import to_verl_parquet  # noqa: E402
+from eemo_rewards.rewards.trainer_logs import SAMPLE_FLAGS  # noqa: E402
 from eemo_rewards.spec import preset  # noqa: E402
 
 KINDS = ("correct", "wrong", "no tags", "after")
@@ -142,7 +144,7 @@ def test_readme_overrides_score_the_exported_batch_as_the_trl_path(setup):
         expected = 0.0 if case["expected"] is None else case["expected"]
         if out["reward_score"] != pytest.approx(expected):
             mismatches.append((case["task"], case["kind"], out["reward_score"], expected))
-        assert set(out["reward_extra_info"]) == {"score", *components}
+        assert set(out["reward_extra_info"]) == {"score", *components, *SAMPLE_FLAGS}
     assert not mismatches
     scores = {
         (c["task"], c["kind"]): o["reward_score"]
@@ -215,3 +217,24 @@ def test_special_tag_tokens_vanish_in_verls_decoding_and_one_warning_says_so(set
     caveat = [w for w in seen if issubclass(w.category, TagsMissingWarning)]
     assert len(caveat) == 1, [str(w.message) for w in seen]
     assert "skip_special_tokens=True" in str(caveat[0].message)
+
+
+def test_its_reward_loop_gets_the_in_process_scores_from_the_reward_server(setup):
+    """``compute_score_remote`` with ``reward_kwargs.remote_url``: verl's reward loop awaits
+    it per sample (a coroutine), the server scores, and every output equals the in-process
+    ``compute_score``'s."""
+    config = _config(setup)
+    data = _batch(setup, config, setup["tokenizer"])
+    _, local = _run_reward_loop(config, data)
+    with reward_server() as url:
+        remote_config = _config(
+            setup,
+            [
+                "reward.custom_reward_function.name=compute_score_remote",
+                f"+reward.custom_reward_function.reward_kwargs.remote_url={url}",
+            ],
+        )
+        fn = get_custom_reward_fn(remote_config)
+        assert inspect.iscoroutinefunction(fn)  # verl awaits it instead of a thread
+        _, remote = _run_reward_loop(remote_config, data)
+    assert remote == local

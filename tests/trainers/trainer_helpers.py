@@ -1,8 +1,15 @@
-"""Helpers for the trainer tests (a tiny local tokenizer and VLM processor)."""
+"""Helpers for the trainer tests (a tiny local tokenizer and VLM processor, a live reward
+server)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,3 +101,35 @@ def corpus(rows) -> list[str]:
 
 def python_is_in(venv: str) -> bool:
     return str(ROOT / ".venvs" / venv) in sys.prefix
+
+
+@contextmanager
+def reward_server(spec: str = "default"):
+    """``python -m eemo_rewards.serve --spec SPEC`` on a free localhost port, in this
+    environment's Python; yields its base URL and stops it afterwards. Skips without
+    FastAPI/uvicorn (the ``[serve]`` extra; scripts/trainer_envs/common.txt installs them)."""
+    import pytest
+
+    pytest.importorskip("fastapi", reason="the reward server needs the [serve] extra")
+    pytest.importorskip("uvicorn", reason="the reward server needs the [serve] extra")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "eemo_rewards.serve", "--spec", spec, "--port", str(port)]
+    process = subprocess.Popen(command, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the reward server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
