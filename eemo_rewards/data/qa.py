@@ -37,18 +37,36 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from eemo_rewards.data.labels import TAXONOMY_LABELS, label_distance
-from eemo_rewards.data.schema import QA_SCHEMA, VAD_SCALES, conform_records, validate_records
+from eemo_rewards.data.schema import (
+    QA_SCHEMA,
+    VAD_SCALES,
+    ValidationResult,
+    conform_records,
+    validate_records,
+)
 from eemo_rewards.data.templates import TEMPLATE_FAMILIES, TEMPLATES, level_phrase
 from eemo_rewards.tasks import TASKS, normalise_task
 from eemo_rewards.taxonomy import DIMENSIONS
 
-__all__ = ["DEFAULT_SPLITS", "LETTERS", "assign_splits", "check_qa", "generate_qa"]
+__all__ = [
+    "CHUNK_RECORDS",
+    "DEFAULT_SPLITS",
+    "LETTERS",
+    "WrittenQA",
+    "assign_splits",
+    "check_qa",
+    "generate_qa",
+    "write_qa",
+]
 
 LETTERS = "ABCDEFGHIJ"
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -56,6 +74,9 @@ LEVELS = ("high", "moderate", "low")
 _FEELING = {"valence": "positive", "arousal": "aroused", "dominance": "in control"}
 _SAME_MARGIN = 0.05  # |Δ| on the 0–1 scale below which a pair counts as "same"
 _N_OPTIONS = 4
+# Records are generated in chunks of this many: pairs are drawn, and answer letters and
+# yes/no balanced, within a chunk; memory grows with the chunk, not with the set.
+CHUNK_RECORDS = 32_768
 
 
 # --------------------------------------------------------------------------- helpers
@@ -216,17 +237,33 @@ def _description_expr() -> pl.Expr:
     )
 
 
-def _prepare(
-    records: pl.DataFrame, seed: int, splits: dict[str, float] | None, think: str
-) -> pl.DataFrame:
+def _refuse_invalid(records: pl.DataFrame) -> pl.DataFrame:
+    """The validated records, or an error that points to the quarantine."""
     kept, quarantine = validate_records(records, require_label=False)
     if quarantine.height:
         first = quarantine.select("id", "reason").head(3).rows()
         raise ValueError(
             f"{quarantine.height} of {records.height} records fail validation (e.g. {first}); "
             "run eemo_rewards.data.schema.validate_records(records) and pass its .kept table "
-            "(keep its .quarantine table as the report)"
+            "(keep its .quarantine table as the report), or stream with write_qa, which "
+            "quarantines them"
         )
+    return kept
+
+
+def _split_column(ids: pl.Series, splits: dict[str, float] | None, seed: int) -> pl.Series:
+    """Each record's assigned split, aligned with ``ids`` (ids are unique after validation)."""
+    assigned = assign_splits(ids, splits, seed=seed)
+    return (
+        ids.to_frame("id")
+        .join(assigned, on="id", how="left", maintain_order="left")
+        .get_column("split")
+        .alias("_split")
+    )
+
+
+def _prepare(kept: pl.DataFrame, assigned: pl.Series | None, think: str) -> pl.DataFrame:
+    """Validated records → the working frame: V/A/D on 0–1 with levels, split, reasoning."""
     bounds = pl.DataFrame(
         {
             "vad_scale": list(VAD_SCALES),
@@ -241,8 +278,8 @@ def _prepare(
         }
     )
     frame = (
-        kept.join(bounds, on="vad_scale", how="left")
-        .join(labels, on="taxonomy", how="left")
+        kept.join(bounds, on="vad_scale", how="left", maintain_order="left")
+        .join(labels, on="taxonomy", how="left", maintain_order="left")
         .with_columns(
             ((pl.col(d) - pl.col("_lo")) / (pl.col("_hi") - pl.col("_lo"))).alias(f"_{d}")
             for d in DIMENSIONS
@@ -250,10 +287,8 @@ def _prepare(
         .with_columns(_level_expr(pl.col(f"_{d}")).alias(f"_{d}_level") for d in DIMENSIONS)
         .with_columns(pl.col("ranking").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
-    assigned = assign_splits(frame["id"], splits, seed=seed)
-    frame = frame.join(assigned.rename({"split": "_split"}), on="id", how="left").with_columns(
-        pl.coalesce("split", "_split").alias("split")
-    )
+    if assigned is not None:
+        frame = frame.with_columns(pl.coalesce(pl.col("split"), assigned).alias("split"))
     return frame.with_columns(
         _think_expr(think).alias("_think"), _description_expr().alias("_desc")
     )
@@ -743,6 +778,7 @@ def generate_qa(
     pairs: int | None = None,
     splits: dict[str, float] | None = None,
     think: str = "full",
+    chunk_records: int = CHUNK_RECORDS,
 ) -> pl.DataFrame:
     """Generate QA samples for every task category from canonical image records.
 
@@ -794,6 +830,45 @@ def generate_qa(
     >>> check_qa(qa, records).height  # every answer re-derived from the annotation
     0
     """
+    plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
+    kept = _refuse_invalid(conform_records(records))
+    assigned = _split_column(kept["id"], splits, seed)
+    plan = plan._replace(n_records=kept.height)
+    parts = [
+        part
+        for index, start in enumerate(range(0, kept.height, chunk_records))
+        for part in _chunk_qa(
+            kept.slice(start, chunk_records),
+            assigned.slice(start, chunk_records),
+            index,
+            start,
+            plan,
+        )
+    ]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=QA_SCHEMA)
+
+
+class _Plan(NamedTuple):
+    """What to generate, shared by the in-memory and the streamed paths."""
+
+    wanted: tuple[str, ...]
+    families: list[str]
+    seed: int
+    pairs: int | None
+    think: str
+    chunk_records: int
+    n_records: int = 0
+
+    def pairs_in(self, start: int, height: int) -> int:
+        """The chunk's share of the pairs: half its images by default, else ``pairs`` spread
+        over the chunks in proportion to their records (the shares sum to ``pairs``)."""
+        if self.pairs is None:
+            return height // 2
+        total = max(self.n_records, 1)
+        return self.pairs * (start + height) // total - self.pairs * start // total
+
+
+def _plan(tasks, templates, seed, pairs, think, chunk_records) -> _Plan:
     if think not in ("full", "cues", "none"):
         raise ValueError(f"think must be 'full', 'cues' or 'none', got {think!r}")
     families = list(dict.fromkeys(templates))
@@ -808,9 +883,24 @@ def generate_qa(
         raise ValueError(f"unknown tasks {bad}; use some of {list(TASKS)} (or their aliases)")
     if pairs is not None and (not isinstance(pairs, int) or pairs < 0):
         raise ValueError(f"pairs must be a non-negative integer or None, got {pairs!r}")
+    if not isinstance(chunk_records, int) or isinstance(chunk_records, bool) or chunk_records < 2:
+        raise ValueError(f"chunk_records must be an integer ≥ 2, got {chunk_records!r}")
+    return _Plan(tuple(wanted), families, seed, pairs, think, chunk_records)
 
-    rng = np.random.default_rng(seed)
-    frame = _prepare(conform_records(records), seed, splits, think)
+
+def _chunk_rng(seed: int, index: int) -> np.random.Generator:
+    """The chunk's own random stream: the first chunk draws from ``seed`` itself, so a set
+    smaller than one chunk gets the same questions as an unchunked generator."""
+    return np.random.default_rng(seed if index == 0 else [seed, index])
+
+
+def _chunk_qa(
+    kept: pl.DataFrame, assigned: pl.Series, index: int, start: int, plan: _Plan
+) -> list[pl.DataFrame]:
+    """The QA rows of one chunk of validated records, in the output's row order."""
+    rng = _chunk_rng(plan.seed, index)
+    frame = _prepare(kept, assigned, plan.think)
+    wanted, families = plan.wanted, plan.families
     built: list[pl.DataFrame] = []
     if "yes_no" in wanted:
         built += [*_yes_no_member(frame, rng), _yes_no_level(frame, rng)]
@@ -828,7 +918,7 @@ def generate_qa(
         if "emovit" in families:
             built.append(_description(frame, "conversation", _emovit_conversation()))
             built.append(_description(frame, "reasoning", _emovit_reasoning()))
-    n_pairs = frame.height // 2 if pairs is None else pairs
+    n_pairs = plan.pairs_in(start, kept.height)
     pair_tasks = {"comparison", "multiple_choice", "yes_no"} & set(wanted)
     if pair_tasks and n_pairs:
         pair_rows = _pairs(frame, n_pairs, rng)
@@ -840,34 +930,261 @@ def generate_qa(
             if "yes_no" in wanted:
                 built.append(_yes_no_both(pair_rows, rng))
     rendered = [_render(b, families, rng) for b in built if b.height]
-    if not rendered:
-        return pl.DataFrame(schema=QA_SCHEMA)
-    qa = pl.concat(
-        [
-            r.select(
-                *[c for c in QA_SCHEMA if c in r.columns and c not in ("answer",)],
-            )
-            for r in rendered
-        ],
-        how="diagonal_relaxed",
-    )
-    qa = qa.with_columns(
+    return [_conform_qa(r) for r in rendered if r.height]
+
+
+def _conform_qa(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rendered rows → the columns of :data:`QA_SCHEMA`, ids and answers included."""
+    pair_id = (
         pl.when(pl.col("image_id_2").is_not_null())
         .then(pl.concat_str("image_id", pl.lit("|"), "image_id_2"))
-        .alias("pair_id"),
-        pl.col("solution").alias("answer"),
-    ).with_columns(
-        pl.concat_str(
-            pl.coalesce("pair_id", "image_id"),
-            pl.lit("/"),
-            "task",
-            pl.lit("/"),
-            "qtype",
-            pl.lit("/"),
-            "dimension",
-        ).alias("id")
+        .alias("pair_id")
     )
-    return qa.select([pl.col(c).cast(t) for c, t in QA_SCHEMA.items()])
+    ident = pl.concat_str(
+        pl.coalesce(pair_id, "image_id"),
+        pl.lit("/"),
+        "task",
+        pl.lit("/"),
+        "qtype",
+        pl.lit("/"),
+        "dimension",
+    )
+    made = {"id": ident, "pair_id": pair_id, "answer": pl.col("solution")}
+    return rows.select(
+        (made[c] if c in made else pl.col(c) if c in rows.columns else pl.lit(None))
+        .cast(t)
+        .alias(c)
+        for c, t in QA_SCHEMA.items()
+    )
+
+
+# --------------------------------------------------------------------------- streaming
+class WrittenQA(NamedTuple):
+    """What :func:`write_qa` wrote: the QA file, the quarantine file and their counts.
+
+    ``n_kept + n_quarantined == n_records`` always holds.
+    """
+
+    path: Path
+    quarantine_path: Path
+    n_records: int
+    n_kept: int
+    n_quarantined: int
+    n_rows: int
+
+
+RecordSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike
+
+
+def _as_lazy(records: RecordSource) -> pl.LazyFrame:
+    if isinstance(records, pl.LazyFrame):
+        return records
+    if isinstance(records, pl.DataFrame):
+        return records.lazy()
+    if isinstance(records, str | os.PathLike):
+        return pl.scan_parquet(records)
+    raise TypeError(
+        f"records must be a polars DataFrame or LazyFrame or a parquet path, not "
+        f"{type(records).__name__}"
+    )
+
+
+def _batches(source: pl.LazyFrame, n: int, size: int) -> Iterator[tuple[int, pl.DataFrame]]:
+    for start in range(0, n, size):
+        yield start, source.slice(start, size).collect()
+
+
+_ROW = "__eemo_row"  # the input row number, carried through validation
+
+
+def _validate_batch(batch: pl.DataFrame, start: int, earlier: np.ndarray) -> ValidationResult:
+    """:func:`validate_records` on one batch, with the ids of earlier batches in view.
+
+    ``earlier`` flags the batch's rows whose id occurs in an earlier row of the whole input;
+    a row that only the whole input shows to be a duplicate gets the same reason that
+    validating the whole input at once would give it.
+    """
+    numbered = conform_records(batch).with_columns(
+        pl.int_range(start, start + batch.height, dtype=pl.Int64).alias(_ROW)
+    )
+    kept, quarantine = validate_records(numbered, require_label=False)
+    if not earlier.any():
+        return ValidationResult(kept, quarantine)
+    flag = pl.Series("_earlier", earlier)
+    numbered_flags = pl.DataFrame({_ROW: numbered[_ROW], "_earlier": flag})
+    moved = (
+        kept.join(numbered_flags, on=_ROW, how="left", maintain_order="left")
+        .filter("_earlier")
+        .drop("_earlier")
+    )
+    kept = kept.join(moved.select(_ROW), on=_ROW, how="anti", maintain_order="left")
+    duplicate = "duplicate id"
+    # validate_records lists "missing id" first, then "duplicate id", then the rest.
+    reason = (
+        pl.when(~pl.col("_earlier") | pl.col("reason").str.contains(duplicate, literal=True))
+        .then(pl.col("reason"))
+        .when(pl.col("reason").str.starts_with("missing id"))
+        .then(pl.col("reason").str.replace("missing id", f"missing id; {duplicate}", literal=True))
+        .when(pl.col("reason") == "")
+        .then(pl.lit(duplicate))
+        .otherwise(pl.concat_str(pl.lit(f"{duplicate}; "), pl.col("reason")))
+    )
+    moved = moved.select("id", pl.lit("").alias("reason"), pl.exclude("id"))
+    quarantine = (
+        pl.concat([quarantine, moved])
+        .join(numbered_flags, on=_ROW, how="left")
+        .with_columns(reason.alias("reason"))
+        .drop("_earlier")
+        .sort(_ROW)
+    )
+    return ValidationResult(kept, quarantine)
+
+
+def _rechunk(frames: Iterable[pl.DataFrame], size: int) -> Iterator[pl.DataFrame]:
+    """Frames of any heights → frames of ``size`` rows (the last one shorter)."""
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for frame in frames:
+        pending.append(frame)
+        held += frame.height
+        while held >= size:
+            joined = pl.concat(pending) if len(pending) > 1 else pending[0]
+            yield joined.slice(0, size)
+            rest = joined.slice(size)
+            pending, held = ([rest] if rest.height else []), rest.height
+    if held:
+        yield pl.concat(pending) if len(pending) > 1 else pending[0]
+
+
+def write_qa(
+    records: RecordSource,
+    path: str | os.PathLike,
+    *,
+    quarantine_path: str | os.PathLike | None = None,
+    tasks: Iterable[str] | None = None,
+    templates: Iterable[str] = ("eemo",),
+    seed: int = 0,
+    pairs: int | None = None,
+    splits: dict[str, float] | None = None,
+    think: str = "full",
+    chunk_records: int = CHUNK_RECORDS,
+    batch_records: int | None = None,
+    compression: str = "zstd",
+) -> WrittenQA:
+    """Generate QA like :func:`generate_qa`, writing it to parquet chunk by chunk.
+
+    Memory is bounded by one chunk of records and its questions, not by the output: records
+    are read ``batch_records`` at a time (lazily from a parquet file or a LazyFrame), checked
+    with :func:`~eemo_rewards.data.schema.validate_records`, and every ``chunk_records``
+    valid records become one group of parquet rows. Invalid records do not stop the run: they
+    go to ``quarantine_path`` with their reasons (a duplicate id counts against the whole
+    input, not only its batch).
+
+    The QA file holds exactly the rows of
+    ``generate_qa(validate_records(records, require_label=False).kept, ...)`` with the same
+    arguments, in the same order, whatever ``batch_records``; the quarantine file holds that
+    call's ``.quarantine`` table.
+
+    Parameters
+    ----------
+    records : polars.DataFrame, polars.LazyFrame or path
+        Canonical image records, or a parquet file of them (read lazily).
+    path : path
+        The QA parquet file to write (columns of :data:`QA_SCHEMA`).
+    quarantine_path : path, optional
+        Where the quarantined records go (``id``, ``reason``, then the record's columns);
+        default: next to ``path``, named ``<stem>.quarantine.parquet``. Written even when
+        empty.
+    tasks, templates, seed, pairs, splits, think, chunk_records
+        As in :func:`generate_qa`.
+    batch_records : int, optional
+        Records read at a time (default ``chunk_records``); changes memory, not the output.
+    compression : str, default "zstd"
+        Parquet compression of the QA file.
+
+    Returns
+    -------
+    WrittenQA
+        The two paths and the counts of records, kept, quarantined and QA rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> records = pl.DataFrame({
+    ...     "id": ["a", "b", "b"], "taxonomy": ["eemo_bench7"] * 3,
+    ...     "emotion": ["joy", "fear", "joy"], "valence": [7.4, 2.1, 5.0],
+    ...     "vad_scale": ["1-9"] * 3})
+    >>> out = write_qa(records, f"{tempfile.mkdtemp()}/qa.parquet", seed=0)
+    >>> out.n_kept, out.n_quarantined
+    (2, 1)
+    >>> pl.scan_parquet(out.path).select(pl.len()).collect().item() == out.n_rows
+    True
+    >>> pl.read_parquet(out.quarantine_path).select("id", "reason").rows()
+    [('b', 'duplicate id')]
+    """
+    import pyarrow.parquet as pq
+
+    plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
+    if batch_records is not None and (isinstance(batch_records, bool) or batch_records < 1):
+        raise ValueError(f"batch_records must be a positive integer, got {batch_records!r}")
+    batch = batch_records or chunk_records
+    source = _as_lazy(records)
+    names = source.collect_schema().names()
+    path = Path(path)
+    quarantine_path = (
+        Path(quarantine_path)
+        if quarantine_path is not None
+        else path.with_name(f"{path.stem}.quarantine.parquet")
+    )
+    ident = pl.col("id").cast(pl.String) if "id" in names else pl.lit(None, pl.String)
+    ids = source.select(ident.alias("id")).collect().get_column("id")
+    n = ids.len()
+    # An id seen in an earlier row, across the whole input (what validate_records flags).
+    earlier = (ids.is_not_null() & ~ids.is_first_distinct()).to_numpy()
+    del ids
+
+    # Pass 1: validate, write the quarantine, remember which rows are kept.
+    keep = np.zeros(n, dtype=bool)
+    kept_ids: list[pl.Series] = []
+    quarantine_writer = None
+    n_quarantined = 0
+    try:
+        for start, frame in _batches(source, n, batch):
+            kept, quarantine = _validate_batch(frame, start, earlier[start : start + frame.height])
+            keep[kept[_ROW].to_numpy()] = True
+            kept_ids.append(kept["id"])
+            table = quarantine.drop(_ROW).to_arrow()
+            if quarantine_writer is None:
+                quarantine_writer = pq.ParquetWriter(quarantine_path, table.schema)
+            quarantine_writer.write_table(table)
+            n_quarantined += quarantine.height
+        if quarantine_writer is None:  # no records at all: an empty quarantine table
+            empty = validate_records(conform_records(source.head(0).collect())).quarantine
+            quarantine_writer = pq.ParquetWriter(quarantine_path, empty.to_arrow().schema)
+    finally:
+        if quarantine_writer is not None:
+            quarantine_writer.close()
+
+    # Pass 2: the kept records, in chunks of chunk_records, each written as it is generated.
+    all_ids = pl.concat(kept_ids) if kept_ids else pl.Series("id", [], dtype=pl.String)
+    del kept_ids
+    assigned = _split_column(all_ids, splits, seed)
+    plan = plan._replace(n_records=all_ids.len())
+    del all_ids
+    kept_frames = (
+        conform_records(frame).filter(pl.Series(keep[start : start + frame.height]))
+        for start, frame in _batches(source, n, batch)
+    )
+    n_rows = 0
+    schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow().schema
+    with pq.ParquetWriter(path, schema, compression=compression) as writer:
+        start = 0
+        for index, chunk in enumerate(_rechunk(kept_frames, chunk_records)):
+            for part in _chunk_qa(chunk, assigned.slice(start, chunk.height), index, start, plan):
+                writer.write_table(part.to_arrow())
+                n_rows += part.height
+            start += chunk.height
+    return WrittenQA(path, quarantine_path, n, int(keep.sum()), n_quarantined, n_rows)
 
 
 # --------------------------------------------------------------------------- checker
@@ -885,7 +1202,7 @@ def check_qa(qa: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         Columns ``id``, ``task``, ``qtype``, ``reason``: one row per inconsistent sample.
     """
-    rec = _prepare(conform_records(records), 0, None, "none").select(
+    rec = _prepare(_refuse_invalid(conform_records(records)), None, "none").select(
         "id", "ranking", "emotion", *[f"_{d}" for d in DIMENSIONS]
     )
     level = {d: _level_expr(pl.col(f"_{d}")) for d in DIMENSIONS}
