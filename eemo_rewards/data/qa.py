@@ -123,11 +123,27 @@ def _hard_negatives(taxonomy: str, answer: str, exclude: Iterable[str], k: int) 
     return sorted(candidates, key=lambda x: (label_distance(answer, x), x))[:k]
 
 
+# "<taxonomy>/<label>" → its bit in a set of the taxonomy's labels (a taxonomy has < 64).
+_LABEL_BITS = {
+    f"{taxonomy}/{label}": 1 << i
+    for taxonomy, labels in TAXONOMY_LABELS.items()
+    for i, label in enumerate(labels)
+}
+assert all(len(labels) < 64 for labels in TAXONOMY_LABELS.values()), "label sets need > 64 bits"
+
+
+def _excluded(taxonomy: str, exclude: Iterable[str] | int | None) -> list[str]:
+    """The excluded labels, given as a list or as a bit set of the taxonomy's labels."""
+    if isinstance(exclude, int):
+        return [x for i, x in enumerate(TAXONOMY_LABELS[taxonomy]) if exclude >> i & 1]
+    return list(exclude or [])
+
+
 def _distractor_table(keys: pl.DataFrame, answer: str, exclude: str, k: int) -> pl.DataFrame:
     """Distractors per distinct (taxonomy, answer, excluded set): few combos, so Python is fine."""
     combos = keys.select("taxonomy", answer, exclude).unique(maintain_order=True)
     out = [
-        _hard_negatives(t, a, ex or [], k) if a is not None else None
+        _hard_negatives(t, a, _excluded(t, ex), k) if a is not None else None
         for t, a, ex in combos.iter_rows()
     ]
     return combos.with_columns(pl.Series("_neg", out, dtype=pl.List(pl.String)))
@@ -319,7 +335,9 @@ def _yes_no_label(frame: pl.DataFrame, rng: np.random.Generator, qtype: str) -> 
     labels; when the taxonomy has none left, the question is a "yes".
     """
     frame = frame.join(
-        _distractor_table(frame, "emotion", "ranking", 1), on=["taxonomy", "emotion", "ranking"]
+        _distractor_table(frame, "emotion", "ranking", 1),
+        on=["taxonomy", "emotion", "ranking"],
+        maintain_order="left",
     )
     yes = _balanced(frame.height, 2, rng) == 0
     pick = rng.integers(0, 1 << 30, frame.height)
@@ -357,23 +375,29 @@ def _yes_no_member(frame: pl.DataFrame, rng: np.random.Generator) -> list[pl.Dat
 
 def _dimension_rows(frame: pl.DataFrame, rng: np.random.Generator, all_dims: bool) -> pl.DataFrame:
     """One row per record with a V/A/D value: its dimension rotates (or every dimension)."""
-    parts = []
-    for d in DIMENSIONS:
-        part = frame.filter(pl.col(f"_{d}").is_not_null()).with_columns(
-            pl.lit(d).alias("_dim"),
-            pl.col(f"_{d}").alias("_value"),
-            pl.col(f"_{d}_level").alias("_level"),
-        )
-        parts.append(part)
-    rows = pl.concat(parts)
-    if not all_dims and rows.height:
-        # Keep one dimension per image, drawn by the seed.
-        rows = (
-            rows.with_columns(pl.Series("_r", rng.random(rows.height)))
-            .with_columns(pl.col("_r").rank("ordinal").over("id").alias("_rank"))
-            .filter(pl.col("_rank") == 1)
-        )
-    return rows
+    has = [frame[f"_{d}"].is_not_null().to_numpy() for d in DIMENSIONS]
+    keep = has
+    if not all_dims and frame.height:
+        # Keep one dimension per image, drawn by the seed: a uniform draw per (image,
+        # dimension) row, in the order of the rows below, and the smallest draw wins.
+        draws = np.full((frame.height, len(DIMENSIONS)), np.inf)
+        drawn = rng.random(int(sum(h.sum() for h in has)))
+        offset = 0
+        for j, h in enumerate(has):
+            draws[h, j] = drawn[offset : offset + h.sum()]
+            offset += h.sum()
+        winner = draws.argmin(axis=1)
+        keep = [h & (winner == j) for j, h in enumerate(has)]
+    return pl.concat(
+        [
+            frame.filter(pl.Series(k)).with_columns(
+                pl.lit(d).alias("_dim"),
+                pl.col(f"_{d}").alias("_value"),
+                pl.col(f"_{d}_level").alias("_level"),
+            )
+            for d, k in zip(DIMENSIONS, keep, strict=True)
+        ]
+    )
 
 
 def _yes_no_level(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -428,6 +452,7 @@ def _mc_dominant(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     frame = frame.join(
         _distractor_table(frame, "emotion", "ranking", _N_OPTIONS - 1),
         on=["taxonomy", "emotion", "ranking"],
+        maintain_order="left",
     ).filter(pl.col("_neg").list.len() > 0)
     frame = _with_options(frame, "emotion", rng)
     return _base(frame, "multiple_choice", "dominant", "emotion").with_columns(
@@ -641,31 +666,35 @@ def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     )
 
 
-def _strongest_common(pairs: pl.DataFrame) -> pl.Series:
+def _strongest_common(pairs: pl.DataFrame) -> pl.Expr:
     """The first emotion of the first ranking that the second ranking shares."""
-    ranked = (
-        pairs.select(pl.int_range(pl.len()).alias("_i"), "ranking", "ranking_2")
-        .explode("ranking")
-        .filter(
-            pl.col("ranking").is_not_null() & pl.col("ranking_2").list.contains(pl.col("ranking"))
-        )
-        .group_by("_i", maintain_order=True)
-        .agg(pl.col("ranking").first().alias("_common"))
-    )
-    out = pl.DataFrame({"_i": np.arange(pairs.height)}).join(ranked, on="_i", how="left")
-    return out["_common"]
+    longest = pairs["ranking"].list.len().max() or 0
+    common = pl.lit(None, pl.String)
+    for i in reversed(range(longest)):
+        label = pl.col("ranking").list.get(i, null_on_oob=True)
+        common = pl.when(pl.col("ranking_2").list.contains(label)).then(label).otherwise(common)
+    return common
 
 
 def _mc_common(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     rows = pairs.with_columns(_strongest_common(pairs).alias("_common")).filter(
         pl.col("_common").is_not_null()
     )
-    rows = rows.with_columns(
-        pl.concat_list("ranking", "ranking_2").list.unique().list.sort().alias("_union")
-    )
+    # The labels of either image, as a bit set: a cheap key for the distractor table.
+    longest = max(rows["ranking"].list.len().max() or 0, rows["ranking_2"].list.len().max() or 0)
+    union = pl.lit(0, pl.UInt64)
+    for column in ("ranking", "ranking_2"):
+        for i in range(longest):
+            label = pl.concat_str(
+                "taxonomy", pl.lit("/"), pl.col(column).list.get(i, null_on_oob=True)
+            )
+            bit = label.replace_strict(_LABEL_BITS, default=0, return_dtype=pl.UInt64)
+            union = union | bit.fill_null(0)
+    rows = rows.with_columns(union.alias("_union"))
     rows = rows.join(
         _distractor_table(rows, "_common", "_union", _N_OPTIONS - 1),
         on=["taxonomy", "_common", "_union"],
+        maintain_order="left",
     ).filter(pl.col("_neg").list.len() > 0)
     rows = _with_options(rows, "_common", rng)
     return _pair_base(rows, "multiple_choice", "common", "emotion").with_columns(
@@ -727,37 +756,55 @@ def _render(rows: pl.DataFrame, families: Sequence[str], rng: np.random.Generato
     counts = [len(TEMPLATES[f][kind]) for f in usable]
     family_ix = rng.integers(0, len(usable), rows.height)
     phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
-    ids = [f"{usable[f]}/{kind}/{i}" for f, i in zip(family_ix, phrase_ix, strict=True)]
-    rows = rows.with_columns(pl.Series("template_id", ids, dtype=pl.String)).join(
-        table, on="template_id", how="left", maintain_order="left"
-    )
+    first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
+    rows = rows.hstack(table[first[family_ix] + phrase_ix].select("template_id", "_family"))
+    # A question is a function of a few low-cardinality columns: render each distinct
+    # combination once (a few thousand) and gather, instead of filling every row's template.
+    keys = [
+        c
+        for c in (
+            "template_id",
+            "_emotion",
+            "_level",
+            "dimension",
+            "_labels",
+            "_feeling",
+            "options",
+        )
+        if c in rows.columns
+    ]
+    distinct = rows.select(keys).unique().with_row_index("_q")
+    where = rows.select(keys).join(
+        distinct, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )["_q"]
     fields = {
-        "{emotion}": pl.col("_emotion") if "_emotion" in rows.columns else None,
-        "{level}": pl.col("_level") if "_level" in rows.columns else None,
+        "{emotion}": pl.col("_emotion") if "_emotion" in keys else None,
+        "{level}": pl.col("_level") if "_level" in keys else None,
         "{dimension}": pl.col("dimension"),
         "{labels}": pl.col("_labels"),
-        "{feeling}": pl.col("_feeling") if "_feeling" in rows.columns else None,
+        "{feeling}": pl.col("_feeling") if "_feeling" in keys else None,
     }
     question = pl.col("_t")
     for placeholder, value in fields.items():
         if value is not None:
             question = question.str.replace_all(placeholder, value.fill_null(""), literal=True)
-    stem = question.alias("_stem")
-    rows = rows.with_columns(stem)
-    with_options = pl.concat_str(
-        pl.col("_stem"), pl.lit("\nOptions:\n"), _letters_of(pl.col("options"))
-    )
+    with_options = pl.concat_str(question, pl.lit("\nOptions:\n"), _letters_of(pl.col("options")))
     tail = {
         "yes_no": " Answer yes or no.",
         "multiple_choice": "\nAnswer with the option's letter.",
     }.get(rows["task"][0], "")
-    rows = rows.with_columns(
-        pl.when(pl.col("options").is_not_null())
-        .then(with_options)
-        .otherwise(pl.col("_stem"))
-        .add(pl.lit(tail))
-        .alias("question")
+    questions = (
+        distinct.join(table.select("template_id", "_t"), on="template_id", how="left")
+        .sort("_q")
+        .select(
+            pl.when(pl.col("options").is_not_null())
+            .then(with_options)
+            .otherwise(question)
+            .add(pl.lit(tail))
+            .alias("question")
+        )["question"]
     )
+    rows = rows.with_columns(questions.gather(where))
     if "emoprompt" in usable:
         # EmoPrompt's reference reasoning follows its steps: cues, then feeling.
         rows = rows.with_columns(
@@ -1176,12 +1223,14 @@ def write_qa(
         for start, frame in _batches(source, n, batch)
     )
     n_rows = 0
-    schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow().schema
-    with pq.ParquetWriter(path, schema, compression=compression) as writer:
+    schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow(compat_level=pl.CompatLevel.newest()).schema
+    # Without the arrow schema in the file, readers see plain strings, not string views.
+    with pq.ParquetWriter(path, schema, compression=compression, store_schema=False) as writer:
         start = 0
         for index, chunk in enumerate(_rechunk(kept_frames, chunk_records)):
             for part in _chunk_qa(chunk, assigned.slice(start, chunk.height), index, start, plan):
-                writer.write_table(part.to_arrow())
+                # string views convert to arrow without a copy
+                writer.write_table(part.to_arrow(compat_level=pl.CompatLevel.newest()))
                 n_rows += part.height
             start += chunk.height
     return WrittenQA(path, quarantine_path, n, int(keep.sum()), n_quarantined, n_rows)
