@@ -593,18 +593,31 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
         "_think",
         *(f"_{d}" for d in DIMENSIONS),
     ]
-    base = frame.select(keep)
+    # Pairing runs on row numbers; the wide columns are gathered once for the chosen pairs.
+    light = frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), "split", "taxonomy", "id"
+    )
     rounds = []
-    per_round = max(1, base.height // 2)
+    per_round = max(1, light.height // 2)
     for _ in range(-(-n_pairs // per_round) + 1):
-        shuffled = base.with_columns(pl.Series("_key", rng.random(base.height))).sort(
+        shuffled = light.with_columns(pl.Series("_key", rng.random(light.height))).sort(
             "split", "_key"
         )
-        shuffled = shuffled.with_columns((pl.int_range(pl.len()).over("split") // 2).alias("_pair"))
-        first = shuffled.filter(pl.int_range(pl.len()).over("split") % 2 == 0)
-        second = shuffled.filter(pl.int_range(pl.len()).over("split") % 2 == 1)
-        rounds.append(first.join(second, on=["split", "_pair"], suffix="_2"))
-    pairs = (
+        position = pl.int_range(pl.len()).over("split")
+        shuffled = shuffled.with_columns(
+            (position // 2).alias("_pair"), (position % 2).alias("_odd")
+        )
+        first = shuffled.filter(pl.col("_odd") == 0)
+        second = shuffled.filter(pl.col("_odd") == 1)
+        rounds.append(
+            first.join(
+                second.select("split", "_pair", "_i", "taxonomy", "id"),
+                on=["split", "_pair"],
+                suffix="_2",
+                maintain_order="left",
+            )
+        )
+    chosen = (
         pl.concat(rounds)
         .filter(pl.col("taxonomy") == pl.col("taxonomy_2"))
         .with_columns(
@@ -614,7 +627,12 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
         .unique(subset=["_lo", "_hi"], keep="first", maintain_order=True)
         .head(n_pairs)
     )
-    return pairs
+    base = frame.select(keep)
+    second = base.drop("split")[chosen["_i_2"]]
+    return pl.concat(
+        [base[chosen["_i"]], second.rename({c: f"{c}_2" for c in second.columns})],
+        how="horizontal",
+    )
 
 
 def _pair_base(pairs: pl.DataFrame, task: str, qtype: str, dimension) -> pl.DataFrame:
@@ -1036,9 +1054,26 @@ def _as_lazy(records: RecordSource) -> pl.LazyFrame:
     )
 
 
-def _batches(source: pl.LazyFrame, n: int, size: int) -> Iterator[tuple[int, pl.DataFrame]]:
-    for start in range(0, n, size):
-        yield start, source.slice(start, size).collect()
+def _batches(
+    records: RecordSource, source: pl.LazyFrame, size: int
+) -> Iterator[tuple[int, pl.DataFrame]]:
+    """The records ``size`` rows at a time (a parquet file row group by row group), each with
+    the input row number of its first row."""
+    if isinstance(records, pl.DataFrame):
+        frames: Iterable[pl.DataFrame] = records.iter_slices(size)
+    elif isinstance(records, str | os.PathLike) and Path(records).is_file():
+        import pyarrow.parquet as pq
+
+        # Each row group is decoded once (a lazy slice would decode its group per slice).
+        batches = pq.ParquetFile(records).iter_batches(batch_size=size)
+        frames = (pl.DataFrame(pl.from_arrow(b)) for b in batches)
+    else:
+        n = source.select(pl.len()).collect().item()
+        frames = (source.slice(start, size).collect() for start in range(0, n, size))
+    start = 0
+    for frame in frames:
+        yield start, frame
+        start += frame.height
 
 
 _ROW = "__eemo_row"  # the input row number, carried through validation
@@ -1169,6 +1204,7 @@ def write_qa(
     >>> pl.read_parquet(out.quarantine_path).select("id", "reason").rows()
     [('b', 'duplicate id')]
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
@@ -1196,7 +1232,7 @@ def write_qa(
     quarantine_writer = None
     n_quarantined = 0
     try:
-        for start, frame in _batches(source, n, batch):
+        for start, frame in _batches(records, source, batch):
             kept, quarantine = _validate_batch(frame, start, earlier[start : start + frame.height])
             keep[kept[_ROW].to_numpy()] = True
             kept_ids.append(kept["id"])
@@ -1220,18 +1256,28 @@ def write_qa(
     del all_ids
     kept_frames = (
         conform_records(frame).filter(pl.Series(keep[start : start + frame.height]))
-        for start, frame in _batches(source, n, batch)
+        for start, frame in _batches(records, source, batch)
     )
     n_rows = 0
     schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow(compat_level=pl.CompatLevel.newest()).schema
-    # Without the arrow schema in the file, readers see plain strings, not string views.
-    with pq.ParquetWriter(path, schema, compression=compression, store_schema=False) as writer:
+    # Without the arrow schema in the file, readers see plain strings, not string views;
+    # statistics only on the columns selections filter on (the others cost time, not help).
+    with pq.ParquetWriter(
+        path,
+        schema,
+        compression=compression,
+        store_schema=False,
+        write_statistics=["task", "qtype", "dimension", "split", "source", "taxonomy"],
+    ) as writer:
         start = 0
         for index, chunk in enumerate(_rechunk(kept_frames, chunk_records)):
-            for part in _chunk_qa(chunk, assigned.slice(start, chunk.height), index, start, plan):
-                # string views convert to arrow without a copy
-                writer.write_table(part.to_arrow(compat_level=pl.CompatLevel.newest()))
-                n_rows += part.height
+            parts = _chunk_qa(chunk, assigned.slice(start, chunk.height), index, start, plan)
+            if parts:
+                # String views convert to arrow without a copy; one table per chunk makes
+                # one row group, cheaper to encode than one per question kind.
+                newest = pl.CompatLevel.newest()
+                writer.write_table(pa.concat_tables(p.to_arrow(compat_level=newest) for p in parts))
+                n_rows += sum(p.height for p in parts)
             start += chunk.height
     return WrittenQA(path, quarantine_path, n, int(keep.sum()), n_quarantined, n_rows)
 
