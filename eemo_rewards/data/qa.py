@@ -722,12 +722,16 @@ def _mc_common(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 def _yes_no_both(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     rows = pairs.with_columns(
-        pl.col("ranking").list.set_intersection("ranking_2").list.sort().alias("_both"),
+        # list.eval's sort: the same order as list.sort, many times faster on short lists.
+        pl.col("ranking")
+        .list.set_intersection("ranking_2")
+        .list.eval(pl.element().sort())
+        .alias("_both"),
         # Hard negatives: emotions of one image only.
         pl.col("ranking")
         .list.set_difference("ranking_2")
         .list.concat(pl.col("ranking_2").list.set_difference("ranking"))
-        .list.sort()
+        .list.eval(pl.element().sort())
         .alias("_one"),
     ).filter(
         (pl.col("ranking").list.len() >= 3)
