@@ -198,6 +198,11 @@ def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, error, message):
         write_qa(RECORDS, tmp_path / "qa.parquet", **kwargs)
 
 
+def test_an_unknown_option_is_refused(tmp_path):
+    with pytest.raises(TypeError, match="colour"):
+        write_qa(RECORDS, tmp_path / "qa.parquet", colour="blue")
+
+
 def test_records_of_another_type_are_refused(tmp_path):
     with pytest.raises(TypeError, match="DataFrame or LazyFrame or a parquet path"):
         write_qa(RECORDS.to_dicts(), tmp_path / "qa.parquet")

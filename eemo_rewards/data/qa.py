@@ -37,10 +37,11 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -1147,15 +1148,9 @@ def write_qa(
     path: str | os.PathLike,
     *,
     quarantine_path: str | os.PathLike | None = None,
-    tasks: Iterable[str] | None = None,
-    templates: Iterable[str] = ("eemo",),
-    seed: int = 0,
-    pairs: int | None = None,
-    splits: dict[str, float] | None = None,
-    think: str = "full",
-    chunk_records: int = CHUNK_RECORDS,
     batch_records: int | None = None,
     compression: str = "zstd",
+    **options: Any,
 ) -> WrittenQA:
     """Generate QA like :func:`generate_qa`, writing it to parquet chunk by chunk.
 
@@ -1181,8 +1176,9 @@ def write_qa(
         Where the quarantined records go (``id``, ``reason``, then the record's columns);
         default: next to ``path``, named ``<stem>.quarantine.parquet``. Written even when
         empty.
-    tasks, templates, seed, pairs, splits, think, chunk_records
-        As in :func:`generate_qa`.
+    **options
+        :func:`generate_qa`'s keyword arguments (``tasks``, ``templates``, ``seed``,
+        ``pairs``, ``splits``, ``think``, ``chunk_records``), with its defaults.
     batch_records : int, optional
         Records read at a time (default ``chunk_records``); changes memory, not the output.
     compression : str, default "zstd"
@@ -1211,6 +1207,13 @@ def write_qa(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # generate_qa's signature is the one home of these options and their defaults.
+    bound = inspect.signature(generate_qa).bind(records, **options)
+    bound.apply_defaults()
+    tasks, templates, seed, pairs, splits, think, chunk_records = (
+        bound.arguments[name]
+        for name in ("tasks", "templates", "seed", "pairs", "splits", "think", "chunk_records")
+    )
     plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
     if batch_records is not None and (isinstance(batch_records, bool) or batch_records < 1):
         raise ValueError(f"batch_records must be a positive integer, got {batch_records!r}")
