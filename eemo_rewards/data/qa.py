@@ -28,7 +28,7 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
   (EEmo-Logic's weighted distance), never one of the image's top-three emotions, so exactly
   one option is right;
 - answer letters are balanced (the answer's position cycles over a seeded permutation) and
-  yes/no answers are balanced;
+  yes/no answers are balanced, within each chunk of :data:`CHUNK_RECORDS` records;
 - V/A/D targets are on 0–1 whatever the source scale; levels are ≤ 0.4 low, ≥ 0.6 high;
 - the answer never appears in the question stem;
 - the two images of a pair always come from the same split, so no split leaks into another;
@@ -877,6 +877,11 @@ def generate_qa(
     think : {"full", "cues", "none"}, default "full"
         The reference reasoning: visual cues + V/A/D levels + ranking, the cues only, or
         empty.
+    chunk_records : int, default CHUNK_RECORDS
+        Records are generated this many at a time: pairs are drawn, and answer letters and
+        yes/no balanced, within a chunk (splits are assigned over all records). A set
+        smaller than one chunk is generated as one. :func:`write_qa` with the same value
+        writes the same rows to parquet without holding them.
 
     Returns
     -------
