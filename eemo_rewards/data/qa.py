@@ -28,7 +28,7 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
   (EEmo-Logic's weighted distance), never one of the image's top-three emotions, so exactly
   one option is right;
 - answer letters are balanced (the answer's position cycles over a seeded permutation) and
-  yes/no answers are balanced;
+  yes/no answers are balanced, within each chunk of :data:`CHUNK_RECORDS` records;
 - V/A/D targets are on 0–1 whatever the source scale; levels are ≤ 0.4 low, ≥ 0.6 high;
 - the answer never appears in the question stem;
 - the two images of a pair always come from the same split, so no split leaks into another;
@@ -37,18 +37,37 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import inspect
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
 from eemo_rewards.data.labels import TAXONOMY_LABELS, label_distance
-from eemo_rewards.data.schema import QA_SCHEMA, VAD_SCALES, conform_records, validate_records
+from eemo_rewards.data.schema import (
+    QA_SCHEMA,
+    VAD_SCALES,
+    ValidationResult,
+    conform_records,
+    validate_records,
+)
 from eemo_rewards.data.templates import TEMPLATE_FAMILIES, TEMPLATES, level_phrase
 from eemo_rewards.tasks import TASKS, normalise_task
 from eemo_rewards.taxonomy import DIMENSIONS
 
-__all__ = ["DEFAULT_SPLITS", "LETTERS", "assign_splits", "check_qa", "generate_qa"]
+__all__ = [
+    "CHUNK_RECORDS",
+    "DEFAULT_SPLITS",
+    "LETTERS",
+    "WrittenQA",
+    "assign_splits",
+    "check_qa",
+    "generate_qa",
+    "write_qa",
+]
 
 LETTERS = "ABCDEFGHIJ"
 DEFAULT_SPLITS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -56,6 +75,9 @@ LEVELS = ("high", "moderate", "low")
 _FEELING = {"valence": "positive", "arousal": "aroused", "dominance": "in control"}
 _SAME_MARGIN = 0.05  # |Δ| on the 0–1 scale below which a pair counts as "same"
 _N_OPTIONS = 4
+# Records are generated in chunks of this many: pairs are drawn, and answer letters and
+# yes/no balanced, within a chunk; memory grows with the chunk, not with the set.
+CHUNK_RECORDS = 32_768
 
 
 # --------------------------------------------------------------------------- helpers
@@ -102,11 +124,27 @@ def _hard_negatives(taxonomy: str, answer: str, exclude: Iterable[str], k: int) 
     return sorted(candidates, key=lambda x: (label_distance(answer, x), x))[:k]
 
 
+# "<taxonomy>/<label>" → its bit in a set of the taxonomy's labels (a taxonomy has < 64).
+_LABEL_BITS = {
+    f"{taxonomy}/{label}": 1 << i
+    for taxonomy, labels in TAXONOMY_LABELS.items()
+    for i, label in enumerate(labels)
+}
+assert all(len(labels) < 64 for labels in TAXONOMY_LABELS.values()), "label sets need > 64 bits"
+
+
+def _excluded(taxonomy: str, exclude: Iterable[str] | int | None) -> list[str]:
+    """The excluded labels, given as a list or as a bit set of the taxonomy's labels."""
+    if isinstance(exclude, int):
+        return [x for i, x in enumerate(TAXONOMY_LABELS[taxonomy]) if exclude >> i & 1]
+    return list(exclude or [])
+
+
 def _distractor_table(keys: pl.DataFrame, answer: str, exclude: str, k: int) -> pl.DataFrame:
     """Distractors per distinct (taxonomy, answer, excluded set): few combos, so Python is fine."""
     combos = keys.select("taxonomy", answer, exclude).unique(maintain_order=True)
     out = [
-        _hard_negatives(t, a, ex or [], k) if a is not None else None
+        _hard_negatives(t, a, _excluded(t, ex), k) if a is not None else None
         for t, a, ex in combos.iter_rows()
     ]
     return combos.with_columns(pl.Series("_neg", out, dtype=pl.List(pl.String)))
@@ -216,17 +254,33 @@ def _description_expr() -> pl.Expr:
     )
 
 
-def _prepare(
-    records: pl.DataFrame, seed: int, splits: dict[str, float] | None, think: str
-) -> pl.DataFrame:
+def _refuse_invalid(records: pl.DataFrame) -> pl.DataFrame:
+    """The validated records, or an error that points to the quarantine."""
     kept, quarantine = validate_records(records, require_label=False)
     if quarantine.height:
         first = quarantine.select("id", "reason").head(3).rows()
         raise ValueError(
             f"{quarantine.height} of {records.height} records fail validation (e.g. {first}); "
             "run eemo_rewards.data.schema.validate_records(records) and pass its .kept table "
-            "(keep its .quarantine table as the report)"
+            "(keep its .quarantine table as the report), or stream with write_qa, which "
+            "quarantines them"
         )
+    return kept
+
+
+def _split_column(ids: pl.Series, splits: dict[str, float] | None, seed: int) -> pl.Series:
+    """Each record's assigned split, aligned with ``ids`` (ids are unique after validation)."""
+    assigned = assign_splits(ids, splits, seed=seed)
+    return (
+        ids.to_frame("id")
+        .join(assigned, on="id", how="left", maintain_order="left")
+        .get_column("split")
+        .alias("_split")
+    )
+
+
+def _prepare(kept: pl.DataFrame, assigned: pl.Series | None, think: str) -> pl.DataFrame:
+    """Validated records → the working frame: V/A/D on 0–1 with levels, split, reasoning."""
     bounds = pl.DataFrame(
         {
             "vad_scale": list(VAD_SCALES),
@@ -241,8 +295,8 @@ def _prepare(
         }
     )
     frame = (
-        kept.join(bounds, on="vad_scale", how="left")
-        .join(labels, on="taxonomy", how="left")
+        kept.join(bounds, on="vad_scale", how="left", maintain_order="left")
+        .join(labels, on="taxonomy", how="left", maintain_order="left")
         .with_columns(
             ((pl.col(d) - pl.col("_lo")) / (pl.col("_hi") - pl.col("_lo"))).alias(f"_{d}")
             for d in DIMENSIONS
@@ -250,10 +304,8 @@ def _prepare(
         .with_columns(_level_expr(pl.col(f"_{d}")).alias(f"_{d}_level") for d in DIMENSIONS)
         .with_columns(pl.col("ranking").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
-    assigned = assign_splits(frame["id"], splits, seed=seed)
-    frame = frame.join(assigned.rename({"split": "_split"}), on="id", how="left").with_columns(
-        pl.coalesce("split", "_split").alias("split")
-    )
+    if assigned is not None:
+        frame = frame.with_columns(pl.coalesce(pl.col("split"), assigned).alias("split"))
     return frame.with_columns(
         _think_expr(think).alias("_think"), _description_expr().alias("_desc")
     )
@@ -284,7 +336,9 @@ def _yes_no_label(frame: pl.DataFrame, rng: np.random.Generator, qtype: str) -> 
     labels; when the taxonomy has none left, the question is a "yes".
     """
     frame = frame.join(
-        _distractor_table(frame, "emotion", "ranking", 1), on=["taxonomy", "emotion", "ranking"]
+        _distractor_table(frame, "emotion", "ranking", 1),
+        on=["taxonomy", "emotion", "ranking"],
+        maintain_order="left",
     )
     yes = _balanced(frame.height, 2, rng) == 0
     pick = rng.integers(0, 1 << 30, frame.height)
@@ -322,23 +376,29 @@ def _yes_no_member(frame: pl.DataFrame, rng: np.random.Generator) -> list[pl.Dat
 
 def _dimension_rows(frame: pl.DataFrame, rng: np.random.Generator, all_dims: bool) -> pl.DataFrame:
     """One row per record with a V/A/D value: its dimension rotates (or every dimension)."""
-    parts = []
-    for d in DIMENSIONS:
-        part = frame.filter(pl.col(f"_{d}").is_not_null()).with_columns(
-            pl.lit(d).alias("_dim"),
-            pl.col(f"_{d}").alias("_value"),
-            pl.col(f"_{d}_level").alias("_level"),
-        )
-        parts.append(part)
-    rows = pl.concat(parts)
-    if not all_dims and rows.height:
-        # Keep one dimension per image, drawn by the seed.
-        rows = (
-            rows.with_columns(pl.Series("_r", rng.random(rows.height)))
-            .with_columns(pl.col("_r").rank("ordinal").over("id").alias("_rank"))
-            .filter(pl.col("_rank") == 1)
-        )
-    return rows
+    has = [frame[f"_{d}"].is_not_null().to_numpy() for d in DIMENSIONS]
+    keep = has
+    if not all_dims and frame.height:
+        # Keep one dimension per image, drawn by the seed: a uniform draw per (image,
+        # dimension) row, in the order of the rows below, and the smallest draw wins.
+        draws = np.full((frame.height, len(DIMENSIONS)), np.inf)
+        drawn = rng.random(int(sum(h.sum() for h in has)))
+        offset = 0
+        for j, h in enumerate(has):
+            draws[h, j] = drawn[offset : offset + h.sum()]
+            offset += h.sum()
+        winner = draws.argmin(axis=1)
+        keep = [h & (winner == j) for j, h in enumerate(has)]
+    return pl.concat(
+        [
+            frame.filter(pl.Series(k)).with_columns(
+                pl.lit(d).alias("_dim"),
+                pl.col(f"_{d}").alias("_value"),
+                pl.col(f"_{d}_level").alias("_level"),
+            )
+            for d, k in zip(DIMENSIONS, keep, strict=True)
+        ]
+    )
 
 
 def _yes_no_level(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -393,6 +453,7 @@ def _mc_dominant(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     frame = frame.join(
         _distractor_table(frame, "emotion", "ranking", _N_OPTIONS - 1),
         on=["taxonomy", "emotion", "ranking"],
+        maintain_order="left",
     ).filter(pl.col("_neg").list.len() > 0)
     frame = _with_options(frame, "emotion", rng)
     return _base(frame, "multiple_choice", "dominant", "emotion").with_columns(
@@ -533,18 +594,31 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
         "_think",
         *(f"_{d}" for d in DIMENSIONS),
     ]
-    base = frame.select(keep)
+    # Pairing runs on row numbers; the wide columns are gathered once for the chosen pairs.
+    light = frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), "split", "taxonomy", "id"
+    )
     rounds = []
-    per_round = max(1, base.height // 2)
+    per_round = max(1, light.height // 2)
     for _ in range(-(-n_pairs // per_round) + 1):
-        shuffled = base.with_columns(pl.Series("_key", rng.random(base.height))).sort(
+        shuffled = light.with_columns(pl.Series("_key", rng.random(light.height))).sort(
             "split", "_key"
         )
-        shuffled = shuffled.with_columns((pl.int_range(pl.len()).over("split") // 2).alias("_pair"))
-        first = shuffled.filter(pl.int_range(pl.len()).over("split") % 2 == 0)
-        second = shuffled.filter(pl.int_range(pl.len()).over("split") % 2 == 1)
-        rounds.append(first.join(second, on=["split", "_pair"], suffix="_2"))
-    pairs = (
+        position = pl.int_range(pl.len()).over("split")
+        shuffled = shuffled.with_columns(
+            (position // 2).alias("_pair"), (position % 2).alias("_odd")
+        )
+        first = shuffled.filter(pl.col("_odd") == 0)
+        second = shuffled.filter(pl.col("_odd") == 1)
+        rounds.append(
+            first.join(
+                second.select("split", "_pair", "_i", "taxonomy", "id"),
+                on=["split", "_pair"],
+                suffix="_2",
+                maintain_order="left",
+            )
+        )
+    chosen = (
         pl.concat(rounds)
         .filter(pl.col("taxonomy") == pl.col("taxonomy_2"))
         .with_columns(
@@ -554,7 +628,12 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
         .unique(subset=["_lo", "_hi"], keep="first", maintain_order=True)
         .head(n_pairs)
     )
-    return pairs
+    base = frame.select(keep)
+    second = base.drop("split")[chosen["_i_2"]]
+    return pl.concat(
+        [base[chosen["_i"]], second.rename({c: f"{c}_2" for c in second.columns})],
+        how="horizontal",
+    )
 
 
 def _pair_base(pairs: pl.DataFrame, task: str, qtype: str, dimension) -> pl.DataFrame:
@@ -606,31 +685,35 @@ def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     )
 
 
-def _strongest_common(pairs: pl.DataFrame) -> pl.Series:
+def _strongest_common(pairs: pl.DataFrame) -> pl.Expr:
     """The first emotion of the first ranking that the second ranking shares."""
-    ranked = (
-        pairs.select(pl.int_range(pl.len()).alias("_i"), "ranking", "ranking_2")
-        .explode("ranking")
-        .filter(
-            pl.col("ranking").is_not_null() & pl.col("ranking_2").list.contains(pl.col("ranking"))
-        )
-        .group_by("_i", maintain_order=True)
-        .agg(pl.col("ranking").first().alias("_common"))
-    )
-    out = pl.DataFrame({"_i": np.arange(pairs.height)}).join(ranked, on="_i", how="left")
-    return out["_common"]
+    longest = pairs["ranking"].list.len().max() or 0
+    common = pl.lit(None, pl.String)
+    for i in reversed(range(longest)):
+        label = pl.col("ranking").list.get(i, null_on_oob=True)
+        common = pl.when(pl.col("ranking_2").list.contains(label)).then(label).otherwise(common)
+    return common
 
 
 def _mc_common(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     rows = pairs.with_columns(_strongest_common(pairs).alias("_common")).filter(
         pl.col("_common").is_not_null()
     )
-    rows = rows.with_columns(
-        pl.concat_list("ranking", "ranking_2").list.unique().list.sort().alias("_union")
-    )
+    # The labels of either image, as a bit set: a cheap key for the distractor table.
+    longest = max(rows["ranking"].list.len().max() or 0, rows["ranking_2"].list.len().max() or 0)
+    union = pl.lit(0, pl.UInt64)
+    for column in ("ranking", "ranking_2"):
+        for i in range(longest):
+            label = pl.concat_str(
+                "taxonomy", pl.lit("/"), pl.col(column).list.get(i, null_on_oob=True)
+            )
+            bit = label.replace_strict(_LABEL_BITS, default=0, return_dtype=pl.UInt64)
+            union = union | bit.fill_null(0)
+    rows = rows.with_columns(union.alias("_union"))
     rows = rows.join(
         _distractor_table(rows, "_common", "_union", _N_OPTIONS - 1),
         on=["taxonomy", "_common", "_union"],
+        maintain_order="left",
     ).filter(pl.col("_neg").list.len() > 0)
     rows = _with_options(rows, "_common", rng)
     return _pair_base(rows, "multiple_choice", "common", "emotion").with_columns(
@@ -640,12 +723,16 @@ def _mc_common(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 def _yes_no_both(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     rows = pairs.with_columns(
-        pl.col("ranking").list.set_intersection("ranking_2").list.sort().alias("_both"),
+        # list.eval's sort: the same order as list.sort, many times faster on short lists.
+        pl.col("ranking")
+        .list.set_intersection("ranking_2")
+        .list.eval(pl.element().sort())
+        .alias("_both"),
         # Hard negatives: emotions of one image only.
         pl.col("ranking")
         .list.set_difference("ranking_2")
         .list.concat(pl.col("ranking_2").list.set_difference("ranking"))
-        .list.sort()
+        .list.eval(pl.element().sort())
         .alias("_one"),
     ).filter(
         (pl.col("ranking").list.len() >= 3)
@@ -692,37 +779,55 @@ def _render(rows: pl.DataFrame, families: Sequence[str], rng: np.random.Generato
     counts = [len(TEMPLATES[f][kind]) for f in usable]
     family_ix = rng.integers(0, len(usable), rows.height)
     phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
-    ids = [f"{usable[f]}/{kind}/{i}" for f, i in zip(family_ix, phrase_ix, strict=True)]
-    rows = rows.with_columns(pl.Series("template_id", ids, dtype=pl.String)).join(
-        table, on="template_id", how="left", maintain_order="left"
-    )
+    first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
+    rows = rows.hstack(table[first[family_ix] + phrase_ix].select("template_id", "_family"))
+    # A question is a function of a few low-cardinality columns: render each distinct
+    # combination once (a few thousand) and gather, instead of filling every row's template.
+    keys = [
+        c
+        for c in (
+            "template_id",
+            "_emotion",
+            "_level",
+            "dimension",
+            "_labels",
+            "_feeling",
+            "options",
+        )
+        if c in rows.columns
+    ]
+    distinct = rows.select(keys).unique().with_row_index("_q")
+    where = rows.select(keys).join(
+        distinct, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )["_q"]
     fields = {
-        "{emotion}": pl.col("_emotion") if "_emotion" in rows.columns else None,
-        "{level}": pl.col("_level") if "_level" in rows.columns else None,
+        "{emotion}": pl.col("_emotion") if "_emotion" in keys else None,
+        "{level}": pl.col("_level") if "_level" in keys else None,
         "{dimension}": pl.col("dimension"),
         "{labels}": pl.col("_labels"),
-        "{feeling}": pl.col("_feeling") if "_feeling" in rows.columns else None,
+        "{feeling}": pl.col("_feeling") if "_feeling" in keys else None,
     }
     question = pl.col("_t")
     for placeholder, value in fields.items():
         if value is not None:
             question = question.str.replace_all(placeholder, value.fill_null(""), literal=True)
-    stem = question.alias("_stem")
-    rows = rows.with_columns(stem)
-    with_options = pl.concat_str(
-        pl.col("_stem"), pl.lit("\nOptions:\n"), _letters_of(pl.col("options"))
-    )
+    with_options = pl.concat_str(question, pl.lit("\nOptions:\n"), _letters_of(pl.col("options")))
     tail = {
         "yes_no": " Answer yes or no.",
         "multiple_choice": "\nAnswer with the option's letter.",
     }.get(rows["task"][0], "")
-    rows = rows.with_columns(
-        pl.when(pl.col("options").is_not_null())
-        .then(with_options)
-        .otherwise(pl.col("_stem"))
-        .add(pl.lit(tail))
-        .alias("question")
+    questions = (
+        distinct.join(table.select("template_id", "_t"), on="template_id", how="left")
+        .sort("_q")
+        .select(
+            pl.when(pl.col("options").is_not_null())
+            .then(with_options)
+            .otherwise(question)
+            .add(pl.lit(tail))
+            .alias("question")
+        )["question"]
     )
+    rows = rows.with_columns(questions.gather(where))
     if "emoprompt" in usable:
         # EmoPrompt's reference reasoning follows its steps: cues, then feeling.
         rows = rows.with_columns(
@@ -743,6 +848,7 @@ def generate_qa(
     pairs: int | None = None,
     splits: dict[str, float] | None = None,
     think: str = "full",
+    chunk_records: int = CHUNK_RECORDS,
 ) -> pl.DataFrame:
     """Generate QA samples for every task category from canonical image records.
 
@@ -771,6 +877,11 @@ def generate_qa(
     think : {"full", "cues", "none"}, default "full"
         The reference reasoning: visual cues + V/A/D levels + ranking, the cues only, or
         empty.
+    chunk_records : int, default CHUNK_RECORDS
+        Records are generated this many at a time: pairs are drawn, and answer letters and
+        yes/no balanced, within a chunk (splits are assigned over all records). A set
+        smaller than one chunk is generated as one. :func:`write_qa` with the same value
+        writes the same rows to parquet without holding them.
 
     Returns
     -------
@@ -794,6 +905,45 @@ def generate_qa(
     >>> check_qa(qa, records).height  # every answer re-derived from the annotation
     0
     """
+    plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
+    kept = _refuse_invalid(conform_records(records))
+    assigned = _split_column(kept["id"], splits, seed)
+    plan = plan._replace(n_records=kept.height)
+    parts = [
+        part
+        for index, start in enumerate(range(0, kept.height, chunk_records))
+        for part in _chunk_qa(
+            kept.slice(start, chunk_records),
+            assigned.slice(start, chunk_records),
+            index,
+            start,
+            plan,
+        )
+    ]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=QA_SCHEMA)
+
+
+class _Plan(NamedTuple):
+    """What to generate, shared by the in-memory and the streamed paths."""
+
+    wanted: tuple[str, ...]
+    families: list[str]
+    seed: int
+    pairs: int | None
+    think: str
+    chunk_records: int
+    n_records: int = 0
+
+    def pairs_in(self, start: int, height: int) -> int:
+        """The chunk's share of the pairs: half its images by default, else ``pairs`` spread
+        over the chunks in proportion to their records (the shares sum to ``pairs``)."""
+        if self.pairs is None:
+            return height // 2
+        total = max(self.n_records, 1)
+        return self.pairs * (start + height) // total - self.pairs * start // total
+
+
+def _plan(tasks, templates, seed, pairs, think, chunk_records) -> _Plan:
     if think not in ("full", "cues", "none"):
         raise ValueError(f"think must be 'full', 'cues' or 'none', got {think!r}")
     families = list(dict.fromkeys(templates))
@@ -808,9 +958,24 @@ def generate_qa(
         raise ValueError(f"unknown tasks {bad}; use some of {list(TASKS)} (or their aliases)")
     if pairs is not None and (not isinstance(pairs, int) or pairs < 0):
         raise ValueError(f"pairs must be a non-negative integer or None, got {pairs!r}")
+    if not isinstance(chunk_records, int) or isinstance(chunk_records, bool) or chunk_records < 2:
+        raise ValueError(f"chunk_records must be an integer ≥ 2, got {chunk_records!r}")
+    return _Plan(tuple(wanted), families, seed, pairs, think, chunk_records)
 
-    rng = np.random.default_rng(seed)
-    frame = _prepare(conform_records(records), seed, splits, think)
+
+def _chunk_rng(seed: int, index: int) -> np.random.Generator:
+    """The chunk's own random stream: the first chunk draws from ``seed`` itself, so a set
+    smaller than one chunk gets the same questions as an unchunked generator."""
+    return np.random.default_rng(seed if index == 0 else [seed, index])
+
+
+def _chunk_qa(
+    kept: pl.DataFrame, assigned: pl.Series, index: int, start: int, plan: _Plan
+) -> list[pl.DataFrame]:
+    """The QA rows of one chunk of validated records, in the output's row order."""
+    rng = _chunk_rng(plan.seed, index)
+    frame = _prepare(kept, assigned, plan.think)
+    wanted, families = plan.wanted, plan.families
     built: list[pl.DataFrame] = []
     if "yes_no" in wanted:
         built += [*_yes_no_member(frame, rng), _yes_no_level(frame, rng)]
@@ -828,7 +993,7 @@ def generate_qa(
         if "emovit" in families:
             built.append(_description(frame, "conversation", _emovit_conversation()))
             built.append(_description(frame, "reasoning", _emovit_reasoning()))
-    n_pairs = frame.height // 2 if pairs is None else pairs
+    n_pairs = plan.pairs_in(start, kept.height)
     pair_tasks = {"comparison", "multiple_choice", "yes_no"} & set(wanted)
     if pair_tasks and n_pairs:
         pair_rows = _pairs(frame, n_pairs, rng)
@@ -840,34 +1005,293 @@ def generate_qa(
             if "yes_no" in wanted:
                 built.append(_yes_no_both(pair_rows, rng))
     rendered = [_render(b, families, rng) for b in built if b.height]
-    if not rendered:
-        return pl.DataFrame(schema=QA_SCHEMA)
-    qa = pl.concat(
-        [
-            r.select(
-                *[c for c in QA_SCHEMA if c in r.columns and c not in ("answer",)],
-            )
-            for r in rendered
-        ],
-        how="diagonal_relaxed",
-    )
-    qa = qa.with_columns(
+    return [_conform_qa(r) for r in rendered if r.height]
+
+
+def _conform_qa(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rendered rows → the columns of :data:`QA_SCHEMA`, ids and answers included."""
+    pair_id = (
         pl.when(pl.col("image_id_2").is_not_null())
         .then(pl.concat_str("image_id", pl.lit("|"), "image_id_2"))
-        .alias("pair_id"),
-        pl.col("solution").alias("answer"),
-    ).with_columns(
-        pl.concat_str(
-            pl.coalesce("pair_id", "image_id"),
-            pl.lit("/"),
-            "task",
-            pl.lit("/"),
-            "qtype",
-            pl.lit("/"),
-            "dimension",
-        ).alias("id")
+        .alias("pair_id")
     )
-    return qa.select([pl.col(c).cast(t) for c, t in QA_SCHEMA.items()])
+    ident = pl.concat_str(
+        pl.coalesce(pair_id, "image_id"),
+        pl.lit("/"),
+        "task",
+        pl.lit("/"),
+        "qtype",
+        pl.lit("/"),
+        "dimension",
+    )
+    made = {"id": ident, "pair_id": pair_id, "answer": pl.col("solution")}
+    return rows.select(
+        (made[c] if c in made else pl.col(c) if c in rows.columns else pl.lit(None))
+        .cast(t)
+        .alias(c)
+        for c, t in QA_SCHEMA.items()
+    )
+
+
+# --------------------------------------------------------------------------- streaming
+class WrittenQA(NamedTuple):
+    """What :func:`write_qa` wrote: the QA file, the quarantine file and their counts.
+
+    ``n_kept + n_quarantined == n_records`` always holds.
+    """
+
+    path: Path
+    quarantine_path: Path
+    n_records: int
+    n_kept: int
+    n_quarantined: int
+    n_rows: int
+
+
+RecordSource = pl.DataFrame | pl.LazyFrame | str | os.PathLike
+
+
+def _as_lazy(records: RecordSource) -> pl.LazyFrame:
+    if isinstance(records, pl.LazyFrame):
+        return records
+    if isinstance(records, pl.DataFrame):
+        return records.lazy()
+    if isinstance(records, str | os.PathLike):
+        return pl.scan_parquet(records)
+    raise TypeError(
+        f"records must be a polars DataFrame or LazyFrame or a parquet path, not "
+        f"{type(records).__name__}"
+    )
+
+
+def _batches(
+    records: RecordSource, source: pl.LazyFrame, size: int
+) -> Iterator[tuple[int, pl.DataFrame]]:
+    """The records ``size`` rows at a time (a parquet file row group by row group), each with
+    the input row number of its first row."""
+    if isinstance(records, pl.DataFrame):
+        frames: Iterable[pl.DataFrame] = records.iter_slices(size)
+    elif isinstance(records, str | os.PathLike) and Path(records).is_file():
+        import pyarrow.parquet as pq
+
+        # Each row group is decoded once (a lazy slice would decode its group per slice).
+        batches = pq.ParquetFile(records).iter_batches(batch_size=size)
+        frames = (pl.DataFrame(pl.from_arrow(b)) for b in batches)
+    else:
+        n = source.select(pl.len()).collect().item()
+        frames = (source.slice(start, size).collect() for start in range(0, n, size))
+    start = 0
+    for frame in frames:
+        yield start, frame
+        start += frame.height
+
+
+_ROW = "__eemo_row"  # the input row number, carried through validation
+
+
+def _validate_batch(batch: pl.DataFrame, start: int, earlier: np.ndarray) -> ValidationResult:
+    """:func:`validate_records` on one batch, with the ids of earlier batches in view.
+
+    ``earlier`` flags the batch's rows whose id occurs in an earlier row of the whole input;
+    a row that only the whole input shows to be a duplicate gets the same reason that
+    validating the whole input at once would give it.
+    """
+    numbered = conform_records(batch).with_columns(
+        pl.int_range(start, start + batch.height, dtype=pl.Int64).alias(_ROW)
+    )
+    kept, quarantine = validate_records(numbered, require_label=False)
+    if not earlier.any():
+        return ValidationResult(kept, quarantine)
+    flag = pl.Series("_earlier", earlier)
+    numbered_flags = pl.DataFrame({_ROW: numbered[_ROW], "_earlier": flag})
+    moved = (
+        kept.join(numbered_flags, on=_ROW, how="left", maintain_order="left")
+        .filter("_earlier")
+        .drop("_earlier")
+    )
+    kept = kept.join(moved.select(_ROW), on=_ROW, how="anti", maintain_order="left")
+    duplicate = "duplicate id"
+    # validate_records lists "missing id" first, then "duplicate id", then the rest.
+    reason = (
+        pl.when(~pl.col("_earlier") | pl.col("reason").str.contains(duplicate, literal=True))
+        .then(pl.col("reason"))
+        .when(pl.col("reason").str.starts_with("missing id"))
+        .then(pl.col("reason").str.replace("missing id", f"missing id; {duplicate}", literal=True))
+        .when(pl.col("reason") == "")
+        .then(pl.lit(duplicate))
+        .otherwise(pl.concat_str(pl.lit(f"{duplicate}; "), pl.col("reason")))
+    )
+    moved = moved.select("id", pl.lit("").alias("reason"), pl.exclude("id"))
+    quarantine = (
+        pl.concat([quarantine, moved])
+        .join(numbered_flags, on=_ROW, how="left")
+        .with_columns(reason.alias("reason"))
+        .drop("_earlier")
+        .sort(_ROW)
+    )
+    return ValidationResult(kept, quarantine)
+
+
+def _rechunk(frames: Iterable[pl.DataFrame], size: int) -> Iterator[pl.DataFrame]:
+    """Frames of any heights → frames of ``size`` rows (the last one shorter)."""
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for frame in frames:
+        pending.append(frame)
+        held += frame.height
+        while held >= size:
+            joined = pl.concat(pending) if len(pending) > 1 else pending[0]
+            yield joined.slice(0, size)
+            rest = joined.slice(size)
+            pending, held = ([rest] if rest.height else []), rest.height
+    if held:
+        yield pl.concat(pending) if len(pending) > 1 else pending[0]
+
+
+def write_qa(
+    records: RecordSource,
+    path: str | os.PathLike,
+    *,
+    quarantine_path: str | os.PathLike | None = None,
+    batch_records: int | None = None,
+    compression: str = "zstd",
+    **options: Any,
+) -> WrittenQA:
+    """Generate QA like :func:`generate_qa`, writing it to parquet chunk by chunk.
+
+    Memory is bounded by one chunk of records and its questions, not by the output: records
+    are read ``batch_records`` at a time (lazily from a parquet file or a LazyFrame), checked
+    with :func:`~eemo_rewards.data.schema.validate_records`, and every ``chunk_records``
+    valid records become one group of parquet rows. Invalid records do not stop the run: they
+    go to ``quarantine_path`` with their reasons (a duplicate id counts against the whole
+    input, not only its batch).
+
+    The QA file holds exactly the rows of
+    ``generate_qa(validate_records(records, require_label=False).kept, ...)`` with the same
+    arguments, in the same order, whatever ``batch_records``; the quarantine file holds that
+    call's ``.quarantine`` table.
+
+    Parameters
+    ----------
+    records : polars.DataFrame, polars.LazyFrame or path
+        Canonical image records, or a parquet file of them (read lazily).
+    path : path
+        The QA parquet file to write (columns of :data:`QA_SCHEMA`).
+    quarantine_path : path, optional
+        Where the quarantined records go (``id``, ``reason``, then the record's columns);
+        default: next to ``path``, named ``<stem>.quarantine.parquet``. Written even when
+        empty.
+    **options
+        :func:`generate_qa`'s keyword arguments (``tasks``, ``templates``, ``seed``,
+        ``pairs``, ``splits``, ``think``, ``chunk_records``), with its defaults.
+    batch_records : int, optional
+        Records read at a time (default ``chunk_records``); changes memory, not the output.
+    compression : str, default "zstd"
+        Parquet compression of the QA file.
+
+    Returns
+    -------
+    WrittenQA
+        The two paths and the counts of records, kept, quarantined and QA rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> records = pl.DataFrame({
+    ...     "id": ["a", "b", "b"], "taxonomy": ["eemo_bench7"] * 3,
+    ...     "emotion": ["joy", "fear", "joy"], "valence": [7.4, 2.1, 5.0],
+    ...     "vad_scale": ["1-9"] * 3})
+    >>> out = write_qa(records, f"{tempfile.mkdtemp()}/qa.parquet", seed=0)
+    >>> out.n_kept, out.n_quarantined
+    (2, 1)
+    >>> pl.scan_parquet(out.path).select(pl.len()).collect().item() == out.n_rows
+    True
+    >>> pl.read_parquet(out.quarantine_path).select("id", "reason").rows()
+    [('b', 'duplicate id')]
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # generate_qa's signature is the one home of these options and their defaults.
+    bound = inspect.signature(generate_qa).bind(records, **options)
+    bound.apply_defaults()
+    tasks, templates, seed, pairs, splits, think, chunk_records = (
+        bound.arguments[name]
+        for name in ("tasks", "templates", "seed", "pairs", "splits", "think", "chunk_records")
+    )
+    plan = _plan(tasks, templates, seed, pairs, think, chunk_records)
+    if batch_records is not None and (isinstance(batch_records, bool) or batch_records < 1):
+        raise ValueError(f"batch_records must be a positive integer, got {batch_records!r}")
+    batch = batch_records or chunk_records
+    source = _as_lazy(records)
+    names = source.collect_schema().names()
+    path = Path(path)
+    quarantine_path = (
+        Path(quarantine_path)
+        if quarantine_path is not None
+        else path.with_name(f"{path.stem}.quarantine.parquet")
+    )
+    ident = pl.col("id").cast(pl.String) if "id" in names else pl.lit(None, pl.String)
+    ids = source.select(ident.alias("id")).collect().get_column("id")
+    n = ids.len()
+    # An id seen in an earlier row, across the whole input (what validate_records flags).
+    earlier = (ids.is_not_null() & ~ids.is_first_distinct()).to_numpy()
+    del ids
+
+    # Pass 1: validate, write the quarantine, remember which rows are kept.
+    keep = np.zeros(n, dtype=bool)
+    kept_ids: list[pl.Series] = []
+    quarantine_writer = None
+    n_quarantined = 0
+    try:
+        for start, frame in _batches(records, source, batch):
+            kept, quarantine = _validate_batch(frame, start, earlier[start : start + frame.height])
+            keep[kept[_ROW].to_numpy()] = True
+            kept_ids.append(kept["id"])
+            table = quarantine.drop(_ROW).to_arrow()
+            if quarantine_writer is None:
+                quarantine_writer = pq.ParquetWriter(quarantine_path, table.schema)
+            quarantine_writer.write_table(table)
+            n_quarantined += quarantine.height
+        if quarantine_writer is None:  # no records at all: an empty quarantine table
+            empty = validate_records(conform_records(source.head(0).collect())).quarantine
+            quarantine_writer = pq.ParquetWriter(quarantine_path, empty.to_arrow().schema)
+    finally:
+        if quarantine_writer is not None:
+            quarantine_writer.close()
+
+    # Pass 2: the kept records, in chunks of chunk_records, each written as it is generated.
+    all_ids = pl.concat(kept_ids) if kept_ids else pl.Series("id", [], dtype=pl.String)
+    del kept_ids
+    assigned = _split_column(all_ids, splits, seed)
+    plan = plan._replace(n_records=all_ids.len())
+    del all_ids
+    kept_frames = (
+        conform_records(frame).filter(pl.Series(keep[start : start + frame.height]))
+        for start, frame in _batches(records, source, batch)
+    )
+    n_rows = 0
+    schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow(compat_level=pl.CompatLevel.newest()).schema
+    # Without the arrow schema in the file, readers see plain strings, not string views;
+    # statistics only on the columns selections filter on (the others cost time, not help).
+    with pq.ParquetWriter(
+        path,
+        schema,
+        compression=compression,
+        store_schema=False,
+        write_statistics=["task", "qtype", "dimension", "split", "source", "taxonomy"],
+    ) as writer:
+        start = 0
+        for index, chunk in enumerate(_rechunk(kept_frames, chunk_records)):
+            parts = _chunk_qa(chunk, assigned.slice(start, chunk.height), index, start, plan)
+            if parts:
+                # String views convert to arrow without a copy; one table per chunk makes
+                # one row group, cheaper to encode than one per question kind.
+                newest = pl.CompatLevel.newest()
+                writer.write_table(pa.concat_tables(p.to_arrow(compat_level=newest) for p in parts))
+                n_rows += sum(p.height for p in parts)
+            start += chunk.height
+    return WrittenQA(path, quarantine_path, n, int(keep.sum()), n_quarantined, n_rows)
 
 
 # --------------------------------------------------------------------------- checker
@@ -885,7 +1309,7 @@ def check_qa(qa: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         Columns ``id``, ``task``, ``qtype``, ``reason``: one row per inconsistent sample.
     """
-    rec = _prepare(conform_records(records), 0, None, "none").select(
+    rec = _prepare(_refuse_invalid(conform_records(records)), None, "none").select(
         "id", "ranking", "emotion", *[f"_{d}" for d in DIMENSIONS]
     )
     level = {d: _level_expr(pl.col(f"_{d}")) for d in DIMENSIONS}

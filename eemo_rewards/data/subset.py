@@ -354,8 +354,23 @@ def _counts(frame: pl.DataFrame, *keys: str) -> dict[str, int]:
     }
 
 
+def _gather_rows(qa: pl.DataFrame | pl.LazyFrame, rows: pl.Series) -> pl.DataFrame:
+    """The rows numbered ``rows`` of the wide table, in that order; a lazy table is scanned
+    once with a filter, so only the selected rows are ever held."""
+    if isinstance(qa, pl.DataFrame):
+        return qa[rows]
+    picked = (
+        qa.with_row_index("_row")
+        .filter(pl.col("_row").is_in(rows.implode()))
+        .collect(engine="streaming")
+    )
+    if not rows.is_sorted():
+        picked = rows.to_frame("_row").join(picked, on="_row", how="left", maintain_order="left")
+    return picked.drop("_row")
+
+
 def build_subset(
-    qa: pl.DataFrame,
+    qa: pl.DataFrame | pl.LazyFrame | str | os.PathLike,
     *,
     tasks: str | Iterable[str] | None = None,
     dimensions: str | Iterable[str] | None = None,
@@ -374,8 +389,10 @@ def build_subset(
 
     Parameters
     ----------
-    qa : polars.DataFrame
-        QA samples (:func:`~eemo_rewards.data.qa.generate_qa`).
+    qa : polars.DataFrame, polars.LazyFrame or path
+        QA samples (:func:`~eemo_rewards.data.qa.generate_qa`), or a parquet file of them
+        (:func:`~eemo_rewards.data.qa.write_qa`) read lazily: selection reads only the
+        columns it needs, and only the selected rows of the wide table are loaded.
     tasks, dimensions, qtypes, sources, taxonomies, pairs
         Filters (see :func:`filter_qa`).
     cap_per_class, n_per_task : int, optional
@@ -420,17 +437,20 @@ def build_subset(
         "seed": seed,
     }
     _check_caps(cap_per_class, n_per_task)
-    conditions = _conditions(
-        qa.columns, tasks, dimensions, qtypes, sources, taxonomies, None, pairs
-    )
+    if isinstance(qa, str | os.PathLike):
+        qa = pl.scan_parquet(qa)
+    lazy = qa.lazy()
+    columns = lazy.collect_schema().names()
+    conditions = _conditions(columns, tasks, dimensions, qtypes, sources, taxonomies, None, pairs)
     # Selection runs on the few columns it needs and yields row numbers; the wide table is
     # gathered once at the end.
-    needed = [c for c in _SELECTION_COLUMNS if c in qa.columns]
-    base = qa.lazy().with_row_index("_row").filter(*conditions)
+    needed = [c for c in _SELECTION_COLUMNS if c in columns]
+    base = lazy.with_row_index("_row").filter(*conditions)
     slim = _with_optional(base.select("_row", *needed), needed).with_columns(class_of())
     keep = ["_row", "task", "class", "image_id"] + [
-        c for c in ("image_id_2", "split") if c in qa.columns
+        c for c in ("image_id_2", "split") if c in columns
     ]
+    n_input = lazy.select(pl.len()).collect().item() if isinstance(qa, pl.LazyFrame) else qa.height
     n_filtered = base.select(pl.len()).collect().item()
     if dedupe:
         questions = base.select("question").unique().collect()["question"]
@@ -444,10 +464,9 @@ def build_subset(
         narrow = narrow.drop("split", strict=False).join(
             mapping, on="image_id", how="left", maintain_order="left"
         )
-    frame = qa.drop("split", strict=False) if split_fractions is not None else qa
-    frame = frame[narrow["_row"]]
+    frame = _gather_rows(qa, narrow["_row"])
     if split_fractions is not None:
-        frame = frame.with_columns(narrow["split"])
+        frame = frame.drop("split", strict=False).with_columns(narrow["split"])
     with_class = narrow
     from eemo_rewards import __version__
 
@@ -457,7 +476,7 @@ def build_subset(
         "config_hash": hashlib.sha256(
             json.dumps(config, sort_keys=True, default=str).encode()
         ).hexdigest()[:16],
-        "n_input": qa.height,
+        "n_input": n_input,
         "n_after_filters": n_filtered,
         "n_duplicates_removed": removed,
         "n_output": frame.height,
