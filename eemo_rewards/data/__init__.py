@@ -33,6 +33,7 @@ __all__ = [
     "to_trl_dataset",
     "to_verl_parquet",
     "validate_records",
+    "write_qa",
 ]
 
 _WHERE = {
@@ -42,6 +43,7 @@ _WHERE = {
     "generate_builtin": "builtin",
     "generate_qa": "qa",
     "check_qa": "qa",
+    "write_qa": "qa",
     "Subset": "subset",
     "build_subset": "subset",
     "split_by_image": "subset",
