@@ -11,7 +11,19 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eemo_rewards"
-ORDER = ["core", "answers", "rewards", "spec", "adapters", "data", "train", "analysis", "report"]
+ORDER = [
+    "core",
+    "answers",
+    "rewards",
+    "spec",
+    "adapters",
+    "data",
+    "train",
+    "analysis",
+    "report",
+    # the audit renders its report with report.standalone and scores the analysis pools
+    "audit",
+]
 
 
 def _layer(module: str) -> str:
