@@ -266,6 +266,12 @@ def _score(target: AuditTarget, pool: pl.DataFrame, *, like: pl.DataFrame | None
     """Score the pool through TRL's contract, options as a list of option texts (the usual
     dataset column); normalised by the declared range, else by the scores observed (those
     of ``like`` when given, so that hacks share the pool's scale)."""
+    if pool.is_empty():  # comparison alone: no built-in answers to score
+        return pool.with_columns(
+            pl.lit(target.name).alias("design"),
+            pl.lit(None, dtype=pl.Float64).alias("score"),
+            pl.lit(None, dtype=pl.Float64).alias("score01"),
+        )
     options = [None if o is None else list(normalise_options(o).values()) for o in pool["options"]]
     listed = pool.with_columns(pl.Series("options", options, dtype=pl.List(pl.String)))
     scored = score_pool(listed, {target.name: target})

@@ -169,7 +169,11 @@ def hack_table(
         for case in cases:
             if case.hack:
                 rows.append(_row(case, case.cls, case.template, well_formed(case.text)))
-        correct = [c for c in cases if c.cls == "plain" and c.expected == c.truth and not c.noise]
+        # the plainest correct answers first (a plain template without noise), others after
+        correct = sorted(
+            (c for c in cases if not c.hack and c.expected == c.truth),
+            key=lambda c: (c.cls != "plain", len(c.noise), len(c.text)),
+        )
         for case in correct[:structural_per_task]:
             for cls, variant, completion in structural_hacks(case.text):
                 rows.append(_row(case, cls, variant, completion))

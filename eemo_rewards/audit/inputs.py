@@ -186,6 +186,7 @@ def odd_cases(right: str) -> list[tuple[str, Any]]:
         ("lone surrogate", f"<think>\ud800</think><answer>{right}</answer>"),
         ("control characters", f"<think>\x00\x07\x1b</think><answer>{right}\x00</answer>"),
         ("only whitespace", " \n\t "),
+        ("empty answer block", "<think>warm light</think><answer></answer>"),
         ("1 MB of tag fragments", adversarial_completion(1_000_000)),
         ("1 MB answer", huge_answer(1_000_000)),
     ]

@@ -26,7 +26,7 @@ _VERDICT_COLOURS = alt.Scale(
 )
 
 
-def _markdown_table(frame: pl.DataFrame, digits: int = 3, limit: int = 40) -> str:
+def _markdown_table(frame: pl.DataFrame, digits: int = 3, limit: int = 200) -> str:
     if frame.is_empty():
         return "(none)"
     head = "| " + " | ".join(frame.columns) + " |"

@@ -236,7 +236,7 @@ class AuditTarget:
     def _checked(self, score: Any, columns: dict[str, list], i: int) -> float | None:
         if score is None:
             return None
-        if isinstance(score, bool) or not _finite(score):
+        if isinstance(score, bool | str | bytes) or not _finite(score):
             task = columns.get("task", [None] * (i + 1))[i]
             self.bad_values.append((f"task {task}", score))
             return None
