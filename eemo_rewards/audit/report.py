@@ -191,3 +191,64 @@ def to_html(result: AuditResult) -> str:
         if check.worst is not None and not check.worst.is_empty():
             page.table(check.worst, caption="worst examples", max_rows=20)
     return page.to_html()
+
+
+#: What each monitored value means, for the monitor's chart.
+_SIGNAL_VALUES = {
+    "reward": "mean reward",
+    "format_mean": "format terms (share of range)",
+    "task_mean": "task terms (mean)",
+    "top_auxiliary_share": "variance share of the top auxiliary term",
+    "noncommittal_share": "answers committing to nothing",
+    "answer_collapse": "top answer's share above the top truth's",
+}
+
+
+def signals_chart(signals: Any) -> Any:
+    """The hacking monitor's values per step (one line each) with a red rule and label at
+    every flag: what :class:`~eemo_rewards.audit.monitor.HackingMonitor` saw, beside the
+    training curves.
+
+    Examples
+    --------
+    >>> from eemo_rewards.audit.signals import HackingSignals
+    >>> signals = HackingSignals(warn=False)
+    >>> for step in range(3):
+    ...     _ = signals.observe(step, metrics={"reward": 1.0, "rewards/format_reward/mean": 1.0})
+    >>> signals_chart(signals).to_dict()["layer"][0]["mark"]["type"]
+    'line'
+    """
+    rows = [
+        {"step": row["step"], "value": _SIGNAL_VALUES[key], "y": float(row[key])}
+        for row in signals.history
+        for key in _SIGNAL_VALUES
+        if isinstance(row.get(key), int | float) and row.get(key) == row.get(key)
+    ]
+    frame = pl.DataFrame(rows, schema={"step": pl.Int64, "value": pl.String, "y": pl.Float64})
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=False)
+        .encode(
+            x=alt.X("step:Q", title="GRPO step"),
+            y=alt.Y("y:Q", title=None),
+            color=alt.Color("value:N", title="monitored"),
+            tooltip=["step", "value", alt.Tooltip("y:Q", format=".3f")],
+        )
+    )
+    flags = pl.DataFrame(
+        [{"step": f.step, "signal": f.signal, "message": f.message} for f in signals.flags],
+        schema={"step": pl.Int64, "signal": pl.String, "message": pl.String},
+    )
+    rules = (
+        alt.Chart(flags)
+        .mark_rule(color="#cf222e", strokeDash=[4, 3])
+        .encode(x="step:Q", tooltip=["signal", "message"])
+    )
+    labels = (
+        alt.Chart(flags)
+        .mark_text(color="#cf222e", align="left", dx=3, dy=-4, y=0)
+        .encode(x="step:Q", text="signal:N")
+    )
+    return alt.layer(lines, rules, labels).properties(
+        width="container", height=220, title="Reward-hacking monitor (red: flagged)"
+    )

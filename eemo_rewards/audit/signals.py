@@ -638,8 +638,15 @@ def run_signals(run_dir: str | Path, **kwargs: Any) -> HackingSignals:
     if spec_path.is_file():
         from eemo_rewards.spec import RewardSpec
 
-        funcs, values = RewardSpec.from_dict(json.loads(spec_path.read_text())).build()
-        weights = {f.__name__: w for f, w in zip(funcs, values, strict=True)}
+        try:
+            funcs, values = RewardSpec.from_dict(json.loads(spec_path.read_text())).build()
+            weights = {f.__name__: w for f, w in zip(funcs, values, strict=True)}
+        except (ImportError, ValueError, TypeError) as exc:  # weights of 1 then, and say so
+            warnings.warn(
+                f"run_signals: could not read the weights of {spec_path} ({exc})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     kwargs.setdefault("warn", False)
     signals = HackingSignals(weights=kwargs.pop("weights", weights), **kwargs)
     frame = pl.read_parquet(metrics_path)
