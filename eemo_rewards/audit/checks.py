@@ -22,10 +22,12 @@ range when it has one, else the range of the scores it gave in the audit.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,10 +160,21 @@ def gaming_check(hacks: pl.DataFrame) -> CheckResult:
             + (", …" if len(ranked) > 3 else "")
             + ")"
         )
+        per_class = (
+            by_class.filter(pl.col("beat_wrong") > 0)
+            .group_by("hack_class")
+            .agg(
+                pl.col("beat_wrong").sum(),
+                pl.col("hacks").sum(),
+                pl.col("largest_margin").max(),
+                pl.format("{} {}/{}", "task", "beat_wrong", "hacks").str.join(", ").alias("where"),
+            )
+            .sort("beat_wrong", descending=True)
+        )
         findings = [
-            f"{row['task']}: {row['beat_wrong']}/{row['hacks']} {row['hack_class']} hacks score "
-            f"more than the best wrong answer (by up to {row['largest_margin']:.2f} of the range)"
-            for row in by_class.filter(pl.col("beat_wrong") > 0).iter_rows(named=True)
+            f"{row['hack_class']}: {row['beat_wrong']}/{row['hacks']} score more than the best "
+            f"wrong answer, by up to {row['largest_margin']:.2f} of the range ({row['where']})"
+            for row in per_class.iter_rows(named=True)
         ]
         return CheckResult(
             "gaming", "fail", headline, findings, {"hacks by class": by_class}, worst
@@ -330,9 +343,10 @@ def totality_check(
         for case in cases:
             label, completion = case[0], case[1]
             cols = {**columns, **(case[2] if len(case) > 2 else {})}
-            started = time.perf_counter()
-            result = target.call_one(completion, cols)
-            seconds = time.perf_counter() - started
+            started = _clock()
+            with _quiet_logs():
+                result = target.call_one(completion, cols)
+            seconds = _clock() - started
             problem = _problem(result, low, high)
             rows.append(
                 {
@@ -386,9 +400,9 @@ def totality_check(
     mix = make_completions(speed_n, tasks=tasks)
     best = math.inf
     for _ in range(2):
-        started = time.perf_counter()
+        started = _clock()
         target(**mix)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, _clock() - started)
     rate = speed_n / best if best > 0 else math.inf
     growth_rows = []
     columns = {k: first[k] for k in ("solution", "task", "options", "taxonomy", "dimension")}
@@ -426,7 +440,7 @@ def totality_check(
         findings.append(f"time grows {worst_growth:.0f}× from 10 kB to 1 MB (linear ≈ 100×)")
     n_odd = len(rows)
     headline = (
-        f"{n_odd - len(failing)}/{n_odd} odd inputs handled, {rate:,.0f} completions/s, "
+        f"{n_odd - len(failing)}/{n_odd} odd inputs handled, {rate:,.0f} completions/CPU s, "
         f"1 MB ×{worst_growth:.0f} of 10 kB"
     )
     table = pl.DataFrame(rows, schema_overrides={"seconds": pl.Float64})
@@ -434,7 +448,7 @@ def totality_check(
     speed = pl.DataFrame(
         {
             "quantity": [
-                "completions per second (realistic mix)",
+                "completions per CPU second (realistic mix)",
                 "completions in the mix",
                 "1 MB / 10 kB time (worst input)",
                 "seconds on 1 MB (worst input)",
@@ -452,10 +466,29 @@ def totality_check(
     )
 
 
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """Silence logging below CRITICAL for a while: some rewards log the whole input when a
+    megabyte completion times out (math_verify does), which would flood the terminal."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def _clock() -> float:
+    # CPU seconds of this process: what the reward costs, whatever else the machine runs
+    # (wall time on a shared machine mostly measures waiting for a core)
+    return time.process_time()
+
+
 def _timed(target: AuditTarget, text: str, columns: dict[str, Any]) -> float:
-    started = time.perf_counter()
-    target.call_one(text, columns)
-    return time.perf_counter() - started
+    started = _clock()
+    with _quiet_logs():
+        target.call_one(text, columns)
+    return _clock() - started
 
 
 def _problem(result: Any, low: float, high: float) -> str:
