@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:36s} {'-':>7s} {'-':>6s} {'-':>14s} {'-':>11s}  not audited: {missing}")
             rows.append((label, None, missing, None))
             continue
-        out = None if args.smoke else Path(args.out) / label.split(" ")[-1].strip("()/")
+        out = None if args.smoke else Path(args.out) / target.rpartition(":")[2]
         result, seconds, cpu = timed_audit(load_reward(target), out, **kwargs)
         print(
             f"{label:36s} {seconds:7.1f} {cpu:6.1f} {cpu / baseline_cpu:14.2f} "
