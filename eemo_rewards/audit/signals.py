@@ -655,3 +655,40 @@ def run_signals(run_dir: str | Path, **kwargs: Any) -> HackingSignals:
     for row in frame.iter_rows(named=True):
         signals.observe(int(row.get("step") or 0), metrics=row)
     return signals
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m eemo_rewards.audit.signals RUN_DIR …``: replay finished runs' logged
+    metrics through the monitor; prints each run's flags and exits 1 when any run is
+    flagged (CI runs it on the main job's run)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m eemo_rewards.audit.signals",
+        description="Replay GRPO run folders through the reward-hacking monitor.",
+    )
+    parser.add_argument("runs", nargs="+", help="run folders (runs/<job>, or its grpo/)")
+    parser.add_argument(
+        "--min-steps", type=int, default=1, help="fail when a run logged fewer GRPO steps than this"
+    )
+    args = parser.parse_args(argv)
+    flagged = False
+    for run in args.runs:
+        try:
+            signals = run_signals(run)
+        except FileNotFoundError as exc:
+            print(f"{run}: {exc}")
+            return 2
+        steps = len(signals.history)
+        print(f"{run}: {steps} GRPO steps, {len(signals.flags)} flag(s)")
+        for flag in signals.flags:
+            print(f"  {flag.signal} at step {flag.step}: {flag.message}")
+        if steps < args.min_steps:
+            print(f"  fewer than {args.min_steps} logged steps: nothing to judge")
+            return 2
+        flagged = flagged or bool(signals.flags)
+    return 1 if flagged else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
