@@ -3,6 +3,7 @@ four rewards (the README's "Audit your reward" table).
 
     .venv/bin/python benchmarks/audit.py            # four rewards, reports in reports/audit/
     .venv/bin/python benchmarks/audit.py --smoke    # the default composite on a small pool
+    .venv/bin/python benchmarks/audit.py --reference PATH/eemo-bench/responses
 
 Each row is one complete ``audit()`` (questions, hacks, real EEmo-Bench answers when
 ``../shared/reference`` is present, every check, the markdown and HTML report) in this
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eemo_rewards.audit.core import audit  # noqa: E402
+from eemo_rewards.audit.core import DEFAULT_REFERENCE, audit  # noqa: E402
 from eemo_rewards.audit.target import load_reward  # noqa: E402
 
 TARGET_SECONDS = 60.0
@@ -66,10 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="one reward on a small pool")
     parser.add_argument(
+        "--reference",
+        default=str(DEFAULT_REFERENCE),
+        help="folder of EEmo-Bench's real answers (default: shared/reference beside the checkout)",
+    )
+    parser.add_argument(
         "--out", default=str(ROOT / "reports" / "audit"), help="where the reports go (full mode)"
     )
     args = parser.parse_args(argv)
     kwargs = {"n_images": 6, "speed_n": 200} if args.smoke else {}
+    kwargs["reference"] = args.reference
     rewards = {"this project's default composite": "preset:default"} if args.smoke else REWARDS
     _, baseline, baseline_cpu = timed_audit(constant_reward, None, **kwargs)
     print(f"baseline (a constant reward's audit): {baseline:.1f} s wall, {baseline_cpu:.1f} s CPU")

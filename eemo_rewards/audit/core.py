@@ -34,9 +34,11 @@ __all__ = ["AUDIT_TASKS", "DEFAULT_REFERENCE", "AuditResult", "audit"]
 AUDIT_TASKS = ("emotion", "multiple_choice", "yes_no", "ranking", "assessment", "comparison")
 #: The tasks of the built-in pool (separation and signal); comparison has hacks only.
 POOL_TASKS = AUDIT_TASKS[:5]
-#: Where the real EEmo-Bench answers are looked for (beside the checkout, as in CI).
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
-DEFAULT_REFERENCE = DEFAULT_REFERENCE.resolve() / "eemo-bench" / "responses"
+#: Where the real EEmo-Bench answers are looked for: ``shared/reference`` beside the
+#: checkout, as the tests and CI have it.
+DEFAULT_REFERENCE = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "eemo-bench" / "responses"
+)
 CHECKS = ("gaming", "separation", "signal", "totality")
 
 
