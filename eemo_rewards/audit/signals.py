@@ -49,6 +49,7 @@ from typing import Any
 
 from eemo_rewards._text import completion_text
 from eemo_rewards.parsing import parse_completion
+from eemo_rewards.rewards.base import _column
 from eemo_rewards.tasks import normalise_task
 
 __all__ = [
@@ -256,11 +257,9 @@ class HackingSignals:
             texts = [completion_text(c) for c in completions]
             n = len(texts)
             row["length"] = statistics.fmean(len(t) for t in texts) if n else None
-            row.update(
-                self._answers(
-                    texts, _col(tasks, n), _col(solutions, n), _col(options, n), _col(taxonomies, n)
-                )
-            )
+            columns = {"task": tasks, "solution": solutions, "options": options,
+                       "taxonomy": taxonomies}  # fmt: skip
+            row.update(self._answers(texts, *(list(_column(columns, k, n)) for k in columns)))
         elif _finite(metrics.get("completions/mean_length")):
             row["length"] = float(metrics["completions/mean_length"])
         ranges = dict(ranges or {})
@@ -494,15 +493,6 @@ class HackingSignals:
             warnings.warn(
                 f"reward hacking? {signal} at step {step}: {message}", HackingWarning, stacklevel=4
             )
-
-
-def _col(values: Sequence[Any] | None, n: int) -> list[Any]:
-    if values is None:
-        return [None] * n
-    values = list(values)
-    if len(values) != n:
-        raise ValueError(f"a column has {len(values)} values for {n} completions")
-    return values
 
 
 # -- logged samples of other trainers and of this project's runs -------------------------
