@@ -24,7 +24,6 @@ import cProfile
 import gc
 import io
 import pstats
-import random
 import sys
 import time
 from pathlib import Path
@@ -39,106 +38,9 @@ from eemo_rewards.answers import (
     read_label,
     read_yes_no,
 )
+from eemo_rewards.audit.inputs import adversarial_completion, make_completions
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.spec import default_spec, known_rewards, reward_class
-
-EMOTIONS = ["joy", "anger", "disgust", "sadness", "surprise", "fear", "neutral"]
-_THINK_VOCABULARY = (
-    "the image shows a warm sunset over calm water with soft orange light people smiling "
-    "dark clouds gather above an empty street a child holds a balloon the colours are muted "
-    "bright saturated contrast faces relaxed tense posture open space crowded scene evokes "
-    "feeling of comfort unease wonder because lighting composition expression suggests"
-)
-WORDS = _THINK_VOCABULARY.split()
-TASK_MIX = (
-    ["yes_no"] * 2
-    + ["multiple_choice"] * 2
-    + ["emotion"] * 2
-    + ["ranking"] * 2
-    + ["assessment"] * 2
-    + ["comparison"]
-    + ["description"]
-)
-
-
-def _think(rng: random.Random) -> str:
-    target = rng.randint(200, 800)
-    parts, size = [], 0
-    while size < target:
-        w = rng.choice(WORDS)
-        parts.append(w)
-        size += len(w) + 1
-    return " ".join(parts)[:target]
-
-
-def _sample(rng: random.Random) -> dict:
-    """One sample: task, solution, options, and a right answer and a wrong one."""
-    task = rng.choice(TASK_MIX)
-    options = None
-    if task == "yes_no":
-        solution = rng.choice(["yes", "no"])
-        right, wrong = solution, "no" if solution == "yes" else "yes"
-    elif task == "multiple_choice":
-        options = rng.sample(EMOTIONS, 4)
-        k = rng.randrange(4)
-        solution = "ABCD"[k]
-        right, wrong = f"{solution}. {options[k]}", "ABCD"[(k + 1) % 4]
-    elif task == "emotion":
-        solution = rng.choice(EMOTIONS)
-        right, wrong = solution, rng.choice([e for e in EMOTIONS if e != solution])
-    elif task == "ranking":
-        top = rng.sample(EMOTIONS, 3)
-        solution = ", ".join(top)
-        right, wrong = solution, ", ".join(reversed(top))
-    elif task == "assessment":
-        dim = rng.choice(["valence", "arousal", "dominance"])
-        value = round(rng.random(), 2)
-        solution = f"{dim}: {value}"
-        right = f"{dim.capitalize()}: {value}"
-        wrong = f"{dim.capitalize()}: {round(1 - value, 2)}"
-    elif task == "comparison":
-        solution = rng.choice(["first", "second", "same"])
-        right, wrong = solution, "same" if solution != "same" else "first"
-    else:
-        solution = "a calm lake at dusk with warm light"
-        right, wrong = "a quiet lake in warm evening light", "a crowded street at noon"
-    return {"task": task, "solution": solution, "options": options, "right": right, "wrong": wrong}
-
-
-def make_completions(n: int, seed: int = 0) -> dict[str, list]:
-    """``n`` completions with their columns: 50% correct, 30% wrong, 20% malformed."""
-    rng = random.Random(seed)
-    cols: dict[str, list] = {"completions": [], "solution": [], "task": [], "options": []}
-    for _ in range(n):
-        s = _sample(rng)
-        think = _think(rng)
-        kind = rng.random()
-        if kind < 0.5:
-            text = f"<think>{think}</think>\n<answer>{s['right']}</answer>"
-        elif kind < 0.8:
-            text = f"<think>{think}</think>\n<answer>{s['wrong']}</answer>"
-        else:
-            text = rng.choice(
-                [
-                    f"{think} The answer is {s['right']}.",
-                    f"<think>{think}</think><answer>{s['right']}</answer> I am sure.",
-                    f"<think>{think}<answer>{s['right']}</answer>",
-                    f"<think>{think}</think><answer>{s['right']}</answer><answer>x</answer>",
-                ]
-            )
-        cols["completions"].append(text)
-        cols["solution"].append(s["solution"])
-        cols["task"].append(s["task"])
-        cols["options"].append(s["options"])
-    return cols
-
-
-def adversarial_completion(size: int = 1_000_000) -> str:
-    """About ``size`` characters of tag fragments, nested brackets and near-miss tags, with
-    one valid answer at the end."""
-    unit = "<think><answer <answer</think> <<<>>> <answ <think <thinking></an <\\answer> [[(("
-    body = (unit * (size // len(unit) + 1))[:size]
-    return f"<think>{body}</think><answer>joy</answer>"
 
 
 def _best_rates(scorers: list[tuple[str, object]], n: int, repeats: int) -> dict[str, float]:

@@ -462,6 +462,30 @@ def _(job, run, smoothing):
     return run_charts, sft_chart, sft_points
 
 
+@app.cell(hide_code=True)
+def _(run):
+    # the reward-hacking monitor over this run's logged GRPO metrics (eemo_rewards.audit)
+    from eemo_rewards.audit.report import signals_chart as _signals_chart
+    from eemo_rewards.audit.signals import run_signals as _run_signals
+
+    _signals = _run_signals(run.path)
+    _flags = "\n".join(
+        f"- **{_f.signal}** at step {_f.step}: {_f.message}" for _f in _signals.flags
+    )
+    mo.vstack(
+        [
+            mo.callout(
+                mo.md(_flags or "No signature of reward hacking in the logged metrics."),
+                kind="warn" if _flags else "success",
+            ),
+            mo.ui.altair_chart(
+                _signals_chart(_signals), chart_selection=False, legend_selection=False
+            ),
+        ]
+    )
+    return
+
+
 @app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
     _long = long_metrics(evaluation, ["stage", "decoding"])

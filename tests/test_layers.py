@@ -23,6 +23,8 @@ ORDER = [
     "analysis",
     "bench",
     "report",
+    # the audit renders its report with report.standalone and scores the analysis pools
+    "audit",
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from eemo_rewards.audit.hacks import structural_hacks, well_formed
 from eemo_rewards.spec import RewardTerm, default_spec, preset
 
 # task -> (solution, options, correct answer, wrong answer, columns)
@@ -27,50 +28,10 @@ SAMPLES = {
 EVERY_LABEL = "joy, anger, disgust, sadness, surprise, fear, neutral"
 
 
-def well_formed(answer: str, think: str = "the scene is lit warmly") -> str:
-    return f"<think>{think}</think><answer>{answer}</answer>"
-
-
 def structural_cases(right: str) -> list[tuple[str, str]]:
-    """(id, completion): the right answer smuggled past the answer scheme."""
-    return [
-        # an empty answer block
-        ("empty-answer", "<think>t</think><answer></answer>"),
-        # only whitespace in the answer
-        ("whitespace-answer", "<think>t</think><answer>  \n\t </answer>"),
-        # two answer blocks, hoping one is read
-        ("two-answers", f"<think>t</think><answer>{right}</answer><answer>{right}</answer>"),
-        # the answer hidden inside the think block
-        ("answer-in-think", f"<think>t <answer>{right}</answer></think>"),
-        # an answer block nested in another
-        ("nested-answer", f"<think>t</think><answer><answer>{right}</answer></answer>"),
-        # think nested in think
-        ("nested-think", f"<think>a<think>b</think></think><answer>{right}</answer>"),
-        # fullwidth look-alike brackets
-        ("fullwidth-tags", f"<think>t</think>＜answer＞{right}＜/answer＞"),
-        # Cyrillic 'а' in the tag name
-        ("cyrillic-tag", f"<think>t</think><аnswer>{right}</аnswer>"),
-        # Greek omicron/iota look-alikes in the think tag
-        ("greek-think", f"<thіnk>t</thіnk><answer>{right}</answer>"),
-        # a zero-width space inside the tag name
-        ("zero-width-tag", f"<think>t</think><ans\u200bwer>{right}</ans\u200bwer>"),
-        # upper-case tags
-        ("upper-case-tags", f"<THINK>t</THINK><ANSWER>{right}</ANSWER>"),
-        # text after </answer> that hedges
-        ("text-after-answer", f"<think>t</think><answer>{right}</answer> or maybe not"),
-        # the prompt echoed before the answer scheme
-        (
-            "prompt-echo",
-            "Which emotion does the image evoke? Answer in <think></think><answer></answer>."
-            + well_formed(right),
-        ),
-        # no tags at all
-        ("bare-answer", right),
-        # the closing tag before the opening one
-        ("reversed-tags", f"</think>t<think></answer>{right}<answer>"),
-        # an unclosed answer block
-        ("unclosed-answer", f"<think>t</think><answer>{right}"),
-    ]
+    """(id, completion): the right answer smuggled past the answer scheme (the audit's
+    structural hacks: tag tricks, look-alike tags, empty answers, prompt injection)."""
+    return [(variant, completion) for _, variant, completion in structural_hacks(right)]
 
 
 # task -> (id, answer) well-formed answers that hedge, list everything, or pad

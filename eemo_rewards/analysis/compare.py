@@ -30,6 +30,7 @@ __all__ = [
     "score_pool",
     "separation",
     "summary",
+    "task_range",
     "zero_variance",
 ]
 
@@ -83,7 +84,7 @@ def score_pool(pool: pl.DataFrame, designs: Mapping[str, Any]) -> pl.DataFrame:
     frames = []
     for name, reward in designs.items():
         scores = reward(**columns)
-        ranges = {task: _task_range(reward, task) for task in pool["task"].unique().to_list()}
+        ranges = {task: task_range(reward, task) for task in pool["task"].unique().to_list()}
         low = pl.col("task").replace_strict({t: r[0] for t, r in ranges.items()})
         high = pl.col("task").replace_strict({t: r[1] for t, r in ranges.items()})
         design = info.get(name)
@@ -100,7 +101,7 @@ def score_pool(pool: pl.DataFrame, designs: Mapping[str, Any]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def _task_range(reward: Any, task: str) -> tuple[float, float]:
+def task_range(reward: Any, task: str) -> tuple[float, float]:
     """The range a reward can reach on one task.
 
     A composite's declared range spans all its terms (format + accuracy + intensity +
