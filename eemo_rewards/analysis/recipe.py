@@ -8,6 +8,7 @@ is fixed, the training seed varies), so every metric's change pairs by seed and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -158,19 +159,11 @@ def _canonical(settings: Mapping[str, Any]) -> dict[str, Any]:
     the spec itself are one recipe) and tuples as lists."""
     out = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
     if "spec" in out:
-        try:
-            from eemo_rewards.train.grpo import resolve_spec
+        from eemo_rewards.spec import RewardSpec
 
-            spec = resolve_spec(out["spec"])
-            funcs, weights = spec.build()
-            # what the rewards are, with every default filled in: a term written with its
-            # default parameters is the same term
-            out["spec"] = [
-                (type(f).__name__, sorted((k, repr(v)) for k, v in vars(f).items()), w)
-                for f, w in zip(funcs, weights, strict=True)
-            ]
-        except Exception:  # an unreadable spec compares as it is written
-            pass
+        # what the rewards are, however the recipe was spelled (unreadable: as written)
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            out["spec"] = RewardSpec.coerce(out["spec"]).identity()
     return out
 
 

@@ -338,7 +338,8 @@ def write_outputs(
 ) -> Path:
     """Write the study's tables, figures and ``study.json`` to ``out``; returns the JSON."""
     from eemo_rewards.train.runs import atomic_write_text
-    from eemo_rewards.train.study import SETTINGS, items_frame, results_frame
+    from eemo_rewards.train.settings import JobSettings
+    from eemo_rewards.train.study import ARMS, SETTINGS, items_frame, results_frame
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -379,6 +380,15 @@ def write_outputs(
         **runs,
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "budget": asdict(budget),
+        # the recipe every arm ran: the main job's shipped defaults, the budget's scale, and
+        # each arm's own changes
+        "job_defaults": JobSettings().to_dict(),
+        "budget_settings": budget.settings().to_dict(),
+        "arm_changes": {
+            a: dict(ARMS[a].changes)
+            for a in sorted(set(results["arm"].to_list()))
+            if a in ARMS and ARMS[a].changes
+        },
         "settings": {s: asdict(SETTINGS[s]) for s in settings},
         "seeds": sorted({int(s) for s in results["seed"].to_list()}),
         "arms": results.height,

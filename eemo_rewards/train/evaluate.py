@@ -232,14 +232,14 @@ def score_completions(
     >>> result.metrics["consistency"], round(result.metrics["consistency_coverage"], 3)
     (1.0, 0.5)
     """
-    from eemo_rewards.train.grpo import resolve_spec
+    from eemo_rewards.spec import RewardSpec
 
     rows = [dict(r) for r in (dataset.to_list() if hasattr(dataset, "to_list") else dataset)]
     if len(rows) != len(completions):
         raise ValueError(
             f"{len(completions)} completions for {len(rows)} rows; pass one completion per row"
         )
-    spec = resolve_spec(spec)
+    spec = RewardSpec.coerce(spec)
     funcs, weights = spec.build()
     accuracy = AccuracyReward(require_format=False)
     consistency: list[float | None] = [None] * len(rows)
