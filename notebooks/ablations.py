@@ -98,7 +98,7 @@ def _():
     return (study,)
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(study):
     mo.stop(
         study is None,

@@ -55,8 +55,12 @@ def test_correlations_are_recomputed_on_every_resample():
     tracking = [list(zip(truth, truth + rng.normal(0, 0.1, 250), strict=True))]
     out = paired_difference(constant, tracking, kind="srcc")
     assert out["before"] == 0.0  # a constant answer: undefined, reported as 0
-    assert out["after"] > 0.8 and out["verdict"] == "helps"
-    assert out["low"] > 0.7
+    assert out["after"] > 0.8 and out["low"] > 0.7
+    # ... and so no verdict: "helps" would read the artefact 0.0 as a measured correlation
+    assert out["verdict"] == "undefined" and not out["defined"]
+    noisy = [list(zip(truth, truth + rng.normal(0, 0.4, 250), strict=True))]
+    out = paired_difference(noisy, tracking, kind="srcc")
+    assert out["verdict"] == "helps" and out["defined"]
     # two equally good models: a 95% interval calls a difference in about 1 trial of 20
     flagged = 0
     for trial in range(20):
