@@ -109,3 +109,26 @@ def test_the_report_check_fails_on_a_chart_whose_panels_are_identical(tmp_path):
     good.chart(headline_chart(_table()))
     check = inspect_report(good.save(tmp_path / "good.html"), expect_charts=1)
     assert check.ok and check.identical_panel_charts == 0, check.summary()
+
+
+def test_the_notebook_shows_the_headline_table_whole():
+    """The ablations notebook's study cell renders the whole headline table: marimo cuts a
+    cell's output to a scroll box unless the cell expands its output."""
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[1] / "notebooks" / "ablations.py").read_text()
+    cells = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef) and "study['markdown']" in ast.unparse(node)
+    ]
+    assert cells, "no notebook cell shows the study's headline table"
+    for cell in cells:
+        flags = {
+            kw.arg: ast.literal_eval(kw.value)
+            for dec in cell.decorator_list
+            if isinstance(dec, ast.Call)
+            for kw in dec.keywords
+        }
+        assert flags.get("expand_output") is True, ast.unparse(cell.decorator_list[0])
