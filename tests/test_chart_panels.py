@@ -132,3 +132,19 @@ def test_the_notebook_shows_the_headline_table_whole():
             for kw in dec.keywords
         }
         assert flags.get("expand_output") is True, ast.unparse(cell.decorator_list[0])
+
+
+def test_every_faceted_study_chart_is_drawn_as_svg():
+    """The report check reads panels from SVG; a canvas hides them, so every faceted chart
+    of the study asks vega-embed for SVG."""
+    from eemo_rewards.analysis.charts import SVG
+    from eemo_rewards.analysis.study import diagnosis_chart, reward_curves_chart
+
+    results = pl.DataFrame({"setting": ["noisy"], "arm": ["grpo_binary"], "seed": [0],
+                            "curve_reward": [[0.1, 0.2]]})  # fmt: skip
+    diagnosis = pl.DataFrame({"setting": ["assessment"], "arm": ["grpo_intensity"], "step": [10],
+                              "quantity": ["format rate"], "value": [0.9]})  # fmt: skip
+    for chart in (headline_chart(_table()), headline_chart(_table(), against="stage1"),
+                  reward_curves_chart(results), diagnosis_chart(diagnosis)):  # fmt: skip
+        spec = chart.to_dict()
+        assert "facet" in spec and spec.get("usermeta") == SVG

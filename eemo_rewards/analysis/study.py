@@ -319,6 +319,8 @@ def diagnosis_chart(frame: pl.DataFrame):
     """:func:`diagnosis_frame` as one panel per quantity, a line per arm."""
     import altair as alt
 
+    from eemo_rewards.analysis.charts import SVG
+
     if frame.is_empty():
         return alt.Chart(pl.DataFrame({"x": []})).mark_point()
     return (
@@ -333,13 +335,17 @@ def diagnosis_chart(frame: pl.DataFrame):
         .properties(width=230, height=170)
         .facet(facet=alt.Facet("quantity:N", title=None), columns=4)
         .resolve_scale(y="independent")
-        .properties(title="V/A/D during GRPO: what the policy samples (pooled over seeds)")
+        .properties(
+            title="V/A/D during GRPO: what the policy samples (pooled over seeds)", usermeta=SVG
+        )
     )
 
 
 def reward_curves_chart(results: pl.DataFrame):
     """Training reward per GRPO step, mean over seeds, per setting and arm."""
     import altair as alt
+
+    from eemo_rewards.analysis.charts import SVG
 
     rows = []
     for r in results.filter(pl.col("arm").str.starts_with("grpo")).iter_rows(named=True):
@@ -360,6 +366,7 @@ def reward_curves_chart(results: pl.DataFrame):
         .properties(width=220, height=160)
         .facet(facet=alt.Facet("setting:N", title=None), columns=3)
         .resolve_scale(y="independent")
+        .properties(usermeta=SVG)
     )
 
 
@@ -373,6 +380,8 @@ def headline_chart(table: pl.DataFrame, *, against: str = "control"):
     row, so the report's width shows them whole. Rendered as SVG (``usermeta``), so a
     browser check can read each panel's marks."""
     import altair as alt
+
+    from eemo_rewards.analysis.charts import SVG
 
     prefix = f"vs_{against}"
     if f"{prefix}_change" not in table.columns:
@@ -420,7 +429,7 @@ def headline_chart(table: pl.DataFrame, *, against: str = "control"):
         .resolve_scale(y="independent")
         .properties(
             title=f"change against the {_AGAINST[against]} (95% interval, seeds × items)",
-            usermeta={"embedOptions": {"renderer": "svg"}},
+            usermeta=SVG,
         )
     )
 
