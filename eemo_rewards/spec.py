@@ -159,33 +159,38 @@ def reward_class(name: str) -> type[RewardFunction]:
     return entry
 
 
-def _accepted_params(cls: type) -> tuple[list[str], bool]:
-    """Keyword parameters the constructors along ``cls``'s MRO accept.
+def _constructor_params(cls: type) -> tuple[list[inspect.Parameter], bool]:
+    """Keyword parameters the constructors along ``cls``'s MRO accept, the subclass's first.
 
     A constructor that forwards ``**kwargs`` to its parent accepts the parent's names too;
-    the walk stops at the first constructor without ``**kwargs``. Returns the names and
+    the walk stops at the first constructor without ``**kwargs``. Returns the parameters and
     whether some constructor accepts arbitrary keywords without forwarding them anywhere we
     can see (then unknown names cannot be rejected here).
     """
-    names: list[str] = []
+    params: list[inspect.Parameter] = []
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
         if klass is object:
             break
-        params = inspect.signature(init).parameters.values()
-        var_kw = False
-        for p in params:
+        forwards = False
+        for p in inspect.signature(init).parameters.values():
             if p.name == "self" or p.kind is p.VAR_POSITIONAL:
                 continue
             if p.kind is p.VAR_KEYWORD:
-                var_kw = True
-            elif p.name not in names:
-                names.append(p.name)
-        if not var_kw:
-            return names, False
-    return names, True
+                forwards = True
+            elif all(p.name != q.name for q in params):
+                params.append(p)
+        if not forwards:
+            return params, False
+    return params, True
+
+
+def _accepted_params(cls: type) -> tuple[list[str], bool]:
+    """The names of :func:`_constructor_params` and whether the list is open-ended."""
+    params, open_ended = _constructor_params(cls)
+    return [p.name for p in params], open_ended
 
 
 def _finite_number(value: Any) -> bool:
@@ -686,23 +691,8 @@ def _number(value: Any) -> Any:
 
 
 def _param_defaults(cls: type) -> dict[str, Any]:
-    """The constructor defaults along ``cls``'s MRO (as far as ``**kwargs`` forwards)."""
-    out: dict[str, Any] = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        if klass is object:
-            break
-        forwards = False
-        for p in inspect.signature(init).parameters.values():
-            if p.kind is p.VAR_KEYWORD:
-                forwards = True
-            elif p.name != "self" and p.default is not p.empty:
-                out.setdefault(p.name, p.default)
-        if not forwards:
-            break
-    return out
+    """The constructor defaults along ``cls``'s MRO (:func:`_constructor_params`)."""
+    return {p.name: p.default for p in _constructor_params(cls)[0] if p.default is not p.empty}
 
 
 def _term_identity(term: RewardTerm) -> dict[str, Any]:
