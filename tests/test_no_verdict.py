@@ -197,3 +197,23 @@ def test_study_headline_reads_row_coverage_when_items_carry_no_flags():
     verdicts = dict(zip(table["arm"], table["vs_stage1_verdict"], strict=True))
     assert verdicts["grpo_intensity"] == NO_ANSWERS
     assert verdicts["sft"] == UNDEFINED  # answered, but a constant 0.5 in every seed
+
+
+def test_the_recipe_check_gives_no_verdict_to_a_stage_that_never_answered():
+    from eemo_rewards.analysis.recipe import recipe_markdown, recipe_table
+
+    rng = random.Random(2)
+    runs = []
+    for _ in range(3):
+        truths = [rng.random() for _ in range(30)]
+        sft = [{"valence_true": t, "valence_pred": t, "valence_answered": 1.0} for t in truths]
+        grpo = [{"valence_true": t, "valence_pred": 0.5, "valence_answered": 0.0}
+                for t in truths]  # fmt: skip
+        runs.append({"eval": [{"stage": "sft", "decoding": "greedy", "items": sft},
+                              {"stage": "grpo", "decoding": "greedy", "items": grpo}]})  # fmt: skip
+    table = recipe_table(runs)
+    assert {r["metric"]: r["verdict"] for r in table} == {
+        "valence_srcc": NO_ANSWERS, "valence_plcc": NO_ANSWERS,
+    }  # fmt: skip
+    text = recipe_markdown(table)
+    assert "**no verdict on valence_srcc" in text and "holds every held-out metric" not in text
