@@ -46,13 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from plain import JsonLines, StepClock, plain_grpo, plain_sft, throughput
 
-# Sizes of a GPU run (full) and of a CPU smoke run.
+# Sizes of a GPU run (full) and of a CPU smoke run; the tiny job's recipe is otherwise the
+# main job's (JobSettings' defaults, the one table)
 SIZES = {
     "full": {
         "tiny_job": {"n_images": 140, "sft_rows": 256, "grpo_rows": 128, "eval_rows": 64,
-                     "sft_steps": 40, "sft_batch_size": 16, "grpo_steps": 12,
-                     "num_generations": 8, "prompts_per_step": 4, "max_completion_length": 40,
-                     "eval_batch_size": 64, "save_steps": 6},
+                     "sft_steps": 40, "grpo_steps": 12, "save_steps": 6},
         "real_images": 64, "image_size": 448,
         "sft": {"batch": 8, "steps": 5, "warmup": 1},
         "grpo": {"prompts": 2, "generations": 8, "completion": 256, "steps": 4, "warmup": 1},

@@ -19,6 +19,10 @@ wall time on other jobs sharing the machine.
 Usage::
 
     nice python benchmarks/learning.py --seeds 0 1 --out runs/learning
+    python benchmarks/learning.py --smoke     # a minute: every stage on a few rows (CI)
+
+The learning rates are the main job's (:class:`~eemo_rewards.train.settings.JobSettings`)
+unless ``--grpo-lr`` / ``--sft-lr`` say otherwise.
 """
 
 from __future__ import annotations
@@ -125,8 +129,8 @@ def run_seed(seed: int, args: argparse.Namespace, out: Path, heldout) -> dict:
             base,
             data["sft"],
             args=sft_config(folder / "sft", bundle=base, max_steps=args.sft_steps,
-                            per_device_train_batch_size=16, learning_rate=3e-4, seed=seed,
-                            save_steps=args.sft_steps),
+                            per_device_train_batch_size=16, learning_rate=args.sft_lr,
+                            seed=seed, save_steps=args.sft_steps),
             resume=False,
         )  # fmt: skip
         sft_cpu = time.process_time() - cpu
@@ -184,8 +188,8 @@ def run_seed(seed: int, args: argparse.Namespace, out: Path, heldout) -> dict:
             model,
             rows,
             args=sft_config(folder / name, bundle=model, max_steps=100_000,
-                            per_device_train_batch_size=16, learning_rate=3e-4, seed=seed,
-                            save_strategy="no"),
+                            per_device_train_batch_size=16, learning_rate=args.sft_lr,
+                            seed=seed, save_strategy="no"),
             callbacks=[CpuBudget(grpo_cpu)],
             resume=False,
         )  # fmt: skip
@@ -222,7 +226,9 @@ def main() -> None:
     parser.add_argument("--sft-steps", type=int, default=250)
     parser.add_argument("--grpo-steps", type=int, default=120)
     parser.add_argument("--prompts-per-step", type=int, default=8)
-    parser.add_argument("--grpo-lr", type=float, default=3e-5)
+    shipped = JobSettings()  # the one table of defaults
+    parser.add_argument("--grpo-lr", type=float, default=shipped.grpo_learning_rate)
+    parser.add_argument("--sft-lr", type=float, default=shipped.sft_learning_rate)
     parser.add_argument("--max-completion-length", type=int, default=24)
     parser.add_argument("--out", default="runs/learning")
     parser.add_argument(
@@ -239,7 +245,14 @@ def main() -> None:
         metavar="FOLDER",
         help="only summarise the seed*.json of earlier runs (seeds run as separate jobs)",
     )
+    parser.add_argument("--smoke", action="store_true",
+                        help="one seed, a few images, rows and steps: checks that every stage "
+                        "runs (CI); its numbers are no evidence")  # fmt: skip
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.n_images, args.heldout_images = [0], 70, 7
+        args.sft_rows, args.grpo_rows, args.sft_steps, args.grpo_steps = 16, 16, 2, 2
+        args.prompts_per_step, args.max_completion_length, args.controls = 1, 8, "same"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.combine:

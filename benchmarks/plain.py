@@ -123,9 +123,9 @@ def plain_grpo(
     weights as ``reward_weights``; returns the trainer."""
     from trl import GRPOTrainer
 
-    from eemo_rewards.train.grpo import resolve_spec
+    from eemo_rewards.spec import RewardSpec
 
-    funcs, weights = resolve_spec(spec).build()
+    funcs, weights = RewardSpec.coerce(spec).build()
     args.reward_weights = list(weights)
     trainer = GRPOTrainer(
         model=bundle.model,

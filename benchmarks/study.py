@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/study.py                 # reads data/study/full/study.json
     .venv/bin/python benchmarks/study.py --run smoke     # measures a budget afresh (temp root)
+    .venv/bin/python benchmarks/study.py --smoke         # a minute: one smoke cell afresh (CI)
 
 The committed study records every invocation of ``scripts/run_study.py`` that trained
 something (``wall.invocations``); this prints their sum against the target, the time the
@@ -49,13 +50,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default=str(REPO / "data" / "study" / "full"))
     parser.add_argument("--run", default=None, help="a budget to time afresh (e.g. smoke)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="time the smoke budget's scarce setting, one seed, afresh (CI)",
+    )
     args = parser.parse_args(argv)
+    narrow = ["--settings", "scarce", "--seeds", "0", "--jobs", "1"] if args.smoke else []
+    if args.smoke:
+        args.run = "smoke"
     if args.run:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.monotonic()
             subprocess.run(
                 [sys.executable, str(REPO / "scripts" / "run_study.py"), "--budget", args.run,
-                 "--root", f"{tmp}/runs", "--out", f"{tmp}/out"],
+                 "--root", f"{tmp}/runs", "--out", f"{tmp}/out", *narrow],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             wall = time.monotonic() - start

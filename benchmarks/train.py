@@ -17,6 +17,7 @@ Usage::
     python benchmarks/train.py --models tiny --steps 10 --repeats 2
     python benchmarks/train.py --models tiny --trainers ours   # skip plain TRL
     python benchmarks/train.py --models tiny --stages grpo --profile   # where ours spends time
+    python benchmarks/train.py --smoke               # seconds: tiny, 2 timed steps (CI)
 """
 
 from __future__ import annotations
@@ -136,8 +137,12 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "STAGE", "TRAINER"),
                         help=argparse.SUPPRESS)  # fmt: skip
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the tiny model, 2 timed steps after 1 warm-up: checks that the "
+                        "benchmark runs (CI); its numbers are no evidence")  # fmt: skip
     args = parser.parse_args()
-    if args.profile:
+    if args.smoke:
+        args.models, args.steps, args.warmup, args.repeats = ["tiny"], 2, 1, 1
         profile_child(args.models[0], args.stages[0], "ours", args.steps, args.warmup)
         return
     if args.child:

@@ -26,6 +26,7 @@ import inspect
 import itertools
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,33 +159,38 @@ def reward_class(name: str) -> type[RewardFunction]:
     return entry
 
 
-def _accepted_params(cls: type) -> tuple[list[str], bool]:
-    """Keyword parameters the constructors along ``cls``'s MRO accept.
+def _constructor_params(cls: type) -> tuple[list[inspect.Parameter], bool]:
+    """Keyword parameters the constructors along ``cls``'s MRO accept, the subclass's first.
 
     A constructor that forwards ``**kwargs`` to its parent accepts the parent's names too;
-    the walk stops at the first constructor without ``**kwargs``. Returns the names and
+    the walk stops at the first constructor without ``**kwargs``. Returns the parameters and
     whether some constructor accepts arbitrary keywords without forwarding them anywhere we
     can see (then unknown names cannot be rejected here).
     """
-    names: list[str] = []
+    params: list[inspect.Parameter] = []
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
         if klass is object:
             break
-        params = inspect.signature(init).parameters.values()
-        var_kw = False
-        for p in params:
+        forwards = False
+        for p in inspect.signature(init).parameters.values():
             if p.name == "self" or p.kind is p.VAR_POSITIONAL:
                 continue
             if p.kind is p.VAR_KEYWORD:
-                var_kw = True
-            elif p.name not in names:
-                names.append(p.name)
-        if not var_kw:
-            return names, False
-    return names, True
+                forwards = True
+            elif all(p.name != q.name for q in params):
+                params.append(p)
+        if not forwards:
+            return params, False
+    return params, True
+
+
+def _accepted_params(cls: type) -> tuple[list[str], bool]:
+    """The names of :func:`_constructor_params` and whether the list is open-ended."""
+    params, open_ended = _constructor_params(cls)
+    return [p.name for p in params], open_ended
 
 
 def _finite_number(value: Any) -> bool:
@@ -392,20 +398,77 @@ class RewardSpec:
     def from_yaml(cls, text: str) -> RewardSpec:
         return cls.from_dict(_yaml().safe_load(text))
 
-    def short_id(self) -> str:
-        """A stable 8-character id of the settings (the ``name`` is not part of it).
+    def identity(self) -> dict[str, Any]:
+        """The recipe's canonical form: what it rewards, whichever way it was spelled.
+
+        Each term with its constructor's default parameters filled in and its tasks resolved
+        (the reward's own default when ``None``), sorted; numbers as floats. The ``name``,
+        term labels and a reward's ``name`` parameter (what is logged) and the terms' order
+        (the rewards are summed) are left out. Two specs with one identity train alike.
 
         Examples
         --------
-        >>> default_spec().short_id() == default_spec().short_id()
+        >>> a = RewardSpec([RewardTerm("accuracy", 1), RewardTerm("format", 0.5)])
+        >>> b = RewardSpec([RewardTerm("format", 0.5), RewardTerm("accuracy", 1.0,
+        ...                                                    {"mode": "binary"})], name="x")
+        >>> a.identity() == b.identity()
         True
         """
-        canonical = json.dumps(
-            {"terms": [t.to_dict() for t in self.terms], "aggregation": self.aggregation},
-            sort_keys=True,
-            default=str,
-        )
+        terms = [_term_identity(t) for t in self.terms]
+        terms.sort(key=lambda t: json.dumps(t, sort_keys=True, default=str))
+        return {"terms": terms, "aggregation": self.aggregation}
+
+    def short_id(self) -> str:
+        """A stable 8-character id of the recipe (:meth:`identity`: the spelling, ``name``
+        and labels are not part of it).
+
+        Examples
+        --------
+        >>> default_spec().short_id() == RewardSpec.coerce(default_spec().to_json()).short_id()
+        True
+        """
+        canonical = json.dumps(self.identity(), sort_keys=True, default=str)
         return hashlib.sha1(canonical.encode()).hexdigest()[:8]
+
+    @classmethod
+    def coerce(cls, spec: Any = None) -> RewardSpec:
+        """A spec from any of its spellings; every reward name is resolved now.
+
+        ``None`` (the default spec), a :class:`RewardSpec`, a preset name (``"soft"``), inline
+        JSON text (``'{"terms": [...]}'``), the path of a ``.json``/``.yaml``/``.yml`` file, a
+        dict (a Hydra/OmegaConf mapping too) or a list of reward names, terms or term dicts
+        (names get weight 1). Anything else is a :class:`ValueError` or :class:`TypeError`
+        that names the accepted forms. One recipe spelled any of these ways has one
+        :meth:`identity`.
+
+        Examples
+        --------
+        >>> RewardSpec.coerce("soft") == preset("soft")
+        True
+        >>> [t.name for t in RewardSpec.coerce(["format", "accuracy"]).terms]
+        ['format', 'accuracy']
+        >>> RewardSpec.coerce("sotf")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown reward spec 'sotf': give a preset name (...), ...
+        """
+        if spec is None:
+            resolved = default_spec()
+        elif isinstance(spec, RewardSpec):
+            resolved = spec
+        elif isinstance(spec, Mapping):
+            resolved = cls.from_dict(to_plain(spec))
+        elif isinstance(spec, str | os.PathLike):
+            resolved = _spec_from_text(os.fspath(spec))
+        elif isinstance(spec, Iterable) and not isinstance(spec, bytes | bytearray):
+            resolved = cls(
+                [t if isinstance(t, RewardTerm | Mapping) else RewardTerm(t) for t in spec]
+            )
+        else:
+            forms = _FORMS.format(presets=", ".join(sorted(PRESETS)))
+            raise TypeError(f"cannot read a reward spec from {type(spec).__name__}; {forms}")
+        resolved.build()  # resolves every reward name now, not at the first step
+        return resolved
 
     # -- building --------------------------------------------------------------------------
     def build(self) -> tuple[list[RewardFunction], list[float]]:
@@ -575,6 +638,75 @@ def _make_names_distinct(terms: list[RewardTerm], funcs: list[RewardFunction]) -
     names = [f.__name__ for f in funcs]
     if len(set(names)) != len(names):
         raise ValueError(f"reward names are not distinct: {names}; give the terms labels")
+
+
+_FORMS = (
+    "give a preset name ({presets}), inline spec JSON ('{{\"terms\": [...]}}'), the path of a "
+    ".json/.yaml spec file, a spec dict or a list of reward names"
+)
+
+
+def _spec_from_text(text: str) -> RewardSpec:
+    """A spec from a preset name, inline JSON or a spec file's path."""
+    text = text.strip()
+    forms = _FORMS.format(presets=", ".join(sorted(PRESETS)))
+    if text in PRESETS:
+        return preset(text)
+    if text.startswith("{"):
+        return RewardSpec.from_json(text)
+    if text.lower().endswith((".json", ".yaml", ".yml")):
+        if not os.path.isfile(text):
+            raise FileNotFoundError(f"reward spec file {text!r} not found; give its full path")
+        with open(text, encoding="utf-8") as handle:
+            content = handle.read()
+        if text.lower().endswith(".json"):
+            return RewardSpec.from_json(content)
+        return RewardSpec.from_yaml(content)
+    raise ValueError(f"unknown reward spec {text!r}: {forms}")
+
+
+def to_plain(value: Any) -> Any:
+    """A deep copy made of dicts, lists and scalars (Hydra/OmegaConf containers included)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) or (
+        isinstance(value, Iterable) and not isinstance(value, str | bytes | bytearray | Mapping)
+    ):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Numbers as floats (``2`` and ``2.0`` are one setting), containers element-wise."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _number(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_number(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def _param_defaults(cls: type) -> dict[str, Any]:
+    """The constructor defaults along ``cls``'s MRO (:func:`_constructor_params`)."""
+    return {p.name: p.default for p in _constructor_params(cls)[0] if p.default is not p.empty}
+
+
+def _term_identity(term: RewardTerm) -> dict[str, Any]:
+    cls = reward_class(term.name)
+    params = {**_param_defaults(cls), **term.params}
+    for cosmetic in ("name", "tasks"):
+        params.pop(cosmetic, None)
+    tasks = term.tasks if term.tasks is not None else getattr(cls, "default_tasks", None)
+    return {
+        "name": term.name,
+        "weight": float(term.weight),
+        "params": _number(params),
+        "tasks": sorted(tasks) if tasks is not None else None,
+    }
 
 
 # -- presets ------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def _():
     return (study,)
 
 
-@app.cell(hide_code=True)
+@app.cell(hide_code=True, expand_output=True)
 def _(study):
     mo.stop(
         study is None,
@@ -108,7 +108,9 @@ def _(study):
         ),
     )
     _meta = study["meta"]
-    _budget = _meta["budget"]
+    # the main job's settings every arm started from (older studies: their budget)
+    _job = {"prompts_per_step": 1, "grpo_learning_rate": 3e-5, **_meta["budget"]}
+    _job.update(_meta.get("budget_settings", {}))
     _items = sorted({r["items"] for r in _meta["items_per_metric"]})
     _trained = "; ".join(
         f"`{i.get('git_commit')}` ({i['arms_trained']} arms)"
@@ -125,9 +127,11 @@ def _(study):
     ## The study's headline: when does a reward teach more than demonstrations?
 
     Each (setting, seed) starts from one SFT checkpoint (the tiny offline VLM after
-    {_budget["sft_steps"]} SFT steps on the setting's demonstrations); each GRPO arm then
-    runs {_budget["grpo_steps"]} steps ({_budget["num_generations"]} completions per
-    prompt), the control continues SFT for the same wall time. Every arm of every seed
+    {_job["sft_steps"]} SFT steps on the setting's demonstrations); each GRPO arm then
+    runs {_job["grpo_steps"]} steps of the main job's recipe ({_job["prompts_per_step"]}
+    prompts × {_job["num_generations"]} completions per step, learning rate
+    {_job["grpo_learning_rate"]:g}), the control continues SFT for the same wall
+    time. Every arm of every seed
     answers one fixed held-out set: {len(_meta["seeds"])} seeds × {min(_items)}–{max(_items)}
     items per metric. **vs SFT control** / **vs SFT checkpoint**: the change with its 95%
     interval ({_meta["interval"]}); *helps* / *hurts* when the whole interval is above /

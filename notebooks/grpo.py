@@ -31,7 +31,6 @@ with app.setup(hide_code=True):
     from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, RewardSpec, preset
     from eemo_rewards.train.form import derived_numbers, run_label, settings_layout, spec_controls
-    from eemo_rewards.train.grpo import resolve_spec
     from eemo_rewards.train.pipeline import (
         JobSettings,
         builtin_splits,
@@ -503,7 +502,7 @@ def _(evaluation):
 
 @app.cell(hide_code=True, expand_output=True)
 def _(job, run):
-    _funcs, _weights = resolve_spec(job["settings"].spec).build()
+    _funcs, _weights = job["settings"].spec.build()
     grpo_cards = completion_cards(
         job["grpo"].samples or RunFolder(run.path / "grpo").read_samples(),
         weights=dict(zip([f.__name__ for f in _funcs], _weights, strict=True)),

@@ -341,12 +341,13 @@ def test_swift_register_into_a_given_registry_and_without_swift():
 
 
 # -- spec forms, reward kwargs, args=, the tag-loss warning ---------------------------------
-def test_resolve_spec_reads_every_form_a_config_carries(tmp_path):
-    from eemo_rewards.adapters import resolve_spec
+def test_coerce_reads_every_form_a_config_carries(tmp_path):
+    from eemo_rewards.spec import default_spec, preset
 
+    resolve_spec = RewardSpec.coerce
     spec = RewardSpec([RewardTerm("format", 2.0)])
-    assert resolve_spec(None) is None and resolve_spec(spec) is spec
-    assert resolve_spec(" soft ") == "soft"
+    assert resolve_spec(None) == default_spec() and resolve_spec(spec) is spec
+    assert resolve_spec(" soft ") == preset("soft")
     assert resolve_spec(spec.to_json()) == spec
     assert resolve_spec(spec.to_dict()) == spec
     (tmp_path / "s.json").write_text(spec.to_json())
@@ -357,7 +358,7 @@ def test_resolve_spec_reads_every_form_a_config_carries(tmp_path):
     assert resolve_spec(str(tmp_path / "s.yaml")) == spec
     with pytest.raises(ValueError, match="preset name"):
         resolve_spec("sotf")
-    with pytest.raises(FileNotFoundError, match="absolute path"):
+    with pytest.raises(FileNotFoundError, match="full path"):
         resolve_spec("missing.json")
     with pytest.raises(ValueError, match="not valid JSON"):
         resolve_spec("{terms: [")

@@ -92,9 +92,7 @@ def test_smoke_study_runs_every_stage(tmp_path):
         sft_steps=2,
         grpo_steps=1,
         eval_rows=4,
-        num_generations=4,
-        prompts_per_step=2,
-        sft_batch=4,
+        changes=(("num_generations", 4), ("prompts_per_step", 2), ("sft_batch_size", 4)),
     )
     results = run_study(["scarce"], ["sft", "grpo_binary"], [0], budget=budget, root=tmp_path)
     assert results["arm"].to_list() == ["stage1", "sft", "grpo_binary"]

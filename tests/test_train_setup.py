@@ -11,8 +11,8 @@ from eemo_rewards.train._testing import toy_dataset
 from eemo_rewards.train.common import TrainingSetupError, prompt_length
 from eemo_rewards.train.grpo import (
     GRPO_DEFAULTS,
+    _spec,
     grpo_config,
-    resolve_spec,
     train_grpo,
     validate_grpo,
 )
@@ -71,9 +71,9 @@ def test_unknown_settings_are_named(tmp_path):
 
 def test_unknown_reward_is_reported_before_training(tmp_path, tiny, data):
     with pytest.raises(TrainingSetupError, match="acuracy"):
-        resolve_spec(["format", "acuracy"])
+        _spec(["format", "acuracy"])
     with pytest.raises(TrainingSetupError, match="preset"):
-        resolve_spec("no_such_preset")
+        _spec("no_such_preset")
     with pytest.raises(TrainingSetupError, match="acuracy"):
         train_grpo(tiny, data, spec=["acuracy"], args=_args(tmp_path))
     assert not (tmp_path / "run").exists(), "nothing may be written before the checks pass"

@@ -32,9 +32,9 @@ optionally ``task``, ``options`` and extra columns (``taxonomy``, ``dimension``,
 without a task is left to the composite, which infers the task or refuses the sample.
 
 A spec can be named wherever an adapter takes one (a trainer's reward kwargs, a factory
-argument) in any of the forms :func:`resolve_spec` reads: a preset name, a
-:class:`~eemo_rewards.spec.RewardSpec`, its dict form, inline JSON, or the path of a
-``.json``/``.yaml`` file.
+argument) in any of the spellings :meth:`~eemo_rewards.spec.RewardSpec.coerce` reads: a preset
+name, a :class:`~eemo_rewards.spec.RewardSpec`, its dict form, inline JSON, the path of a
+``.json``/``.yaml`` file or a list of reward names.
 
 verl and EasyR1 decode responses with ``skip_special_tokens=True``: a tokenizer that registers
 ``<think>``/``<answer>`` as *special* tokens loses them before any reward sees the text, and
@@ -54,7 +54,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eemo_rewards.rewards.trainer_logs import sample_flags
-from eemo_rewards.spec import PRESETS, CompositeReward, RewardSpec, preset
+from eemo_rewards.spec import CompositeReward, RewardSpec, to_plain
 
 __all__ = [
     "END_MARKERS",
@@ -64,7 +64,6 @@ __all__ = [
     "TagsMissingWarning",
     "composite_for",
     "decode_label",
-    "resolve_spec",
     "sample_logs",
     "score_sample",
     "special_tag_tokens",
@@ -98,8 +97,9 @@ _composites: dict[str, CompositeReward] = {}
 
 
 def composite_for(spec: Any = None, *, fallback: float = 0.0) -> CompositeReward:
-    """The composite reward of ``spec`` (any form :func:`resolve_spec` reads; ``None`` is the
-    default spec), built once per spec and fallback and cached.
+    """The composite reward of ``spec`` (any spelling
+    :meth:`~eemo_rewards.spec.RewardSpec.coerce` reads; ``None`` is the default spec), built
+    once per spec and fallback and cached.
 
     Examples
     --------
@@ -111,11 +111,7 @@ def composite_for(spec: Any = None, *, fallback: float = 0.0) -> CompositeReward
     key = _cache_key(spec, fallback)
     composite = _composites.get(key)
     if composite is None:
-        resolved = resolve_spec(spec)
-        if resolved is None or isinstance(resolved, str):
-            composite = preset(resolved or "default").composite(fallback=fallback)
-        else:
-            composite = resolved.composite(fallback=fallback)
+        composite = RewardSpec.coerce(spec).composite(fallback=fallback)
         _composites[key] = composite
     return composite
 
@@ -130,70 +126,13 @@ def _cache_key(spec: Any, fallback: float) -> str:
     elif isinstance(spec, RewardSpec):
         body = "spec:" + spec.to_json(sort_keys=True, default=str)
     elif isinstance(spec, Mapping):
-        body = "map:" + json.dumps(_plain(spec), sort_keys=True, default=str)
+        body = "map:" + json.dumps(to_plain(spec), sort_keys=True, default=str)
     else:
         raise TypeError(
             f"expected a RewardSpec, a preset name, a spec dict/JSON/file or None, got "
             f"{type(spec).__name__}; see eemo_rewards.spec.PRESETS"
         )
     return f"{body}:{fallback!r}"
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy made of dicts, lists and scalars (Hydra/OmegaConf containers included)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) or (
-        isinstance(value, Iterable) and not isinstance(value, str | bytes | bytearray | Mapping)
-    ):
-        return [_plain(v) for v in value]
-    return value
-
-
-def resolve_spec(spec: Any) -> RewardSpec | str | None:
-    """Read a reward spec given in any of the forms a trainer's config can carry.
-
-    ``None`` (the default spec), a preset name (``"soft"``), a :class:`RewardSpec`, its dict
-    form (a Hydra/OmegaConf mapping too), inline JSON (``'{"terms": [...]}'``) or the path of
-    a ``.json``, ``.yaml`` or ``.yml`` file holding one. Returns a preset name, a
-    :class:`RewardSpec` or ``None``; anything else is a :class:`ValueError` or
-    :class:`TypeError` that says which forms are accepted.
-
-    Examples
-    --------
-    >>> resolve_spec("soft"), resolve_spec(None)
-    ('soft', None)
-    >>> resolve_spec('{"terms": [{"name": "format", "weight": 2.0}]}').terms[0].weight
-    2.0
-    """
-    if spec is None or isinstance(spec, RewardSpec):
-        return spec
-    if isinstance(spec, Mapping):
-        return RewardSpec.from_dict(_plain(spec))
-    if isinstance(spec, os.PathLike):
-        spec = os.fspath(spec)
-    if not isinstance(spec, str):
-        raise TypeError(
-            f"a reward spec is a preset name, a RewardSpec, its dict or JSON form or a .json/"
-            f".yaml file, got {type(spec).__name__}"
-        )
-    text = spec.strip()
-    if text in PRESETS:
-        return text
-    if text.startswith("{"):
-        return RewardSpec.from_json(text)
-    if text.lower().endswith((".json", ".yaml", ".yml")):
-        if not os.path.isfile(text):
-            raise FileNotFoundError(f"reward spec file {text!r} not found; give an absolute path")
-        with open(text, encoding="utf-8") as handle:
-            content = handle.read()
-        if text.lower().endswith(".json"):
-            return RewardSpec.from_json(content)
-        return RewardSpec.from_yaml(content)
-    raise ValueError(
-        f"unknown reward spec {spec!r}: give a preset name ({', '.join(sorted(PRESETS))}), "
-        "inline spec JSON ('{\"terms\": [...]}') or the path of a .json/.yaml spec file"
-    )
 
 
 def decode_label(label: Any) -> dict[str, Any]:

@@ -147,7 +147,7 @@ class VerlComputeScore:
 
 def make_compute_score(spec: RewardSpec | str | None = None, *, fallback: float = 0.0):
     """A verl ``compute_score`` for ``spec`` (any form
-    :func:`~eemo_rewards.adapters.resolve_spec` reads)."""
+    :meth:`~eemo_rewards.spec.RewardSpec.coerce` reads)."""
     return VerlComputeScore(spec, fallback=fallback)
 
 

@@ -15,6 +15,7 @@ import polars as pl
 
 __all__ = [
     "NOT_APPLICABLE",
+    "SVG",
     "auc_heatmap",
     "class_counts_chart",
     "hackability_chart",
@@ -25,6 +26,11 @@ __all__ = [
     "vad_histograms",
     "zero_variance_chart",
 ]
+
+#: ``usermeta`` that makes vega-embed (marimo's charts, the standalone report) draw a chart
+#: as SVG rather than canvas: every faceted chart carries it, so that a browser check can
+#: read what each panel shows (:mod:`eemo_rewards.report.panels`)
+SVG = {"embedOptions": {"renderer": "svg"}}
 
 _TASK_ORDER = ["emotion", "multiple_choice", "yes_no", "ranking", "assessment", "comparison"]
 
@@ -140,6 +146,7 @@ def zero_variance_chart(zero_variance_table: pl.DataFrame, *, group_size: int = 
         .add_params(pick)
         .properties(width=180, height=150)
         .facet(facet=alt.Facet("task:N", sort=_TASK_ORDER), columns=3)
+        .properties(usermeta=SVG)
     )
 
 
@@ -218,7 +225,7 @@ def training_chart(results: pl.DataFrame, *, metric: str = "headline"):
     )
     layers = alt.layer(spread, mean, seeds.add_params(pick), data=data).properties(width=320)
     facets = layers.facet(row=alt.Row("setting:N", title=None))
-    return facets.resolve_scale(x="independent", y="independent")
+    return facets.resolve_scale(x="independent", y="independent").properties(usermeta=SVG)
 
 
 def class_counts_chart(counts: pl.DataFrame) -> alt.FacetChart:
@@ -250,7 +257,7 @@ def class_counts_chart(counts: pl.DataFrame) -> alt.FacetChart:
         .facet(row=alt.Row("task:N", title=None, header=alt.Header(labelAngle=0,
                                                                     labelAlign="left")))
         .resolve_scale(y="independent")
-        .properties(title="Samples per class")
+        .properties(title="Samples per class", usermeta=SVG)
     )  # fmt: skip
 
 

@@ -21,8 +21,13 @@ from typing import Any
 
 __all__ = [
     "CORRELATIONS",
+    "NO_ANSWERS",
+    "NO_VERDICT",
     "POWER_COVERS",
+    "UNDEFINED",
+    "VERDICTS",
     "item_values",
+    "metric_coverage",
     "metric_interval",
     "metric_kind",
     "metric_names",
@@ -42,9 +47,56 @@ POWER_COVERS = (
 )
 
 
-def verdict(low: float, high: float) -> str:
-    """``"helps"`` when the interval is above 0, ``"hurts"`` below, else ``"within noise"``."""
+#: A stage gave no readable answer to the metric's items (coverage 0): nothing to judge.
+NO_ANSWERS = "no answers"
+#: The metric does not exist on these answers (a correlation of a constant prediction).
+UNDEFINED = "undefined"
+#: What takes the place of a verdict when there is nothing to judge.
+NO_VERDICT = (NO_ANSWERS, UNDEFINED)
+#: Every verdict, in the order tables and charts show them.
+VERDICTS = ("helps", "within noise", "hurts", *NO_VERDICT)
+
+
+def verdict(low: float, high: float, *, coverage: float | None = None, defined: bool = True) -> str:
+    """``"helps"`` when the interval is above 0, ``"hurts"`` below, else ``"within noise"``;
+    but :data:`NO_ANSWERS` when a stage answered none of the metric's items (``coverage``,
+    the smaller of the two stages', is 0) and :data:`UNDEFINED` when the metric is not
+    ``defined`` on the answers (a correlation of a constant prediction): an interval of
+    0.000 [0.000, 0.000] there is an artefact, not evidence of no change.
+
+    Examples
+    --------
+    >>> verdict(0.1, 0.3), verdict(-0.2, 0.1)
+    ('helps', 'within noise')
+    >>> verdict(0.0, 0.0, coverage=0.0), verdict(0.0, 0.0, coverage=1.0, defined=False)
+    ('no answers', 'undefined')
+    """
+    if coverage is not None and coverage <= 0:
+        return NO_ANSWERS
+    if not defined:
+        return UNDEFINED
     return "helps" if low > 0 else "hurts" if high < 0 else "within noise"
+
+
+def metric_coverage(items: Sequence[Mapping[str, Any]], metric: str) -> float | None:
+    """The share of ``metric``'s items whose answer could be read: ``<dim>_answered`` for a
+    ``<dim>_srcc``/``<dim>_plcc``, else ``answered`` over the items that carry ``metric``
+    (:mod:`eemo_rewards.train.evaluate`). ``None`` when the items carry no such flag (older
+    evaluations).
+
+    Examples
+    --------
+    >>> items = [{"valence_true": 0.2, "valence_pred": 0.5, "valence_answered": 0.0},
+    ...          {"valence_true": 0.7, "valence_pred": 0.6, "valence_answered": 1.0}]
+    >>> metric_coverage(items, "valence_srcc"), metric_coverage(items, "emotion_acc")
+    (0.5, None)
+    """
+    dim, _, suffix = metric.rpartition("_")
+    if suffix in CORRELATIONS and dim:
+        flags = [float(r[f"{dim}_answered"]) for r in items if f"{dim}_answered" in r]
+    else:
+        flags = [float(r["answered"]) for r in items if metric in r and "answered" in r]
+    return sum(flags) / len(flags) if flags else None
 
 
 def _kind(kind: str) -> str:
@@ -197,13 +249,17 @@ def paired_difference(
     n_resamples: int = 2000,
     level: float = 0.95,
     seed: int = 0,
+    coverage: float | None = None,
 ) -> dict[str, Any]:
     """``after - before`` of a metric, paired by seed and item, with its interval.
 
     ``before[s]`` and ``after[s]`` are the two arms' item values under seed ``s``, in the
     same item order (for correlations, ``(truth, prediction)`` pairs: the truths must match).
     Returns ``before``, ``after`` (mean over seeds of each arm's metric), ``change``,
-    ``low``, ``high``, ``verdict``, ``items`` and ``seeds``.
+    ``low``, ``high``, ``verdict``, ``defined``, ``items`` and ``seeds``. ``coverage`` is
+    the smaller share of answered items of the two arms (:func:`metric_coverage`): 0 gives
+    :data:`NO_ANSWERS`. A correlation whose predictions (or truths) are constant under some
+    seed in either arm is not defined there: :data:`UNDEFINED` (see :func:`verdict`).
 
     Raises
     ------
@@ -217,6 +273,9 @@ def paired_difference(
     (0.5, 'helps', 40)
     >>> paired_difference([[0, 1] * 10], [[1, 0] * 10])["verdict"]
     'within noise'
+    >>> flat = [[(t / 10, 0.5) for t in range(10)]]
+    >>> paired_difference(flat, flat, kind="srcc")["verdict"]
+    'undefined'
     """
     import numpy as np
 
@@ -249,13 +308,17 @@ def paired_difference(
     low, high = min(low, change), max(high, change)
     if math.isclose(low, 0.0, abs_tol=1e-12) and math.isclose(high, 0.0, abs_tol=1e-12):
         low = high = 0.0
+    defined = kind == "mean" or not any(
+        np.ptp(v[:, 0]) <= 1e-12 or np.ptp(v[:, 1]) <= 1e-12 for v in (*first, *second)
+    )
     return {
         "before": before_value,
         "after": after_value,
         "change": change,
         "low": low,
         "high": high,
-        "verdict": verdict(low, high),
+        "verdict": verdict(low, high, coverage=coverage, defined=defined),
+        "defined": defined,
         "items": int(min(len(v) for v in first)),
         "seeds": len(first),
     }
@@ -334,7 +397,8 @@ def metric_names(items: Sequence[Mapping[str, Any]]) -> list[str]:
     names: list[str] = []
     for item in items:
         names += [k for k in item if k not in names]
-    means = [n for n in names if not n.endswith(("_true", "_pred"))]
+    # the truths, predictions and answered flags feed metrics; they are none themselves
+    means = [n for n in names if not n.endswith(("_true", "_pred", "answered"))]
     dims = [n[: -len("_true")] for n in names
             if n.endswith("_true") and f"{n[: -len('_true')]}_pred" in names]  # fmt: skip
     return means + [f"{d}_{k}" for d in dims for k in CORRELATIONS]

@@ -8,6 +8,7 @@ is fixed, the training seed varies), so every metric's change pairs by seed and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from eemo_rewards.analysis.power import (
+    NO_VERDICT,
     POWER_COVERS,
+    metric_coverage,
     metric_kind,
     metric_names,
     paired_difference,
@@ -72,7 +75,13 @@ def recipe_table(runs: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[di
                 continue
             if kind != "mean" and min(len(b) for b in before) < 3:
                 continue
-            result = paired_difference(before, after, kind=kind, seed=seed)
+            # a stage that answered none of the metric's items gets no verdict
+            covered = [metric_coverage([i for items in stage for i in items], metric)
+                       for stage in (sft, grpo)]  # fmt: skip
+            known = [c for c in covered if c is not None]
+            result = paired_difference(
+                before, after, kind=kind, seed=seed, coverage=min(known) if known else None
+            )
             out.append({"decoding": decoding, "metric": metric, **result})
     return out
 
@@ -80,12 +89,21 @@ def recipe_table(runs: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[di
 def recipe_markdown(table: Sequence[Mapping[str, Any]], *, title: str = "") -> str:
     """The table as Markdown, regressions named first."""
     hurts = [r for r in table if r["verdict"] == "hurts"]
+    unjudged = [r for r in table if r["verdict"] in NO_VERDICT]
     lines = [f"### {title}" if title else "", ""]
     verdict = (
         "**holds every held-out metric** (no change is below its interval's zero)"
         if not hurts
         else "**hurts " + ", ".join(f"{r['metric']} ({r['decoding']})" for r in hurts) + "**"
     )
+    if unjudged:
+        # a metric nobody answered is no evidence that the recipe holds it
+        verdict = (
+            "**no verdict on " + ", ".join(f"{r['metric']} ({r['decoding']}: {r['verdict']})"
+                                           for r in unjudged)
+            + "**; of the rest it " + verdict.replace("**holds every held-out metric**",
+                                                      "**holds every judged metric**")
+        )  # fmt: skip
     seeds = max((r["seeds"] for r in table), default=0)
     lines += [f"GRPO against its SFT checkpoint, {seeds} seeds: {verdict}.", ""]
     lines += [
@@ -158,19 +176,11 @@ def _canonical(settings: Mapping[str, Any]) -> dict[str, Any]:
     the spec itself are one recipe) and tuples as lists."""
     out = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
     if "spec" in out:
-        try:
-            from eemo_rewards.train.grpo import resolve_spec
+        from eemo_rewards.spec import RewardSpec
 
-            spec = resolve_spec(out["spec"])
-            funcs, weights = spec.build()
-            # what the rewards are, with every default filled in: a term written with its
-            # default parameters is the same term
-            out["spec"] = [
-                (type(f).__name__, sorted((k, repr(v)) for k, v in vars(f).items()), w)
-                for f, w in zip(funcs, weights, strict=True)
-            ]
-        except Exception:  # an unreadable spec compares as it is written
-            pass
+        # what the rewards are, however the recipe was spelled (unreadable: as written)
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            out["spec"] = RewardSpec.coerce(out["spec"]).identity()
     return out
 
 

@@ -407,6 +407,7 @@ def _correlation_rows(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Card rows for correlation metrics (``<dim>_srcc``, ``<dim>_plcc``), paired by item."""
     from eemo_rewards.analysis.power import metric_kind, paired_difference, paired_values
+    from eemo_rewards.analysis.stats import least_coverage, stage_coverage
 
     by_stage = {r["stage"]: r for r in evaluation if r.get("decoding") == decoding}
     if before not in by_stage or after not in by_stage:
@@ -419,10 +420,13 @@ def _correlation_rows(
         b, a = paired_values(first, second, metric)
         if len(b) < 3:
             continue
-        out = paired_difference([b], [a], kind=metric_kind(metric), seed=seed)
+        cover = stage_coverage(by_stage[before], by_stage[after], metric, before, after)
+        out = paired_difference(
+            [b], [a], kind=metric_kind(metric), seed=seed, coverage=least_coverage(cover.values())
+        )
         rows.append({"metric": metric, "items": out["items"], before: out["before"],
                      after: out["after"], "change": out["change"], "low": out["low"],
-                     "high": out["high"], "verdict": out["verdict"],
+                     "high": out["high"], **cover, "verdict": out["verdict"],
                      "regression": out["verdict"] == "hurts"})  # fmt: skip
     return rows
 
@@ -440,7 +444,13 @@ def results_card(
     recomputed on every resample of items (:mod:`eemo_rewards.analysis.power`); macro-F1
     stays in the full table.
     """
-    from eemo_rewards.analysis.power import metric_kind, metric_names
+    from eemo_rewards.analysis.power import (
+        NO_ANSWERS,
+        UNDEFINED,
+        VERDICTS,
+        metric_kind,
+        metric_names,
+    )
     from eemo_rewards.analysis.stats import INTERVAL_COVERS, results_card_rows
 
     # an assessment item's (truth, prediction) pair feeds its dimension's correlations
@@ -457,18 +467,32 @@ def results_card(
             "regressions": [],
             "covers": INTERVAL_COVERS,
         }
-    table = round_frame(pl.DataFrame(rows).drop("regression"))
+    table = round_frame(pl.DataFrame(rows, infer_schema_length=None).drop("regression"))
     regressions = [r["metric"] for r in rows if r["regression"]]
-    helps = [r["metric"] for r in rows if r["verdict"] == "helps"]
+    by_verdict = {v: [r["metric"] for r in rows if r["verdict"] == v] for v in VERDICTS}
     items = max(r["items"] for r in rows)
     fewest = min(r["items"] for r in rows)
+    lead = ""
+    if by_verdict[NO_ANSWERS] or by_verdict[UNDEFINED]:
+        # a metric nobody answered is no evidence either way: it leads, before any verdict
+        parts = [
+            f"**{what} on {len(by_verdict[v])}** ({', '.join(by_verdict[v])})"
+            for v, what in ((NO_ANSWERS, "no answers"), (UNDEFINED, "undefined"))
+            if by_verdict[v]
+        ]
+        lead = (
+            "; ".join(parts) + ": a stage gave no readable answer (coverage 0) or a constant "
+            "one, so these metrics get no verdict. "
+        )
+    judged = len(rows) - len(by_verdict[NO_ANSWERS]) - len(by_verdict[UNDEFINED])
     text = (
-        f"**GRPO against its SFT checkpoint** on up to {items} held-out items ({decoding} "
-        f"decoding; {fewest}–{items} items per metric, see `items`), {len(rows)} metrics: "
-        f"helps on {len(helps)}"
-        + (f" ({', '.join(helps)})" if helps else "")
+        lead + f"**GRPO against its SFT checkpoint** on up to {items} held-out items ({decoding} "
+        f"decoding; {fewest}–{items} items per metric, see `items`; answered share per "
+        f"stage in `coverage_*`), {judged} of {len(rows)} metrics judged: "
+        f"helps on {len(by_verdict['helps'])}"
+        + (f" ({', '.join(by_verdict['helps'])})" if by_verdict["helps"] else "")
         + f", hurts on {len(regressions)}"
         + (f" (**regressions: {', '.join(regressions)}**)" if regressions else "")
-        + f", within noise on {len(rows) - len(helps) - len(regressions)}."
+        + f", within noise on {len(by_verdict['within noise'])}."
     )
     return {"table": table, "text": text, "regressions": regressions, "covers": INTERVAL_COVERS}

@@ -15,7 +15,14 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["INTERVAL_COVERS", "paired_bootstrap", "paired_items", "results_card_rows"]
+__all__ = [
+    "INTERVAL_COVERS",
+    "least_coverage",
+    "paired_bootstrap",
+    "paired_items",
+    "results_card_rows",
+    "stage_coverage",
+]
 
 #: What the interval of :func:`paired_bootstrap` covers, in words for a card or a report.
 INTERVAL_COVERS = (
@@ -78,7 +85,9 @@ def paired_bootstrap(
     high = means[min(n_resamples - 1, math.ceil((1.0 - tail) * n_resamples) - 1)]
     change = sum(diffs) / n
     # a difference that is exactly 0 on every resample is no evidence either way
-    verdict = "helps" if low > 0 else "hurts" if high < 0 else "within noise"
+    from eemo_rewards.analysis.power import verdict as judge
+
+    verdict = judge(low, high)
     return {
         "n": n,
         "before": sum(before) / n,
@@ -124,8 +133,11 @@ def results_card_rows(
 ) -> list[dict[str, Any]]:
     """One row per metric in ``metrics`` that both stages scored per item: ``metric``,
     ``items``, ``before`` (named by the stage), ``after``, ``change``, ``low``, ``high``,
-    ``verdict`` and ``regression`` (the interval lies below 0). Evaluations without per-item
-    values (older run folders) give no rows.
+    ``coverage_<before>`` / ``coverage_<after>`` (the share of the metric's items each stage
+    answered readably; ``None`` for evaluations that did not record it), ``verdict`` and
+    ``regression`` (the interval lies below 0). A stage that answered none of a metric's
+    items gives the verdict ``"no answers"`` (:func:`eemo_rewards.analysis.power.verdict`).
+    Evaluations without per-item values (older run folders) give no rows.
 
     Examples
     --------
@@ -135,6 +147,8 @@ def results_card_rows(
     >>> row["items"], row["sft"], row["grpo"], row["verdict"]
     (6, 0.0, 1.0, 'helps')
     """
+    from eemo_rewards.analysis.power import verdict
+
     by_stage = {r["stage"]: r for r in evaluation if r.get("decoding") == decoding}
     if before not in by_stage or after not in by_stage:
         return []
@@ -147,6 +161,8 @@ def results_card_rows(
         if not b:
             continue
         out = paired_bootstrap(b, a, seed=seed)
+        cover = stage_coverage(by_stage[before], by_stage[after], metric, before, after)
+        judged = verdict(out["low"], out["high"], coverage=least_coverage(cover.values()))
         rows.append(
             {
                 "metric": metric,
@@ -156,8 +172,47 @@ def results_card_rows(
                 "change": out["change"],
                 "low": out["low"],
                 "high": out["high"],
-                "verdict": out["verdict"],
-                "regression": out["verdict"] == "hurts",
+                **cover,
+                "verdict": judged,
+                "regression": judged == "hurts",
             }
         )
     return rows
+
+
+def stage_coverage(
+    first: Mapping[str, Any], second: Mapping[str, Any], metric: str, before: str, after: str
+) -> dict[str, float | None]:
+    """``{"coverage_<before>": ..., "coverage_<after>": ...}``: each evaluation row's share
+    of ``metric``'s items answered readably, from its items' flags
+    (:func:`eemo_rewards.analysis.power.metric_coverage`) or, for a V/A/D correlation of an
+    older evaluation, its ``<dim>_coverage``; ``None`` where neither says.
+
+    Examples
+    --------
+    >>> stage_coverage({"valence_coverage": 0.0}, {"items": [{"valence_answered": 1.0}]},
+    ...                "valence_srcc", "sft", "grpo")
+    {'coverage_sft': 0.0, 'coverage_grpo': 1.0}
+    """
+    from eemo_rewards.analysis.power import CORRELATIONS, metric_coverage
+
+    out = {}
+    for name, row in ((before, first), (after, second)):
+        value = metric_coverage(row.get("items") or (), metric)
+        dim, _, suffix = metric.rpartition("_")
+        if value is None and suffix in CORRELATIONS and f"{dim}_coverage" in row:
+            value = float(row[f"{dim}_coverage"])
+        out[f"coverage_{name}"] = value
+    return out
+
+
+def least_coverage(values: Any) -> float | None:
+    """The smallest known coverage (``None`` values are unknown), or ``None``.
+
+    Examples
+    --------
+    >>> least_coverage([None, 0.5, 1.0]), least_coverage([None])
+    (0.5, None)
+    """
+    known = [v for v in values if v is not None]
+    return min(known) if known else None

@@ -19,8 +19,12 @@ from typing import Any
 import polars as pl
 
 from eemo_rewards.analysis.power import (
+    CORRELATIONS,
+    NO_VERDICT,
     POWER_COVERS,
+    VERDICTS,
     item_values,
+    metric_coverage,
     metric_interval,
     metric_kind,
     metric_value,
@@ -68,6 +72,37 @@ def _by_seed(
     return out
 
 
+def _rows_by_seed(done: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], dict[int, Mapping]]:
+    out: dict[tuple[str, str], dict[int, Mapping]] = {}
+    for d in done:
+        row = d["row"]
+        out.setdefault((row["setting"], row["arm"]), {})[int(row["seed"])] = row
+    return out
+
+
+def _coverage(
+    items_by_seed: Mapping[int, Sequence[Mapping]],
+    rows_by_seed: Mapping[int, Mapping],
+    seeds: Sequence[int],
+    metric: str,
+) -> float | None:
+    """An arm's share of ``metric``'s items answered readably, pooled over ``seeds``: from
+    the items' flags (:func:`~eemo_rewards.analysis.power.metric_coverage`) or, for a V/A/D
+    correlation of results saved before items carried them, the row's
+    ``eval_<dim>_coverage``; ``None`` when neither says."""
+    values = []
+    dim, _, suffix = metric.rpartition("_")
+    for s in seeds:
+        value = metric_coverage(items_by_seed[s], metric)
+        row = rows_by_seed.get(s, {})
+        if value is None and suffix in CORRELATIONS and f"eval_{dim}_coverage" in row:
+            value = float(row[f"eval_{dim}_coverage"])
+        if value is None:
+            return None
+        values.append(value)
+    return sum(values) / len(values) if values else None
+
+
 def _groups(items_by_seed: Mapping[int, Sequence[Mapping]], seeds: Sequence[int], metric: str):
     return [item_values(items_by_seed[s], metric) for s in seeds]
 
@@ -98,6 +133,7 @@ def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.Da
     from eemo_rewards.train.study import SETTINGS, STUDY_SETTINGS
 
     by = _by_seed(done)
+    saved_rows = _rows_by_seed(done)
     rows = []
     order = {s: i for i, s in enumerate(STUDY_SETTINGS)}
     for (setting, arm), by_seed in sorted(
@@ -116,6 +152,7 @@ def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.Da
             if not all(scored):
                 continue
             kind = metric_kind(metric)
+            coverage = _coverage(by_seed, saved_rows[(setting, arm)], seeds, metric)
             row: dict[str, Any] = {
                 "setting": setting,
                 "arm": arm,
@@ -123,7 +160,9 @@ def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.Da
                 "seeds": len(seeds),
                 "items": min(len(g) for g in scored),
                 "value": metric_value(scored, kind=kind),
+                "coverage": coverage,
             }
+            other_arm = {"stage1": "stage1", "control": "sft"}
             for name, other in (("stage1", stage1), ("control", control if arm != "sft" else {})):
                 if not other:
                     continue
@@ -132,7 +171,11 @@ def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.Da
                 before, after = [p[0] for p in pairs], [p[1] for p in pairs]
                 if not all(before):
                     continue
-                out = paired_difference(before, after, kind=kind, seed=seed)
+                theirs = _coverage(other, saved_rows[(setting, other_arm[name])], seeds, metric)
+                known = [c for c in (coverage, theirs) if c is not None]
+                out = paired_difference(
+                    before, after, kind=kind, seed=seed, coverage=min(known) if known else None
+                )
                 row[f"{name}_value"] = metric_value(_groups(other, seeds, metric), kind=kind)
                 row[f"vs_{name}_items"] = min(len(b) for b in before)
                 row[f"vs_{name}_change"] = out["change"]
@@ -163,15 +206,19 @@ def _interval(row: Mapping[str, Any], prefix: str) -> str:
 
 def headline_markdown(table: pl.DataFrame, *, metrics: Sequence[str] | None = None) -> str:
     """The headline table as Markdown: per setting and arm, the headline metric's value,
-    its change against the SFT control and against the SFT checkpoint, each with its 95%
-    interval and verdict. ``metrics`` narrows the rows (default: each setting's first
-    metric, plus V/A/D for assessment and the vote share for ambiguous)."""
+    the arm's coverage (share of the metric's items it answered readably), its change
+    against the SFT control and against the SFT checkpoint, each with its 95% interval and
+    verdict. ``metrics`` narrows the rows (default: each setting's first metric, plus V/A/D
+    for assessment and the vote share for ambiguous). A first line counts the verdicts
+    against the control, those without one (no answers, undefined) apart and first."""
     from eemo_rewards.train.study import SETTINGS
 
     lines = [
-        "| setting | arm | metric | seeds × items | value | vs SFT control | vs SFT checkpoint |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| setting | arm | metric | seeds × items | value | coverage | vs SFT control "
+        "| vs SFT checkpoint |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    counts: dict[str, dict[str, int]] = {"vs_control": {}, "vs_stage1": {}}
     for row in table.iter_rows(named=True):
         wanted = metrics
         if wanted is None:
@@ -180,12 +227,38 @@ def headline_markdown(table: pl.DataFrame, *, metrics: Sequence[str] | None = No
             wanted = [m for m in names if m not in ("format_rate", "consistency")]
         if row["metric"] not in wanted:
             continue
+        for prefix, seen in counts.items():
+            judged = row.get(f"{prefix}_verdict")
+            if judged is not None:
+                seen[judged] = seen.get(judged, 0) + 1
         lines.append(
             f"| {row['setting']} | {row['arm']} | {row['metric']} | "
             f"{row['seeds']} × {row['items']} | {_fmt(row.get('value'))} | "
+            f"{_fmt(row.get('coverage'), 2)} | "
             f"{_interval(row, 'vs_control')} | {_interval(row, 'vs_stage1')} |"
         )
-    return "\n".join(lines) + "\n"
+    return verdict_counts(counts) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def verdict_counts(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """One line counting the verdicts per comparison, the rows without one first.
+
+    Examples
+    --------
+    >>> verdict_counts({"vs_control": {"helps": 2, "no answers": 1}})
+    'Against the SFT control: **no answers 1**; helps 2, within noise 0, hurts 0.'
+    """
+    names = {"vs_control": "the SFT control", "vs_stage1": "the SFT checkpoint"}
+    parts = []
+    for prefix, seen in counts.items():
+        if not seen:
+            continue
+        missing = [f"**{v} {seen[v]}**" for v in NO_VERDICT if seen.get(v)]
+        judged = [f"{v} {seen.get(v, 0)}" for v in VERDICTS if v not in NO_VERDICT]
+        lead = "; ".join(missing)
+        parts.append(f"Against {names[prefix]}: " + (f"{lead}; " if lead else "")
+                     + ", ".join(judged) + ".")  # fmt: skip
+    return " ".join(parts)
 
 
 def diagnosis_frame(
@@ -246,6 +319,8 @@ def diagnosis_chart(frame: pl.DataFrame):
     """:func:`diagnosis_frame` as one panel per quantity, a line per arm."""
     import altair as alt
 
+    from eemo_rewards.analysis.charts import SVG
+
     if frame.is_empty():
         return alt.Chart(pl.DataFrame({"x": []})).mark_point()
     return (
@@ -260,13 +335,17 @@ def diagnosis_chart(frame: pl.DataFrame):
         .properties(width=230, height=170)
         .facet(facet=alt.Facet("quantity:N", title=None), columns=4)
         .resolve_scale(y="independent")
-        .properties(title="V/A/D during GRPO: what the policy samples (pooled over seeds)")
+        .properties(
+            title="V/A/D during GRPO: what the policy samples (pooled over seeds)", usermeta=SVG
+        )
     )
 
 
 def reward_curves_chart(results: pl.DataFrame):
     """Training reward per GRPO step, mean over seeds, per setting and arm."""
     import altair as alt
+
+    from eemo_rewards.analysis.charts import SVG
 
     rows = []
     for r in results.filter(pl.col("arm").str.starts_with("grpo")).iter_rows(named=True):
@@ -287,6 +366,7 @@ def reward_curves_chart(results: pl.DataFrame):
         .properties(width=220, height=160)
         .facet(facet=alt.Facet("setting:N", title=None), columns=3)
         .resolve_scale(y="independent")
+        .properties(usermeta=SVG)
     )
 
 
@@ -295,8 +375,13 @@ _AGAINST = {"control": "SFT control", "stage1": "SFT checkpoint"}
 
 def headline_chart(table: pl.DataFrame, *, against: str = "control"):
     """Each arm's change against the SFT control (or ``against="stage1"``) with its 95%
-    interval: a point per (setting, arm, metric), a rule for the interval, 0 marked."""
+    interval: one panel per (setting, metric) holding **only that setting and metric's
+    arms** (a point, a rule for the interval, 0 dashed), coloured by verdict; two panels a
+    row, so the report's width shows them whole. Rendered as SVG (``usermeta``), so a
+    browser check can read each panel's marks."""
     import altair as alt
+
+    from eemo_rewards.analysis.charts import SVG
 
     prefix = f"vs_{against}"
     if f"{prefix}_change" not in table.columns:
@@ -304,28 +389,49 @@ def headline_chart(table: pl.DataFrame, *, against: str = "control"):
     frame = table.filter(
         pl.col(f"{prefix}_change").is_not_null() & (pl.col("metric") != "format_rate")
     ).with_columns((pl.col("setting") + " · " + pl.col("metric")).alias("panel"))
-    base = alt.Chart(frame).encode(
-        y=alt.Y("arm:N", title=None),
-        color=alt.Color(f"{prefix}_verdict:N", title="verdict",
-                        scale=alt.Scale(domain=["helps", "within noise", "hurts"],
-                                        range=["#1a9850", "#777777", "#d73027"])),
-    )  # fmt: skip
-    rule = base.mark_rule().encode(x=alt.X(f"{prefix}_low:Q", title="change"), x2=f"{prefix}_high")
-    point = base.mark_point(filled=True).encode(
+    panels = frame["panel"].unique(maintain_order=True).to_list()  # the table's order
+    # no layer carries data of its own: the facet's rows feed every layer, a panel its own
+    base = alt.Chart()
+    y = alt.Y("arm:N", title=None, axis=alt.Axis(labelLimit=180))
+    color = alt.Color(
+        f"{prefix}_verdict:N",
+        title="verdict",
+        legend=alt.Legend(orient="top"),
+        scale=alt.Scale(
+            domain=list(VERDICTS),
+            range=["#1a9850", "#777777", "#d73027", "#7b3294", "#e08214"],
+        ),
+    )
+    rule = base.mark_rule(strokeWidth=2).encode(
+        y=y, x=alt.X(f"{prefix}_low:Q", title="change"), x2=f"{prefix}_high", color=color
+    )
+    point = base.mark_point(filled=True, size=60).encode(
+        y=y,
         x=f"{prefix}_change:Q",
-        tooltip=["setting", "arm", "metric", "items", "seeds",
+        color=color,
+        tooltip=["panel", "arm", "seeds", "items",
                  alt.Tooltip(f"{prefix}_change:Q", format="+.3f"),
                  alt.Tooltip(f"{prefix}_low:Q", format="+.3f"),
-                 alt.Tooltip(f"{prefix}_high:Q", format="+.3f")],
+                 alt.Tooltip(f"{prefix}_high:Q", format="+.3f"),
+                 f"{prefix}_verdict"],
     )  # fmt: skip
-    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[3, 3]).encode(x="x:Q")
+    zero = base.mark_rule(strokeDash=[3, 3], color="#999999").encode(x=alt.datum(0))
     return (
-        alt.layer(rule, point, zero, data=frame)
-        .properties(width=230, height=alt.Step(14))
-        .facet(facet=alt.Facet("panel:N", title=None), columns=3)
+        alt.layer(rule, point, zero)
+        .properties(width=250, height=alt.Step(18))
+        .facet(
+            data=frame,
+            facet=alt.Facet(
+                "panel:N", title=None, sort=panels, header=alt.Header(labelFontWeight="bold")
+            ),
+            columns=2,
+        )
         .resolve_scale(y="independent")
-        .properties(title=f"change against the {_AGAINST[against]} (95% interval, seeds × items)")
-    )  # fmt: skip
+        .properties(
+            title=f"change against the {_AGAINST[against]} (95% interval, seeds × items)",
+            usermeta=SVG,
+        )
+    )
 
 
 def write_outputs(
@@ -338,7 +444,8 @@ def write_outputs(
 ) -> Path:
     """Write the study's tables, figures and ``study.json`` to ``out``; returns the JSON."""
     from eemo_rewards.train.runs import atomic_write_text
-    from eemo_rewards.train.study import SETTINGS, items_frame, results_frame
+    from eemo_rewards.train.settings import JobSettings
+    from eemo_rewards.train.study import ARMS, SETTINGS, items_frame, results_frame
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -379,6 +486,15 @@ def write_outputs(
         **runs,
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "budget": asdict(budget),
+        # the recipe every arm ran: the main job's shipped defaults, the budget's scale, and
+        # each arm's own changes
+        "job_defaults": JobSettings().to_dict(),
+        "budget_settings": budget.settings().to_dict(),
+        "arm_changes": {
+            a: dict(ARMS[a].changes)
+            for a in sorted(set(results["arm"].to_list()))
+            if a in ARMS and ARMS[a].changes
+        },
         "settings": {s: asdict(SETTINGS[s]) for s in settings},
         "seeds": sorted({int(s) for s in results["seed"].to_list()}),
         "arms": results.height,

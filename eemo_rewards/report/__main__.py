@@ -1,8 +1,9 @@
 """Command line: ``python -m eemo_rewards.report {check,serve} REPORT.html``.
 
 ``check`` opens the report in headless Chromium with no network and exits 1 unless at
-least ``--expect`` charts drew; ``serve`` serves an exported marimo report on localhost
-with marimo's front end answered from the installed wheel, for reading it offline.
+least ``--expect`` charts drew and no faceted chart shows the same marks in every panel;
+``serve`` serves an exported marimo report on localhost with marimo's front end answered
+from the installed wheel, for reading it offline.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ request to marimo's CDN is answered from the marimo wheel
 request is refused and recorded. A chart counts as drawn when vega-embed produced an SVG
 with at least one data mark, or a canvas with coloured pixels (axes and labels are grey;
 data marks are drawn in colour). marimo draws charts inside shadow DOM,
-so the page is searched through shadow roots.
+so the page is searched through shadow roots. A faceted chart drawn as SVG whose panels all
+show the same marks (:func:`~eemo_rewards.report.panels.identical_panels`: its facet drew
+every row in every panel) fails the check.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eemo_rewards.report.marimo_offline import static_asset_for_url
+from eemo_rewards.report.panels import identical_panels
 
 __all__ = ["CHROMIUM_ARGS", "RenderCheck", "find_chromium", "inspect_report"]
 
@@ -59,7 +62,10 @@ _COUNT_CHARTS = """
         if (px[i + 3] > 0 && hi - lo > 40) colour++;
       }
     }
-    return {marks: marks, colour: colour};
+    // a faceted SVG chart comes back whole, so that its panels can be compared
+    const svg = el.querySelector("svg");
+    const faceted = svg && svg.querySelector("g.role-scope.cell");
+    return {marks: marks, colour: colour, svg: faceted ? svg.outerHTML : null};
   });
   const errors = [];
   const walkErrors = (root) => {
@@ -83,6 +89,8 @@ class RenderCheck:
     charts_drawn: int = 0
     marks: int = 0
     coloured_pixels: int = 0
+    #: faceted charts whose panels all show the same marks (each holds every row)
+    identical_panel_charts: int = 0
     error_texts: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     refused_requests: list[str] = field(default_factory=list)
@@ -90,10 +98,12 @@ class RenderCheck:
 
     @property
     def ok(self) -> bool:
-        """Every chart drew and the page showed or threw no error."""
+        """Every chart drew, no faceted chart repeats one panel, and the page showed or
+        threw no error."""
         return (
             self.charts > 0
             and self.charts_drawn == self.charts
+            and not self.identical_panel_charts
             and not self.error_texts
             and not self.page_errors
         )
@@ -103,6 +113,7 @@ class RenderCheck:
         return (
             f"{self.url}: {self.charts_drawn}/{self.charts} charts drew ({self.marks} SVG marks, "
             f"{self.coloured_pixels} coloured canvas pixels); "
+            f"{self.identical_panel_charts} faceted chart(s) with identical panels; "
             f"errors shown: {self.error_texts[:3]}; page errors: {self.page_errors[:3]}; "
             f"refused requests: {self.refused_requests[:3]}"
         )
@@ -189,6 +200,9 @@ def inspect_report(
     check.charts_drawn = sum(1 for c in seen["charts"] if _drew(c))
     check.marks = sum(c["marks"] for c in seen["charts"])
     check.coloured_pixels = sum(c["colour"] for c in seen["charts"])
+    check.identical_panel_charts = sum(
+        1 for c in seen["charts"] if c.get("svg") and identical_panels(c["svg"])
+    )
     check.error_texts = list(seen["errors"])
     check.text = seen["text"]
     return check

@@ -20,6 +20,9 @@ Metrics (present when the data has rows of that task):
                                constant, the correlation undefined and shown as 0
 ``emotion_acc``, ``emotion_f1``  dominant-emotion accuracy and macro-F1 over the taxonomy
 ``comparison_acc``             which image of a pair evokes more
+``answered`` (per item)        whether the answer could be read for the row's task (a
+                               label, a ranking, a choice, a score; ``<dim>_answered`` per
+                               V/A/D dimension): the card's coverage of each metric
 ``consistency``                share of rows whose ``<think>`` reasoning argues for the
                                row's own answer (a judge reads the reasoning alone;
                                :mod:`eemo_rewards.answers.consistency`), over the rows
@@ -232,14 +235,14 @@ def score_completions(
     >>> result.metrics["consistency"], round(result.metrics["consistency_coverage"], 3)
     (1.0, 0.5)
     """
-    from eemo_rewards.train.grpo import resolve_spec
+    from eemo_rewards.spec import RewardSpec
 
     rows = [dict(r) for r in (dataset.to_list() if hasattr(dataset, "to_list") else dataset)]
     if len(rows) != len(completions):
         raise ValueError(
             f"{len(completions)} completions for {len(rows)} rows; pass one completion per row"
         )
-    spec = resolve_spec(spec)
+    spec = RewardSpec.coerce(spec)
     funcs, weights = spec.build()
     accuracy = AccuracyReward(require_format=False)
     consistency: list[float | None] = [None] * len(rows)
@@ -268,6 +271,8 @@ def score_completions(
         answer = parsed.answer if parsed.answer is not None else completion_text(completion)
         correct: float | None = None
         item: dict[str, float] = {}  # this row's share of each mean metric
+        # whether the answer could be read for the row's task (coverage of its metrics)
+        answered = bool(str(answer or "").strip())
 
         def put(key: str, value: float, item: dict[str, float] = item) -> None:
             buckets[key].append(value)
@@ -290,6 +295,7 @@ def score_completions(
             gold = tax.normalise(str(solution)) if tax is not None else str(solution).lower()
             found = tax.find_labels(answer) if tax is not None else []
             pred = found[0] if len(found) == 1 else "(none)"
+            answered = pred != "(none)"
             correct = float(pred == gold)
             emotion_true.append(gold)
             emotion_pred.append(pred)
@@ -305,12 +311,14 @@ def score_completions(
                 else (parse_ranking(answer, tax))
             )
             value = M.eemo_bench_ranking_score(truth[:3], pred_list) if truth else 0.0
+            answered = bool(pred_list)
             put("ranking_score", value)
             correct = None
         elif task == "assessment":
             truth_scores = parse_scores(str(solution))
             pred_scores = parse_scores(answer)
             dimension = row.get("dimension")
+            readable_dims: list[bool] = []
             for key, true_value in truth_scores.items():
                 dim = key or (dimension if dimension in DIMENSIONS else None)
                 if dim is None:
@@ -324,8 +332,13 @@ def score_completions(
                 # the item's (truth, prediction) for paired intervals of the correlations
                 item[f"{dim}_true"] = float(true_value)
                 item[f"{dim}_pred"] = float(preds[-1])
+                item[f"{dim}_answered"] = float(readable)
+                readable_dims.append(readable)
+            answered = bool(readable_dims) and all(readable_dims)
         elif task == "comparison":
-            correct = float(parse_comparison(answer) == str(solution).strip().lower())
+            picked = parse_comparison(answer)
+            answered = picked is not None
+            correct = float(picked == str(solution).strip().lower())
             put("comparison_acc", correct)
         if consistency[i] is not None:
             item["consistency"] = float(consistency[i])
@@ -346,6 +359,7 @@ def score_completions(
                 "consistency": consistency[i],
                 "item_metrics": {
                     "format_rate": float(parsed.ok),
+                    "answered": float(answered),
                     **({"reward_mean": float(sum(total))} if math.isfinite(sum(total)) else {}),
                     **item,
                 },

@@ -160,18 +160,8 @@ def run_label(run: Mapping[str, Any]) -> str:
     ...            "eval": [{"stage": "grpo", "decoding": "greedy", "reward_mean": 0.51234}]})
     'tiny-1 · 4 GRPO steps · default · reward 0.512'
     """
-    import json
-
-    spec = run["settings"].spec
-    name = "custom spec"
-    if isinstance(spec, str) and not spec.lstrip().startswith("{"):
-        name = spec
-    else:
-        try:
-            data = json.loads(spec) if isinstance(spec, str) else dict(spec)
-        except (TypeError, ValueError):
-            data = {}
-        name = str(data.get("name") or name)
+    # JobSettings holds a RewardSpec, whichever way the recipe was spelled
+    name = str(run["settings"].spec.name or "custom spec")
     reward = next(
         (
             r.get("reward_mean")

@@ -4,8 +4,9 @@
 :func:`validate_grpo` checks settings, rewards and data before any training;
 :func:`train_grpo` runs it in a run folder (:mod:`eemo_rewards.train.runs`), resumable.
 
-The defaults come from probing the tiny model on a 2-core CPU: 8 completions per prompt,
-4 prompts per step, learning rate 3e-5 (1e-4 made accuracy swing and end below the start),
+The recipe's defaults are the main job's (:class:`~eemo_rewards.train.settings.JobSettings`,
+the one table): 8 completions per prompt, 4 prompts per step, learning rate 1e-5 (checked
+across seeds in ``data/study/recipe/``; 1e-4 made accuracy swing and end below the start),
 temperature 1, ``beta=0`` (no reference model), DAPO token-level loss.
 
 Examples
@@ -23,7 +24,7 @@ A complete run on a few rows (about ten seconds)::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from eemo_rewards.train.common import (
 )
 from eemo_rewards.train.models import ModelBundle
 from eemo_rewards.train.runs import run_lock
+from eemo_rewards.train.settings import JobSettings
 from eemo_rewards.train.stage import (
     TrainResult,
     begin_stage,
@@ -52,33 +54,33 @@ __all__ = [
     "GRPO_DEFAULTS",
     "TrainResult",
     "grpo_config",
-    "resolve_spec",
     "train_grpo",
     "validate_grpo",
 ]
 
+_JOB = JobSettings()  # the shipped recipe: one table of defaults (train/settings.py)
 GRPO_DEFAULTS: dict[str, Any] = {
-    "max_steps": 60,
-    "learning_rate": 3e-5,
+    "max_steps": _JOB.grpo_steps,
+    "learning_rate": _JOB.grpo_learning_rate,
     "lr_scheduler_type": "constant_with_warmup",
     "warmup_steps": 5,
-    "per_device_train_batch_size": 32,
-    "num_generations": 8,
-    "max_completion_length": 48,
-    "temperature": 1.0,
-    "beta": 0.0,
-    "loss_type": "dapo",
-    "scale_rewards": "group",
-    "multi_objective_aggregation": "sum_then_normalize",
+    "per_device_train_batch_size": _JOB.prompts_per_step * _JOB.num_generations,
+    "num_generations": _JOB.num_generations,
+    "max_completion_length": _JOB.max_completion_length,
+    "temperature": _JOB.temperature,
+    "beta": _JOB.beta,
+    "loss_type": _JOB.loss_type,
+    "scale_rewards": _JOB.scale_rewards,
+    "multi_objective_aggregation": _JOB.multi_objective_aggregation,
     "logging_steps": 1,
     "save_strategy": "steps",
-    "save_steps": 20,
+    "save_steps": _JOB.save_steps,
     "save_total_limit": 2,
-    "report_to": "none",
+    "report_to": _JOB.report_to,
     "dataloader_num_workers": 0,
     "disable_tqdm": True,
     "log_completions": False,
-    "seed": 0,
+    "seed": _JOB.seed,
 }
 
 
@@ -188,46 +190,13 @@ def _with_sample(progress: Any, rewards: Sequence[Any]) -> Any:
     return update
 
 
-def resolve_spec(spec: Any = None) -> Any:
-    """A ``RewardSpec`` from a spec, a preset name, a dict / JSON text, or a list of reward
-    names (each with weight 1). ``None`` is the default spec.
-
-    Examples
-    --------
-    >>> [t.name for t in resolve_spec(["format", "accuracy"]).terms]
-    ['format', 'accuracy']
-    >>> resolve_spec(["format", "acuracy"])
-    Traceback (most recent call last):
-    ...
-    eemo_rewards.train.common.TrainingSetupError: reward spec: ...
-    """
-    from eemo_rewards.spec import PRESETS, RewardSpec, RewardTerm, default_spec, preset
+def _spec(spec: Any) -> Any:
+    """:meth:`RewardSpec.coerce <eemo_rewards.spec.RewardSpec.coerce>`, its errors as
+    :class:`TrainingSetupError` (raised before any training)."""
+    from eemo_rewards.spec import RewardSpec
 
     try:
-        if spec is None:
-            return default_spec()
-        if isinstance(spec, RewardSpec):
-            spec.build()
-            return spec
-        if isinstance(spec, str):
-            text = spec.strip()
-            resolved = RewardSpec.from_json(text) if text.startswith("{") else None
-            if resolved is None:
-                if text not in PRESETS:
-                    raise ValueError(
-                        f"{text!r} is neither a preset ({sorted(PRESETS)}) nor JSON spec text"
-                    )
-                resolved = preset(text)
-        elif isinstance(spec, Mapping):
-            resolved = RewardSpec.from_dict(spec)
-        elif isinstance(spec, Iterable):
-            resolved = RewardSpec(
-                [t if isinstance(t, RewardTerm | Mapping) else RewardTerm(t) for t in spec]
-            )
-        else:
-            raise TypeError(f"cannot read a reward spec from {type(spec).__name__}")
-        resolved.build()  # resolves every reward name now, not at the first step
-        return resolved
+        return RewardSpec.coerce(spec)
     except (ValueError, TypeError, KeyError) as exc:
         raise TrainingSetupError(f"reward spec: {exc}") from exc
 
@@ -251,7 +220,7 @@ def validate_grpo(bundle: ModelBundle, dataset: Any, spec: Any, args: Any) -> di
         With a message that says what to change.
     """
     check_columns(dataset, ["prompt"], stage="GRPO")
-    spec = resolve_spec(spec)
+    spec = _spec(spec)
     funcs, _ = spec.build()
     needs_solution = any(f.__name__ != "format_reward" for f in funcs)
     if needs_solution and "solution" not in dataset.column_names:
@@ -322,7 +291,8 @@ def train_grpo(
         Columns ``prompt`` (conversational), ``images`` (list of PIL images per row),
         ``solution``, ``task``, ``options`` and any column a reward reads.
     spec : RewardSpec, str, dict or list of names, optional
-        The rewards (see :func:`resolve_spec`); default :func:`eemo_rewards.spec.default_spec`.
+        The rewards (any spelling :meth:`eemo_rewards.spec.RewardSpec.coerce` reads);
+        default :func:`eemo_rewards.spec.default_spec`.
         Its weights become ``reward_weights``.
     args : GRPOConfig, optional
         From :func:`grpo_config`; defaults to ``grpo_config(run_dir)``.
@@ -357,7 +327,7 @@ def train_grpo(
     from trl import GRPOTrainer
 
     run, args = stage_run(run_dir, args, bundle, grpo_config)
-    spec = resolve_spec(spec)
+    spec = _spec(spec)
     checks = validate_grpo(bundle, dataset, spec, args)
     with run_lock(run.path, what="GRPO"):
         finished, checkpoint = begin_stage(run, resume, args.max_steps, stage="grpo")

@@ -61,6 +61,7 @@ __all__ = [
     "heldout_set",
     "list_runs",
     "per_task_head",
+    "run_grpo_stage",
     "run_job",
     "run_sft_stage",
     "stored_eval",
@@ -237,6 +238,9 @@ def run_sft_stage(
 ) -> tuple[Path, Any, Any]:
     """The SFT stage of a job: ``(final folder, trained ModelBundle, TrainResult or None)``.
 
+    ``data`` holds ``sft`` (the demonstrations) and, optionally, ``corpus`` (the rows whose
+    text the tiny model's tokenizer learns; default ``sft``).
+
     Starts from ``settings.sft_from`` when set (``None`` result). Otherwise trains in
     ``settings.sft_dir``: a finished SFT with these SFT settings is reused as it is (its
     result has ``reused=True``; the data is not touched), an interrupted one resumes from its
@@ -256,7 +260,9 @@ def run_sft_stage(
         return run.final_dir, reused.bundle, reused
     kwargs: dict[str, Any] = {}
     if settings.model == "tiny":
-        kwargs = {"corpus": tokenizer_corpus(data["sft"]), "image_size": settings.image_size}
+        # the tiny tokenizer learns the demonstrations' text, or ``data["corpus"]`` when given
+        texts = data["corpus"] if "corpus" in data else data["sft"]
+        kwargs = {"corpus": tokenizer_corpus(texts), "image_size": settings.image_size}
     base = load_model(settings.model, **kwargs)  # under a launcher the cache coordinates
     result = train_sft(
         base,
@@ -266,6 +272,40 @@ def run_sft_stage(
         progress=progress,
     )
     return run.final_dir, result.bundle, result
+
+
+def run_grpo_stage(
+    settings: JobSettings,
+    sft_final: str | Path,
+    prompts: Any,
+    *,
+    spec: Any = None,
+    run_dir: str | Path | None = None,
+    progress: Callable[[int, int, Mapping[str, Any]], Any] | None = None,
+    resume: bool | str = "auto",
+) -> Any:
+    """The GRPO stage of a job: from the SFT model in ``sft_final``, on ``prompts``, with
+    ``spec`` (default ``settings.spec``), in ``<run_dir>/grpo`` (default the job's folder).
+    A GRPO run that finished at ``settings.grpo_steps`` is read back (``reused=True``)."""
+    from eemo_rewards.train.grpo import train_grpo
+    from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.runs import RunFolder
+    from eemo_rewards.train.stage import reuse_finished
+
+    run = RunFolder(Path(run_dir if run_dir is not None else settings.run_dir) / "grpo")
+    reused = reuse_finished(run, settings.grpo_steps, stage="grpo")
+    if reused is not None:
+        return reused
+    policy = load_model(sft_final)  # a fresh copy: GRPO trains it in place
+    return train_grpo(
+        policy,
+        prompts,
+        spec=settings.spec if spec is None else spec,
+        args=_grpo_args(settings, policy, run.path),
+        lora=settings.lora,
+        progress=progress,
+        resume=resume,
+    )
 
 
 class _LazySplits(Mapping):
@@ -297,16 +337,12 @@ class _LazySplits(Mapping):
         return self._load().get(key, default)
 
 
-def _job_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in ("name", "runs_dir", *NOT_IN_JOB_ID)}
-
-
 def _check_same_job(run_dir: Path, settings: JobSettings) -> None:
     saved = run_dir / "settings.json"
     if not saved.exists():
         return
-    previous = _job_settings(json.loads(saved.read_text()))
-    current = _job_settings(json.loads(json.dumps(settings.to_dict(), default=str)))
+    previous = JobSettings.from_dict(json.loads(saved.read_text())).identity()
+    current = settings.identity()
     if previous != current:
         keys = set(previous) | set(current)
         changed = sorted(k for k in keys if previous.get(k) != current.get(k))
@@ -387,8 +423,6 @@ def run_job(
         ``eval`` (list of metric dicts), ``seconds`` per stage, ``reused`` (every stage
         and the evaluation came from disk).
     """
-    from eemo_rewards.train.grpo import resolve_spec, train_grpo
-    from eemo_rewards.train.models import load_model
     from eemo_rewards.train.runs import RunFolder, atomic_write_text, run_lock
     from eemo_rewards.train.stage import reuse_finished
 
@@ -401,7 +435,7 @@ def run_job(
             run_dir / "settings.json", json.dumps(settings.to_dict(), indent=1, default=str)
         )
         splits = data if data is not None else _LazySplits(settings, seconds)
-        spec = resolve_spec(settings.spec)
+        spec = settings.spec
 
         def stage_progress(stage: str):
             if progress is None and live is None:
@@ -422,16 +456,14 @@ def run_job(
         seconds["sft"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        grpo_run = RunFolder(run_dir / "grpo")
-        grpo_result = reuse_finished(grpo_run, settings.grpo_steps, stage="grpo")
+        # a finished GRPO stage is read back before the data is built (the lazy splits)
+        grpo_result = reuse_finished(RunFolder(run_dir / "grpo"), settings.grpo_steps, stage="grpo")
         if grpo_result is None:
-            policy = load_model(sft_final)  # a fresh copy: GRPO trains it in place
-            grpo_result = train_grpo(
-                policy,
+            grpo_result = run_grpo_stage(
+                settings,
+                sft_final,
                 splits["grpo"],
                 spec=spec,
-                args=_grpo_args(settings, policy, grpo_run.path),
-                lora=settings.lora,
                 progress=stage_progress("grpo"),
                 resume=resume,
             )

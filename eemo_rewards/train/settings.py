@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eemo_rewards.flags import flags_to_argv
+from eemo_rewards.spec import RewardSpec
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -150,7 +151,10 @@ class JobSettings:
     max_completion_length: int = _setting(
         40, "max completion tokens", "", (1, 65536, 8), "training"
     )
-    spec: Any = _setting("default", "reward spec", "a preset name or spec JSON")  # noqa: RUF009
+    spec: Any = _setting(  # noqa: RUF009
+        "default", "reward spec", "a preset name, spec JSON or a spec file; held as a "
+        "RewardSpec, and the job id hashes what it rewards, not how it is spelled",
+    )  # fmt: skip
     lora: bool | None = _setting(None, "LoRA", "auto: full for tiny, LoRA otherwise")
     use_vllm: bool = _setting(False, "vLLM", "generate with vLLM (CUDA only)")
     seed: int = _setting(0, "seed", "training seed", (0, 2**31 - 1, 1), "training")
@@ -167,6 +171,10 @@ class JobSettings:
     eval_batch_size: int = _setting(
         64, "evaluation batch", "prompts per generate call", (1, 4096, 1)
     )
+
+    def __post_init__(self) -> None:
+        # one recipe, one identity: every spelling becomes the RewardSpec it names
+        self.spec = RewardSpec.coerce(self.spec)
 
     @classmethod
     def form_fields(cls, group: str | None = None) -> dict[str, dict[str, Any]]:
@@ -277,12 +285,32 @@ class JobSettings:
         import hashlib
 
         data = self.to_dict()
+        data["spec"] = self.spec.identity()  # what it rewards, not how it was spelled
         text = json.dumps({k: data[k] for k in keys}, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
+    def identity(self) -> dict[str, Any]:
+        """What names the job (:meth:`short_id` hashes it): every setting except ``name``,
+        ``runs_dir`` and those in :data:`NOT_IN_JOB_ID`, the spec in its canonical form
+        (:meth:`~eemo_rewards.spec.RewardSpec.identity`), as JSON values."""
+        data = self.to_dict()
+        data["spec"] = self.spec.identity()
+        keys = [f.name for f in dataclasses.fields(self)]
+        kept = {k: data[k] for k in keys if k not in ("name", "runs_dir", *NOT_IN_JOB_ID)}
+        return json.loads(json.dumps(kept, default=str))
+
     def short_id(self) -> str:
         """A stable id of the job: every setting except ``name``, ``runs_dir`` and those in
-        :data:`NOT_IN_JOB_ID` (GRPO steps, checkpoint frequency, evaluation settings)."""
+        :data:`NOT_IN_JOB_ID` (GRPO steps, checkpoint frequency, evaluation settings), the
+        reward spec by its canonical form, so that any spelling of one recipe (a preset name,
+        its JSON text, its dict, the spec itself) gives one id.
+
+        Examples
+        --------
+        >>> JobSettings(spec="default").short_id() == JobSettings(
+        ...     spec=RewardSpec.coerce("default").to_json()).short_id()
+        True
+        """
         names = [f.name for f in dataclasses.fields(self)]
         return self._id([n for n in names if n not in ("name", "runs_dir", *NOT_IN_JOB_ID)])
 
@@ -293,11 +321,29 @@ class JobSettings:
     @property
     def run_dir(self) -> Path:
         """``<runs_dir>/<name>``; the name ``"auto"`` becomes ``<model>-<short_id>``, so a
-        change of settings starts a new run and the same settings reuse the old one."""
+        change of settings starts a new run and the same settings reuse the old one. A run
+        folder named by an older id of these same settings (before the spec was hashed by
+        its content) is found and kept."""
         name = self.name
-        if name == "auto":
-            name = f"{Path(str(self.model)).name}-{self.short_id()}"
-        return Path(self.runs_dir) / name
+        if name != "auto":
+            return Path(self.runs_dir) / name
+        prefix = Path(str(self.model)).name
+        path = Path(self.runs_dir) / f"{prefix}-{self.short_id()}"
+        if path.exists():
+            return path
+        return self._legacy_run_dir(prefix) or path
+
+    def _legacy_run_dir(self, prefix: str) -> Path | None:
+        """An ``auto`` run folder under an older id whose saved settings are these."""
+        mine = self.identity()
+        for saved in sorted(Path(self.runs_dir).glob(f"{prefix}-*/settings.json")):
+            try:
+                theirs = JobSettings.from_dict(json.loads(saved.read_text()))
+            except (ValueError, TypeError, KeyError, OSError):
+                continue  # another version's folder, or not a job folder
+            if theirs.name == "auto" and theirs.identity() == mine:
+                return saved.parent
+        return None
 
     @property
     def sft_dir(self) -> Path:

@@ -24,6 +24,7 @@ from eemo_rewards.train.common import (
 )
 from eemo_rewards.train.models import ModelBundle
 from eemo_rewards.train.runs import run_lock
+from eemo_rewards.train.settings import JobSettings
 from eemo_rewards.train.stage import (
     TrainResult,
     begin_stage,
@@ -37,12 +38,13 @@ from eemo_rewards.train.stage import (
 __all__ = ["SFT_COLUMNS", "SFT_DEFAULTS", "sft_config", "train_sft", "validate_sft"]
 
 # the tiny model learns the built-in cues in a few hundred steps at 3e-4; 1e-3 was unstable
+_JOB = JobSettings()  # the shipped recipe: one table of defaults (train/settings.py)
 SFT_DEFAULTS: dict[str, Any] = {
-    "max_steps": 250,
-    "learning_rate": 3e-4,
+    "max_steps": _JOB.sft_steps,
+    "learning_rate": _JOB.sft_learning_rate,
     "lr_scheduler_type": "constant_with_warmup",
     "warmup_steps": 5,
-    "per_device_train_batch_size": 16,
+    "per_device_train_batch_size": _JOB.sft_batch_size,
     "max_length": None,  # truncation could cut image tokens; check_context guards the length
     "logging_steps": 10,
     "save_strategy": "steps",
@@ -51,7 +53,7 @@ SFT_DEFAULTS: dict[str, Any] = {
     "report_to": "none",
     "dataloader_num_workers": 0,
     "disable_tqdm": True,
-    "seed": 0,
+    "seed": _JOB.seed,
 }
 
 SFT_COLUMNS = ("prompt", "completion", "images")

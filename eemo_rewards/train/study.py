@@ -46,21 +46,26 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from eemo_rewards.train.settings import JobSettings
+
 __all__ = [
     "ARMS",
     "BUDGETS",
     "EVAL_SEED",
+    "GRPO_STEPS_FULL",
+    "OLD_LEARNING_RATE",
     "SETTINGS",
     "STUDY_SETTINGS",
     "Arm",
     "Budget",
     "Setting",
+    "arm_settings",
     "arms_for",
     "eval_data",
     "rescore",
@@ -75,6 +80,8 @@ __all__ = [
 
 #: The data seed of the held-out images every arm of every seed answers.
 EVAL_SEED = 50_000
+#: GRPO steps per arm of the full study (its other settings are the main job's)
+GRPO_STEPS_FULL = 25
 #: How much of the vote the flattened distribution of ``ambiguous`` keeps (votes ** power).
 AMBIGUOUS_POWER = 0.5
 
@@ -95,15 +102,18 @@ class Setting:
 
 @dataclass(frozen=True)
 class Arm:
-    """What is done after stage 1: more SFT, or GRPO with these reward terms."""
+    """What is done after stage 1: more SFT, or GRPO with these reward terms.
+
+    An arm runs the main job's recipe (:class:`~eemo_rewards.train.settings.JobSettings`'
+    defaults); ``changes`` are the settings it varies on purpose (``grpo_learning_rate``,
+    ``temperature``, ...), applied with :func:`dataclasses.replace`."""
 
     name: str
     task: str | None
     terms: tuple[tuple[str, float, tuple[tuple[str, Any], ...]], ...] = ()
     description: str = ""
-    #: GRPO settings that differ from the budget's (``temperature``, ``learning_rate``, ...;
-    #: ``num_generations`` and ``prompts_per_step`` override the budget's)
-    config: tuple[tuple[str, Any], ...] = ()
+    #: JobSettings fields this arm sets away from the shipped defaults
+    changes: tuple[tuple[str, Any], ...] = ()
 
     @property
     def is_grpo(self) -> bool:
@@ -122,33 +132,55 @@ class Arm:
 
 @dataclass(frozen=True)
 class Budget:
-    """How much data and compute a study spends per cell."""
+    """How much data and compute a study spends per cell: the main job's settings that set
+    its scale (images, SFT and GRPO steps, held-out items per metric), the seeds, and
+    ``changes``: any further :class:`~eemo_rewards.train.settings.JobSettings` field the
+    budget sets (the smoke budget's shorter completions). Everything else is the shipped
+    recipe (:meth:`settings`)."""
 
     name: str
     n_images: int
     sft_steps: int
     grpo_steps: int
     eval_rows: int
-    num_generations: int = 8
-    prompts_per_step: int = 2
-    sft_batch: int = 16
     eval_images: int | None = None
     seeds: tuple[int, ...] = (0, 1)
-    max_completion_length: int = 40
+    changes: tuple[tuple[str, Any], ...] = ()
 
     @property
     def held_out_images(self) -> int:
         return self.eval_images if self.eval_images is not None else self.eval_rows
 
+    def settings(self, **more: Any) -> JobSettings:
+        """The shipped defaults with this budget's scale, ``changes`` and ``more`` applied.
+
+        Examples
+        --------
+        >>> s = BUDGETS["full"].settings()
+        >>> (s.grpo_learning_rate, s.prompts_per_step) == (JobSettings().grpo_learning_rate,
+        ...                                                JobSettings().prompts_per_step)
+        True
+        """
+        return replace(
+            JobSettings(),
+            n_images=self.n_images,
+            sft_steps=self.sft_steps,
+            grpo_steps=self.grpo_steps,
+            eval_rows=self.eval_rows,
+            **{**dict(self.changes), **more},
+        )
+
 
 _FORMAT = ("format", 0.5, ())
-# GRPO overrides for a batch of two images (a batch-level reward needs more than one)
-_TWO_IMAGES = (("num_generations", 4), ("prompts_per_step", 2))
 
 
-def _grpo(name, task, reward, params=(), description="", config=()):
-    return Arm(name, task, (_FORMAT, (reward, 1.0, tuple(params))), description, tuple(config))
+def _grpo(name, task, reward, params=(), description="", changes=()):
+    return Arm(name, task, (_FORMAT, (reward, 1.0, tuple(params))), description, tuple(changes))
 
+
+#: The GRPO learning rate the study used before the main job shipped 1e-5 (the third
+#: diagnosis arm keeps it, to show what it does against the shipped rate)
+OLD_LEARNING_RATE = 3e-5
 
 # fmt: off
 ARMS: dict[str, Arm] = {
@@ -167,15 +199,12 @@ ARMS: dict[str, Arm] = {
               "format + threshold intensity"),
         _grpo("grpo_bucket", "assessment", "intensity", (("kernel", "bucket"),),
               "format + bucket intensity"),
-        # Thurstone ranks a rollout against the other images of its batch: with one image
-        # per batch it is the linear kernel, so its arms see two images of 4 rollouts each
-        # (the same 8 completions per step)
+        # Thurstone ranks a rollout against the other images of its batch (with one image per
+        # batch it is the linear kernel): the shipped recipe's prompts per step give it several
         _grpo("grpo_thurstone", "assessment", "thurstone", (("variant", "visualquality-r1"),),
-              "format + Thurstone (published formula), 2 images x 4 rollouts per step",
-              _TWO_IMAGES),
+              "format + Thurstone (published formula)"),
         _grpo("grpo_thurstone_fidelity", "assessment", "thurstone", (("variant", "fidelity"),),
-              "format + Thurstone (non-exaggerating variant), 2 images x 4 rollouts per step",
-              _TWO_IMAGES),
+              "format + Thurstone (non-exaggerating variant)"),
         _grpo("grpo_ranking", "ranking", "ranking", (), "format + ranking (hit + Kendall)"),
         _grpo("grpo_ndcg", "ranking", "ranking", (("method", "ndcg"),), "format + ranking NDCG"),
         # the diagnosis of what GRPO does to V/A/D assessment
@@ -184,9 +213,9 @@ ARMS: dict[str, Arm] = {
         _grpo("grpo_intensity_t07", "assessment", "intensity", (("kernel", "linear"),),
               "format + linear intensity, sampling at temperature 0.7",
               (("temperature", 0.7),)),
-        _grpo("grpo_intensity_lr1e5", "assessment", "intensity", (("kernel", "linear"),),
-              "format + linear intensity, learning rate 1e-5 (a third)",
-              (("learning_rate", 1e-5),)),
+        _grpo("grpo_intensity_lr3e5", "assessment", "intensity", (("kernel", "linear"),),
+              "format + linear intensity at learning rate 3e-5 (the study's rate before "
+              "1e-5 shipped)", (("grpo_learning_rate", OLD_LEARNING_RATE),)),
     )
 }
 # fmt: on
@@ -212,9 +241,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("clean", "emotion", arms=("sft", "grpo_binary", "grpo_soft"),
                 description="every training image has a demonstration"),
         Setting("diagnosis", "assessment",
-                arms=("grpo_format_only", "grpo_intensity_t07", "grpo_intensity_lr1e5"),
-                description="assessment again: format alone, a lower temperature, a lower "
-                "learning rate (what moves V/A/D after GRPO)"),
+                arms=("grpo_format_only", "grpo_intensity_t07", "grpo_intensity_lr3e5"),
+                description="assessment again: format alone, a lower temperature, the old "
+                "learning rate 3e-5 (what moves V/A/D after GRPO)"),
     )
 }
 # fmt: on
@@ -225,13 +254,12 @@ STUDY_SETTINGS = ("noisy", "scarce", "ambiguous", "assessment", "ranking", "diag
 BUDGETS: dict[str, Budget] = {
     # checks that the pipeline runs end to end (CI runs it); its numbers are no evidence
     "smoke": Budget("smoke", n_images=70, sft_steps=6, grpo_steps=2, eval_rows=14,
-                    eval_images=14, seeds=(0, 1), max_completion_length=24),
-    "small": Budget("small", n_images=280, sft_steps=250, grpo_steps=20, eval_rows=40,
-                    prompts_per_step=4, seeds=(0, 1)),
-    # the committed study: >= 5 seeds, >= 100 GRPO steps, >= 200 held-out items per metric
-    "full": Budget("full", n_images=700, sft_steps=200, grpo_steps=100, eval_rows=200,
-                   eval_images=200, seeds=(0, 1, 2, 3, 4), max_completion_length=48,
-                   prompts_per_step=1),
+                    eval_images=14, seeds=(0, 1),
+                    changes=(("max_completion_length", 24), ("prompts_per_step", 2))),
+    "small": Budget("small", n_images=280, sft_steps=250, grpo_steps=20, eval_rows=40),
+    # the committed study: >= 5 seeds, >= 200 held-out items per metric, the shipped recipe
+    "full": Budget("full", n_images=700, sft_steps=200, grpo_steps=GRPO_STEPS_FULL,
+                   eval_rows=200, eval_images=200, seeds=(0, 1, 2, 3, 4)),
 }  # fmt: skip
 
 
@@ -277,8 +305,9 @@ def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path
     """The demonstrations, GRPO prompts and held-out rows of a setting, as TRL datasets.
 
     The training images and questions are the same for every seed (the built-in data with
-    seed 0); the seed picks the scarce demonstrations, the noisy ones and the ambiguous
-    ones' sampled labels. The held-out rows are :func:`eval_data`.
+    the main job's data seed, image size and think text); the seed picks the scarce
+    demonstrations, the noisy ones and the ambiguous ones' sampled labels. The held-out rows
+    are :func:`eval_data`.
 
     Returns
     -------
@@ -291,8 +320,11 @@ def setting_data(setting: Setting, seed: int, budget: Budget, *, cache_dir: Path
     from eemo_rewards.data.export import to_trl_dataset
     from eemo_rewards.data.qa import generate_qa
 
-    records = generate_builtin(budget.n_images, image_size=84, seed=0, cache_dir=cache_dir)
-    qa = generate_qa(records, tasks=[setting.task], seed=0, pairs=0, think="cues")
+    job = budget.settings()
+    records = generate_builtin(
+        budget.n_images, image_size=job.image_size, seed=job.data_seed, cache_dir=cache_dir
+    )
+    qa = generate_qa(records, tasks=[setting.task], seed=job.data_seed, pairs=0, think=job.think)
     train = qa.filter(pl.col("split") == "train")
     if setting.task == "emotion":
         train = _with_votes(train, records, setting.ambiguous)
@@ -326,10 +358,11 @@ def eval_data(setting: Setting, budget: Budget, *, cache_dir: Path | None = None
     from eemo_rewards.data.export import to_trl_dataset
     from eemo_rewards.data.qa import generate_qa
 
+    job = budget.settings()
     records = generate_builtin(
-        budget.held_out_images, image_size=84, seed=EVAL_SEED, cache_dir=cache_dir
+        budget.held_out_images, image_size=job.image_size, seed=EVAL_SEED, cache_dir=cache_dir
     )
-    qa = generate_qa(records, tasks=[setting.task], seed=EVAL_SEED, pairs=0, think="cues")
+    qa = generate_qa(records, tasks=[setting.task], seed=EVAL_SEED, pairs=0, think=job.think)
     if setting.task == "emotion":
         qa = _with_votes(qa, records, setting.ambiguous)
     qa = qa.sort("id").with_columns(pl.lit("test").alias("split"))
@@ -379,30 +412,66 @@ def _eval_spec(setting: Setting):
     return RewardSpec(terms, name=f"eval-{setting.name}")
 
 
-def _cell_key(setting: Setting, arm: Arm, budget: Budget, seed: int) -> str:
-    arm_fields = asdict(arm)
-    if not arm_fields["config"]:
-        del arm_fields["config"]  # arms without overrides keep the keys they had
+def arm_settings(
+    setting: Setting, arm: Arm, budget: Budget, seed: int, *, root: str | Path = "runs/study"
+) -> JobSettings:
+    """The main job's settings of one arm of one cell: the shipped defaults
+    (:class:`~eemo_rewards.train.settings.JobSettings`) with the budget's scale, the
+    setting's task, the seed, the arm's reward spec and its own ``changes``, each a
+    :func:`dataclasses.replace` of the defaults. Its run folder is
+    ``<root>/<setting>-s<seed>/<arm>`` and its SFT folder lies in the cell's folder, shared
+    by the cell's arms.
+
+    Examples
+    --------
+    >>> s = arm_settings(SETTINGS["diagnosis"], ARMS["grpo_intensity_lr3e5"], BUDGETS["full"], 0)
+    >>> s.grpo_learning_rate, s.prompts_per_step == JobSettings().prompts_per_step
+    (3e-05, True)
+    """
+    changes = dict(arm.changes)
+    unknown = sorted(set(changes) - {f.name for f in fields(JobSettings)})
+    if unknown:
+        raise ValueError(f"arm {arm.name!r} changes unknown job setting(s) {unknown}")
+    more: dict[str, Any] = {
+        "tasks": (setting.task,),
+        "seed": int(seed),
+        "runs_dir": str(Path(root) / f"{setting.name}-s{seed}"),
+        "name": arm.name,
+        # the headline is greedy; one checkpoint at the end (neither is in the job id)
+        "eval_sampled": False,
+        "save_steps": max(budget.grpo_steps, 1),
+    }
+    if arm.is_grpo:
+        more["spec"] = arm.spec()
+    return budget.settings(**{**more, **changes})
+
+
+def _cell_key(settings: JobSettings, setting: Setting, budget: Budget, arm: str) -> str:
+    """What an arm's saved result depends on: its job settings (every one, evaluation
+    included), the setting's data, the held-out images and the arm's kind."""
+    from eemo_rewards.spec import RewardSpec
+
+    data = settings.to_dict()
+    for key in ("name", "runs_dir"):
+        data.pop(key)
+    data["spec"] = RewardSpec.coerce(settings.spec).identity()  # whichever way it is spelled
     blob = json.dumps(
-        {"setting": asdict(setting), "arm": arm_fields, "budget": asdict(budget), "seed": seed,
-         "eval_seed": EVAL_SEED, "tokenizer": "corpus", "v": 4},
+        {"job": data, "setting": asdict(setting), "eval_seed": EVAL_SEED, "arm": arm,
+         "eval_images": budget.held_out_images, "v": 5},
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _evaluate(bundle, evaluation, setting: Setting, budget: Budget, seed: int):
-    from eemo_rewards.train.evaluate import evaluate_model
+def _evaluate(bundle, evaluation, setting: Setting, settings: JobSettings):
+    """The main job's evaluation (:func:`~eemo_rewards.train.heldout.evaluate_with_settings`:
+    the job's decoding, completion length, batch and seed), greedy, with the setting's
+    evaluation spec; plus each item's reward values."""
+    from eemo_rewards.train.heldout import evaluate_with_settings
 
-    result = evaluate_model(
-        bundle,
-        evaluation,
-        spec=_eval_spec(setting),
-        max_new_tokens=budget.max_completion_length,
-        batch_size=64,
-        seed=seed,
-    )
-    names = [f.__name__ for f in _eval_spec(setting).build()[0]]
+    spec = _eval_spec(setting)
+    result = evaluate_with_settings(bundle, evaluation, settings, sample=False, spec=spec)
+    names = [f.__name__ for f in spec.build()[0]]
     items = []
     for row in result.rows:
         item = dict(row["item_metrics"])
@@ -501,22 +570,25 @@ def run_cell(
     progress: Callable[[str], Any] | None = None,
     keep_weights: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run one (setting, seed): stage 1, its GRPO arms, then the compute-matched SFT control.
+    """Run one (setting, seed): stage 1, its GRPO arms, then the compute-matched SFT control,
+    each through the main job's stage functions
+    (:func:`~eemo_rewards.train.pipeline.run_sft_stage`,
+    :func:`~eemo_rewards.train.pipeline.run_grpo_stage`, the job's evaluation) with the arm's
+    :func:`arm_settings`.
 
     Each finished arm is saved to ``root/<setting>-s<seed>/<arm>.result.json`` with its row,
     its per-item values, its held-out completions and its training watch; a rerun with the
     same settings reads it back instead of training (an interrupted cell resumes at its first
-    unfinished arm).
+    unfinished arm; a finished stage 1 is read back from its run folder).
 
     Returns
     -------
     list of dict
         One entry per arm (``stage1`` first): ``row`` (metrics), ``items``, ``watch``.
     """
-    from eemo_rewards.train.grpo import grpo_config, train_grpo
     from eemo_rewards.train.models import load_model
-    from eemo_rewards.train.pipeline import tokenizer_corpus
-    from eemo_rewards.train.sft import sft_config, train_sft
+    from eemo_rewards.train.pipeline import _sft_args, run_grpo_stage, run_sft_stage
+    from eemo_rewards.train.sft import train_sft
 
     setting = SETTINGS[setting] if isinstance(setting, str) else setting
     budget = BUDGETS[budget] if isinstance(budget, str) else budget
@@ -524,33 +596,24 @@ def run_cell(
     folder = Path(root) / f"{setting.name}-s{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     chosen = arms_for(setting, arms)
-    keys = {a.name: _cell_key(setting, a, budget, seed) for a in chosen}
     stage1_arm = Arm("stage1", None)
-    keys["stage1"] = _cell_key(setting, stage1_arm, budget, seed)
+    jobs = {
+        a.name: arm_settings(setting, a, budget, seed, root=root) for a in (stage1_arm, *chosen)
+    }
+    keys = {name: _cell_key(job, setting, budget, name) for name, job in jobs.items()}
     done = {name: _load_arm(folder, name, key) for name, key in keys.items()}
     if all(done.values()):
         return [done["stage1"], *(done[a.name] for a in chosen)]
 
     demos, prompts, evaluation = setting_data(setting, seed, budget)
+    # the main job's data mapping; the tiny tokenizer learns every training prompt's text
+    data = {"sft": demos, "grpo": prompts, "test": evaluation, "corpus": prompts}
     base = {"setting": setting.name, "seed": seed, "n_demos": len(demos)}
-    stage1_dir = folder / "stage1"
+    stage1_job = jobs["stage1"]
     say(f"{setting.name} s{seed}: stage-1 SFT ({budget.sft_steps} steps, {len(demos)} demos)")
-    # the tiny tokenizer learns the setting's own text, as the main job's does
-    bundle = load_model("tiny", seed=seed, corpus=tokenizer_corpus(prompts))
-    stage1 = train_sft(
-        bundle,
-        demos,
-        args=sft_config(
-            stage1_dir,
-            bundle=bundle,
-            max_steps=budget.sft_steps,
-            per_device_train_batch_size=budget.sft_batch,
-            save_strategy="no",
-            seed=seed,
-        ),
-    )
+    stage1_final, stage1_bundle, stage1 = run_sft_stage(stage1_job, data)
     if done["stage1"] is None:
-        result, items = _evaluate(stage1.bundle, evaluation, setting, budget, seed)
+        result, items = _evaluate(stage1_bundle, evaluation, setting, stage1_job)
         row = {**base, "arm": "stage1", **_row(stage1, result)}
         done["stage1"] = _save_arm(
             folder, "stage1", keys["stage1"], row, items, [], _completions(result)
@@ -562,39 +625,23 @@ def run_cell(
     for arm in [a for a in chosen if a.is_grpo]:
         if done[arm.name] is not None:
             continue
-        say(f"{setting.name} s{seed}: {arm.name} ({budget.grpo_steps} GRPO steps)")
-        arm_dir = folder / arm.name
+        job = jobs[arm.name]
+        say(f"{setting.name} s{seed}: {arm.name} ({job.grpo_steps} GRPO steps, "
+            f"{job.prompts_per_step} x {job.num_generations} per step, "
+            f"lr {job.grpo_learning_rate:g})")  # fmt: skip
+        arm_dir = job.run_dir
+        shutil.rmtree(arm_dir, ignore_errors=True)  # an unsaved arm starts afresh
+        arm_dir.mkdir(parents=True)
         watch = arm_dir / "answers.jsonl"
-        if watch.exists() and not (arm_dir / "finished.json").exists():
-            watch.unlink()  # a fresh start of the arm logs afresh
-        start = load_model(stage1.run.final_dir)
-        overrides = dict(arm.config)
-        generations = int(overrides.pop("num_generations", budget.num_generations))
-        per_step = int(overrides.pop("prompts_per_step", budget.prompts_per_step))
-        result = train_grpo(
-            start,
-            prompts,
-            spec=arm.spec(watch=watch),
-            args=grpo_config(
-                arm_dir,
-                bundle=start,
-                max_steps=budget.grpo_steps,
-                num_generations=generations,
-                per_device_train_batch_size=generations * per_step,
-                max_completion_length=budget.max_completion_length,
-                save_strategy="no",
-                seed=seed,
-                **overrides,
-            ),
-        )
-        evaluation_result, items = _evaluate(result.bundle, evaluation, setting, budget, seed)
+        result = run_grpo_stage(job, stage1_final, prompts, spec=arm.spec(watch=watch))
+        evaluation_result, items = _evaluate(result.bundle, evaluation, setting, job)
         row = {**base, "arm": arm.name, **_row(result, evaluation_result)}
         done[arm.name] = _save_arm(
             folder, arm.name, keys[arm.name], row, items, read_watch(watch),
             _completions(evaluation_result),
         )  # fmt: skip
         if not keep_weights:
-            _drop_weights(arm_dir)
+            _drop_weights(arm_dir / "grpo")
 
     if "sft" in keys and done["sft"] is None:
         grpo_seconds = [done[a.name]["row"]["train_seconds"] for a in chosen if a.is_grpo]
@@ -605,26 +652,18 @@ def run_cell(
             steps = budget.grpo_steps * 4  # the lab's measured cost of a GRPO step, in SFT steps
         steps = max(1, min(steps, 20 * budget.grpo_steps))
         say(f"{setting.name} s{seed}: sft control ({steps} compute-matched steps)")
-        start = load_model(stage1.run.final_dir)
-        control = train_sft(
-            start,
-            demos,
-            args=sft_config(
-                folder / "sft",
-                bundle=start,
-                max_steps=steps,
-                per_device_train_batch_size=budget.sft_batch,
-                save_strategy="no",
-                seed=seed,
-            ),
-        )
-        evaluation_result, items = _evaluate(control.bundle, evaluation, setting, budget, seed)
+        job = replace(jobs["sft"], sft_steps=steps)
+        control_dir = job.run_dir / "sft"
+        shutil.rmtree(control_dir, ignore_errors=True)
+        start = load_model(stage1_final)
+        control = train_sft(start, demos, args=_sft_args(job, start, control_dir), lora=job.lora)
+        evaluation_result, items = _evaluate(control.bundle, evaluation, setting, job)
         row = {**base, "arm": "sft", **_row(control, evaluation_result)}
         done["sft"] = _save_arm(
             folder, "sft", keys["sft"], row, items, [], _completions(evaluation_result)
         )
         if not keep_weights:
-            _drop_weights(folder / "sft")
+            _drop_weights(control_dir)
     return [done["stage1"], *(done[a.name] for a in chosen)]
 
 
@@ -673,9 +712,9 @@ def run_cells(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     cells = [(s, seed) for seed in seeds for s in settings]
-    # the longest cells first, so the last ones to finish are short
+    # seed by seed (a study stopped early holds whole seeds), each seed's longest cells first
     cost = {s: len(arms_for(SETTINGS[s], arms)) for s in settings}
-    order = sorted(cells, key=lambda c: -cost[c[0]])
+    order = sorted(cells, key=lambda c: (list(seeds).index(c[1]), -cost[c[0]]))
     log = root / "progress.log"
     say = progress or (lambda message: None)
     payloads = [
