@@ -70,6 +70,7 @@ __all__ = [
     "stored_eval",
     "timing_records",
     "tokenizer_corpus",
+    "work_units",
     "write_eval",
 ]
 
@@ -463,17 +464,37 @@ def _plan_text(plan: Mapping[str, Any], asked: JobSettings, done: int, kept: lis
 TIMING_FILE = "timing.json"
 
 
-def eval_units(settings: JobSettings) -> int:
-    """The answers an evaluation of a job generates, as the time estimate counts them: rows
-    per task (three V/A/D dimensions for assessment) × 2 models × decodings."""
-    tasks = list(settings.tasks)
-    groups = len(tasks) + (2 if "assessment" in tasks else 0)
-    return int(settings.eval_rows) * groups * 2 * (2 if settings.eval_sampled else 1)
+def work_units(settings: JobSettings, stage: str, steps: int | None = None) -> int:
+    """How much work a stage of a job is, in the units its speed is measured in: SFT
+    demonstrations (``steps`` × batch), GRPO completion tokens allowed (``steps`` ×
+    completions per step × ``max_completion_length``), evaluation answers (rows per task,
+    three V/A/D dimensions for assessment, × 2 models × decodings; ``steps`` unused).
+    Recorded times and the estimate (:func:`eemo_rewards.train.form.derived_numbers`) both
+    count with this.
+
+    Examples
+    --------
+    >>> s = JobSettings(sft_batch_size=4, prompts_per_step=2, num_generations=4,
+    ...                 max_completion_length=10, eval_rows=5, eval_sampled=False,
+    ...                 tasks=("emotion", "assessment"))
+    >>> work_units(s, "sft", 3), work_units(s, "grpo", 3), work_units(s, "eval")
+    (12, 240, 40)
+    """
+    if stage == "sft":
+        return int(steps or 0) * settings.sft_batch_size
+    if stage == "grpo":
+        per_step = settings.prompts_per_step * settings.num_generations
+        return int(steps or 0) * per_step * settings.max_completion_length
+    if stage == "eval":
+        tasks = list(settings.tasks)
+        groups = len(tasks) + (2 if "assessment" in tasks else 0)
+        return int(settings.eval_rows) * groups * 2 * (2 if settings.eval_sampled else 1)
+    raise ValueError(f"stage={stage!r}; use 'sft', 'grpo' or 'eval'")
 
 
 def _record_timing(run_dir: Path, settings: JobSettings, stage: str, units: int, seconds: float):
-    """Append one measured stage (``units`` SFT steps, GRPO completions or evaluation
-    answers done in ``seconds``) to the run folder's :data:`TIMING_FILE`."""
+    """Append one measured stage (``units`` of :func:`work_units` done in ``seconds``) to
+    the run folder's :data:`TIMING_FILE`."""
     from eemo_rewards.train.runs import atomic_write_text
 
     if units <= 0 or not math.isfinite(seconds) or not run_dir.is_dir():
@@ -643,7 +664,8 @@ def _run_planned(
         )
         seconds["sft"] = time.perf_counter() - start
         if sft_result is not None and not sft_result.reused:
-            _record_timing(run_dir, settings, "sft", len(sft_result.step_seconds), seconds["sft"])
+            done = work_units(settings, "sft", len(sft_result.step_seconds))
+            _record_timing(run_dir, settings, "sft", done, seconds["sft"])
 
         start = time.perf_counter()
         grpo_run = RunFolder(run_dir / "grpo")
@@ -663,10 +685,8 @@ def _run_planned(
             )
         seconds["grpo"] = time.perf_counter() - start
         if not grpo_result.reused:
-            completions = len(grpo_result.step_seconds) * (
-                settings.prompts_per_step * settings.num_generations
-            )
-            _record_timing(run_dir, settings, "grpo", completions, seconds["grpo"])
+            done = work_units(settings, "grpo", len(grpo_result.step_seconds))
+            _record_timing(run_dir, settings, "grpo", done, seconds["grpo"])
 
         evaluation: list[dict[str, Any]] = []
         reused_eval = False
@@ -685,8 +705,8 @@ def _run_planned(
                     progress=(lambda label: progress(f"eval {label}", 0, 0)) if progress else None,
                 )
                 write_eval(run_dir, evaluation, stamp=stamp)
-                seconds["eval"] = time.perf_counter() - start
-                _record_timing(run_dir, settings, "eval", eval_units(settings), seconds["eval"])
+                took = time.perf_counter() - start
+                _record_timing(run_dir, settings, "eval", work_units(settings, "eval"), took)
             seconds["eval"] = time.perf_counter() - start
     reused = grpo_result.reused and (sft_result is None or sft_result.reused)
     return {
@@ -725,11 +745,14 @@ def write_eval(
 def run_settings(run_dir: str | Path) -> JobSettings:
     """A job folder's own settings: its ``settings.json`` (written when it started) with
     the GRPO steps it has finished (a run extended later has trained more than it started
-    with)."""
+    with), named after the folder itself (so it names this folder whatever the folder's
+    name was derived from)."""
     run_dir = Path(run_dir)
     settings = JobSettings.from_dict(json.loads((run_dir / "settings.json").read_text()))
-    step = _finished_step(run_dir / "grpo")
-    return dataclasses.replace(settings, grpo_steps=step) if step else settings
+    step = _finished_step(run_dir / "grpo") or settings.grpo_steps
+    return dataclasses.replace(
+        settings, name=run_dir.name, runs_dir=str(run_dir.parent), grpo_steps=step
+    )
 
 
 def evaluate_run(
@@ -770,7 +793,8 @@ def evaluate_run(
     }
     evaluation = evaluate_stages(stages, splits["test"], settings, progress=progress)
     write_eval(run_dir, evaluation, stamp=what)
-    _record_timing(run_dir, settings, "eval", eval_units(settings), time.perf_counter() - start)
+    took = time.perf_counter() - start
+    _record_timing(run_dir, settings, "eval", work_units(settings, "eval"), took)
     return evaluation
 
 
