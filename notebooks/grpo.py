@@ -148,6 +148,47 @@ def _():
     return cli, flags, interactive, script
 
 
+@app.cell(hide_code=True)
+def _(cli, interactive):
+    # the finished runs when the page opened (reload the page to list newer ones)
+    finished_runs = [r for r in list_runs(cli.runs_dir) if r["finished"]]
+    run_picker = mo.ui.dropdown(
+        {"(train with the settings above)": ""}
+        | {run_label(r, finished_runs): str(r["path"]) for r in finished_runs},
+        value="(train with the settings above)",
+        label="Open a finished run",
+    )
+    _view = mo.vstack(
+        [
+            run_picker,
+            mo.md(
+                f"<small>{len(finished_runs)} finished run(s) in `{cli.runs_dir}`, newest "
+                "first, each named by the settings that tell it apart; opening one shows its "
+                "results and curves without training or rewriting anything.</small>"
+            ),
+        ]
+    )
+    mo.output.replace(_view if interactive else None)
+    return (run_picker,)
+
+
+@app.cell(hide_code=True)
+def _(cli, get_runs_version, interactive):
+    get_runs_version()
+    _rows = compare_rows([r for r in list_runs(cli.runs_dir) if r["finished"]])
+    _view = mo.accordion(
+        {
+            "Compare finished runs (settings that differ, greedy held-out metrics)": mo.ui.table(
+                round_frame(pl.DataFrame(_rows)), selection=None
+            )
+            if _rows
+            else mo.md("No finished run yet.")
+        }
+    )
+    mo.output.replace(_view if interactive else None)
+    return
+
+
 @app.function(hide_code=True)
 def log_line(text: str, script: bool) -> None:
     """A progress line for whoever runs this headless: stdout as a script; under
@@ -188,7 +229,7 @@ def _(form, form_fields, interactive, layout, spec_preset):
             if error
             else mo.md(f"<small>{form_fields[name]['help']}</small>")
         )
-        return mo.hstack([form[name], note], justify="start", align="center", gap=1)
+        return mo.hstack([form[name], note], widths=[2, 3], align="center", gap=1)
 
     _advanced = list(layout["advanced"])
     _view = mo.vstack(
@@ -305,10 +346,8 @@ def _(form_errors, get_runs_version, interactive, settings):
             f"{stage.upper() if stage != 'eval' else 'evaluation'} {sec:.0f} s"
             for stage, sec in _numbers["seconds per stage"].items()
         )
-        if _plan["error"]:
+        if _plan["error"] or _numbers["reused"]:
             _when = ""
-        elif _numbers["reused"]:
-            _when = " Nothing to compute: it opens from disk."
         elif _eta is not None:
             _when = (
                 f" Estimated time **{_eta / 60:.1f} min** ({_stages}), from "
@@ -340,54 +379,6 @@ def _(form_errors, get_runs_version, interactive, settings):
 
 
 @app.cell(hide_code=True)
-def _(cli, interactive):
-    # the finished runs when the page opened (reload the page to list newer ones)
-    finished_runs = [r for r in list_runs(cli.runs_dir) if r["finished"]]
-    run_picker = mo.ui.dropdown(
-        {"(train with the settings above)": ""}
-        | {run_label(r, finished_runs): str(r["path"]) for r in finished_runs},
-        value="(train with the settings above)",
-        label="Open a finished run",
-    )
-    _view = mo.vstack(
-        [
-            run_picker,
-            mo.md(
-                f"<small>{len(finished_runs)} finished run(s) in `{cli.runs_dir}`, newest "
-                "first, each named by the settings that tell it apart; opening one shows its "
-                "results and curves without training or rewriting anything.</small>"
-            ),
-        ]
-    )
-    mo.output.replace(_view if interactive else None)
-    return (run_picker,)
-
-
-@app.cell(hide_code=True)
-def _(cli, get_runs_version, interactive):
-    get_runs_version()
-    _rows = compare_rows([r for r in list_runs(cli.runs_dir) if r["finished"]])
-    _view = mo.accordion(
-        {
-            "Compare finished runs (settings that differ, greedy held-out metrics)": mo.ui.table(
-                round_frame(pl.DataFrame(_rows)), selection=None
-            )
-            if _rows
-            else mo.md("No finished run yet.")
-        }
-    )
-    mo.output.replace(_view if interactive else None)
-    return
-
-
-@app.cell(hide_code=True)
-def _(run_picker, settings):
-    # an opened run is described by its own settings, not the form's
-    job_settings = run_settings(run_picker.value) if run_picker.value else settings
-    return (job_settings,)
-
-
-@app.cell(hide_code=True)
 def _(form_errors, interactive, run_picker):
     run_button = mo.ui.run_button(
         label="Run SFT → GRPO", kind="success", disabled=bool(form_errors)
@@ -395,6 +386,13 @@ def _(form_errors, interactive, run_picker):
     if interactive and not run_picker.value:
         mo.output.replace(run_button)
     return (run_button,)
+
+
+@app.cell(hide_code=True)
+def _(run_picker, settings):
+    # an opened run is described by its own settings, not the form's
+    job_settings = run_settings(run_picker.value) if run_picker.value else settings
+    return (job_settings,)
 
 
 @app.cell(hide_code=True, expand_output=True)

@@ -28,6 +28,7 @@ __all__ = [
     "differing_settings",
     "field_text",
     "field_value",
+    "model_label",
     "model_problem",
     "run_label",
     "settings_layout",
@@ -435,3 +436,30 @@ def compare_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     row[f"{stage_row['stage']} {metric}"] = stage_row.get(metric)
         rows.append(row)
     return rows
+
+
+def model_label(path: str, index: int | None = None) -> str:
+    """How an evaluation names a model folder: the run it belongs to and its stage
+    (``tiny-1a2b/grpo``, ``sft-tiny-9f8e``, ``tiny-1a2b/grpo step 40`` for a checkpoint),
+    the name as given otherwise; prefixed by ``index`` when given.
+
+    Examples
+    --------
+    >>> model_label("runs/tiny-1a2b/grpo/final", 1)
+    '1: tiny-1a2b/grpo'
+    >>> model_label("runs/sft-tiny-9f8e/final"), model_label("runs/x/grpo/checkpoint-40")
+    ('sft-tiny-9f8e', 'x/grpo step 40')
+    >>> model_label("tiny")
+    'tiny'
+    """
+    folder = Path(path)
+    name = str(path)
+    if folder.name == "final" and folder.parent.name == "grpo":
+        name = f"{folder.parent.parent.name}/grpo"
+    elif folder.name == "final":
+        name = folder.parent.name
+    elif folder.name.startswith("checkpoint-"):
+        stage = folder.parent
+        owner = f"{stage.parent.name}/{stage.name}" if stage.name == "grpo" else stage.name
+        name = f"{owner} step {folder.name.split('-', 1)[1]}"
+    return name if index is None else f"{index}: {name}"
