@@ -192,9 +192,7 @@ def _shot(page, name: str) -> None:
     )
     page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 8000)})
     page.wait_for_timeout(500)
-    page.screenshot(
-        path=str(SHOTS / name), full_page=True, animations="disabled", timeout=120_000
-    )
+    page.screenshot(path=str(SHOTS / name), full_page=True, animations="disabled", timeout=120_000)
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
