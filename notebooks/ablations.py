@@ -1,7 +1,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="Reward ablations")
+app = marimo.App(width="medium", app_title="Reward ablations", css_file="static-page.css")
 
 with app.setup(hide_code=True):
     import argparse

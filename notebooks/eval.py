@@ -1,7 +1,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: evaluation")
+app = marimo.App(width="medium", app_title="eemo-rewards: evaluation", css_file="static-page.css")
 
 with app.setup(hide_code=True):
     import argparse
@@ -110,13 +110,16 @@ def _(cli, models, rows, sets):
         break
     settings_json = json.dumps(_settings.to_dict(), default=str)
     set_list = list(sets.value)
-    mo.stop(
-        not model_list,
-        mo.md(
-            f"No model to evaluate: pass `--models` or run the main job first "
-            f"(no finished run under `{cli.runs_dir}/`)."
-        ),
-    )
+    if not model_list:
+        mo.output.replace(
+            mo.callout(
+                mo.md(
+                    f"No model to evaluate: pass `--models` or run the main job first "
+                    f"(no finished run under `{cli.runs_dir}/`)."
+                ),
+                kind="info",
+            )
+        )
     return model_list, set_list, settings_json
 
 
@@ -130,7 +133,6 @@ def _(interactive):
 
 @app.cell(hide_code=True)
 def _(interactive, model_list, run_button, sampled, set_list, settings_json):
-    mo.stop(interactive and not run_button.value, mo.md("Press **Evaluate**."))
     # cached on disk: arguments are plain strings, so re-opening the notebook is instant
     _cached = mo.persistent_cache(evaluate_folder)
     _jobs = [
@@ -140,56 +142,69 @@ def _(interactive, model_list, run_button, sampled, set_list, settings_json):
         for d in ([False, True] if sampled.value else [False])
     ]
     results = []
-    for _model, _set, _sample in mo.status.progress_bar(_jobs, title="evaluating"):
-        results.append(_cached(_model, _set, settings_json, _sample))
+    if interactive and not run_button.value:
+        mo.output.replace(mo.md("Press **Evaluate**.") if model_list else None)
+    else:
+        for _model, _set, _sample in mo.status.progress_bar(_jobs, title="evaluating"):
+            results.append(_cached(_model, _set, settings_json, _sample))
     return (results,)
 
 
 @app.cell(hide_code=True)
 def _(model_list, results):
-    _short = {m: model_label(m, i) for i, m in enumerate(model_list)}
-    long = long_metrics(results, ["model", "set", "decoding"]).with_columns(
-        pl.col("model").replace(_short)
-    )
-    _names = [_short[m] for m in model_list]
-    # main metrics first, first model -> last model -> change, rounded to 3 decimals
-    _table = comparison_table(
-        long, on="model", index=("metric", "set", "decoding"), before=_names[0],
-        after=_names[-1],
-    )  # fmt: skip
-    mo.vstack(
-        [
-            mo.md("### Before / after (first → last model)"),
-            mo.ui.table(_table, selection=None, page_size=50),
-        ]
-    )
+    long = None
+    if results:
+        _short = {m: model_label(m, i) for i, m in enumerate(model_list)}
+        long = long_metrics(results, ["model", "set", "decoding"]).with_columns(
+            pl.col("model").replace(_short)
+        )
+        _names = [_short[m] for m in model_list]
+        # main metrics first, first model -> last model -> change, rounded to 3 decimals
+        _table = comparison_table(
+            long, on="model", index=("metric", "set", "decoding"), before=_names[0],
+            after=_names[-1],
+        )  # fmt: skip
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md("### Before / after (first → last model)"),
+                    mo.ui.table(_table, selection=None, page_size=50),
+                ]
+            )
+        )
     return (long,)
 
 
 @app.cell(hide_code=True)
 def _(long):
-    metric_bars(
-        long.filter(pl.col("decoding") == "greedy"), x="model", row="set", width=55,
-        height=110, labels=False,
-    ).properties(title="greedy decoding")  # fmt: skip
+    if long is not None:
+        mo.output.replace(
+            metric_bars(
+                long.filter(pl.col("decoding") == "greedy"), x="model", row="set", width=55,
+                height=110, labels=False,
+            ).properties(title="greedy decoding")
+        )  # fmt: skip
     return
 
 
 @app.cell(hide_code=True)
 def _(interactive, model_list, results):
-    _examples = examples_frame(
-        results, ["model", "set", "decoding"], ["task", "solution", "completion", "correct"]
-    )
-    if not interactive:
-        for _r in results:
-            _keys = ("perception_acc", "emotion_acc", "ranking_score", "format_rate")
-            print(
-                model_list.index(_r["model"]),
-                _r["set"],
-                _r["decoding"],
-                {k: round(_r[k], 3) for k in _keys if k in _r},
-            )
-    mo.vstack([mo.md("### Example answers"), mo.ui.table(_examples, selection=None)])
+    if results:
+        _examples = examples_frame(
+            results, ["model", "set", "decoding"], ["task", "solution", "completion", "correct"]
+        )
+        if not interactive:
+            for _r in results:
+                _keys = ("perception_acc", "emotion_acc", "ranking_score", "format_rate")
+                print(
+                    model_list.index(_r["model"]),
+                    _r["set"],
+                    _r["decoding"],
+                    {k: round(_r[k], 3) for k in _keys if k in _r},
+                )
+        mo.output.replace(
+            mo.vstack([mo.md("### Example answers"), mo.ui.table(_examples, selection=None)])
+        )
     return
 
 

@@ -1,7 +1,11 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: SFT → GRPO → evaluation")
+app = marimo.App(
+    width="medium",
+    app_title="eemo-rewards: SFT → GRPO → evaluation",
+    css_file="static-page.css",
+)
 
 with app.setup(hide_code=True):
     import argparse

@@ -1,7 +1,7 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: SFT")
+app = marimo.App(width="medium", app_title="eemo-rewards: SFT", css_file="static-page.css")
 
 with app.setup(hide_code=True):
     import time
