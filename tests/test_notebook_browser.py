@@ -155,6 +155,23 @@ _ALL_TEXT = """
 """
 
 
+_OUTPUT_TEXT = """
+() => {
+  const parts = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) { parts.push(el.shadowRoot.textContent); walk(el.shadowRoot); }
+    }
+  };
+  for (const output of document.querySelectorAll(".marimo-cell .output")) {
+    parts.push(output.innerText);
+    walk(output);
+  }
+  return parts.join("\\n");
+}
+"""
+
+
 def _text(page) -> str:
     """The page's text, including what marimo's widgets render inside shadow roots."""
     return page.evaluate(_ALL_TEXT)
@@ -254,7 +271,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
         page.goto(server.url)
         # cells run on open (pyproject's auto_instantiate): widgets without a run-all click
         run_button = page.get_by_role("button", name="Run SFT → GRPO")
-        run_button.wait_for(timeout=120_000)
+        run_button.wait_for(timeout=300_000)
         text = _wait_text(page, "What Run does", timeout=60)
         for expected in (
             "Start here",
@@ -318,7 +335,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
     viewer = _Server("run", tmp_path, runs)
     try:
         page.goto(viewer.url)
-        page.get_by_role("button", name="Run SFT → GRPO").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Run SFT → GRPO").wait_for(timeout=300_000)
         picker = page.locator("select").filter(
             has=page.locator("option", has_text="train with the settings above")
         )
@@ -364,7 +381,7 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
     try:
         page.goto(server.url)
         run_button = page.get_by_role("button", name="Run SFT → GRPO")
-        run_button.wait_for(timeout=120_000)
+        run_button.wait_for(timeout=300_000)
         _wait_text(page, "What Run does", timeout=60)
         page.get_by_text("Advanced settings").first.click()
         lr = _field(page, "GRPO learning rate")
@@ -468,9 +485,10 @@ def test_the_exported_page_leads_with_the_results_card(browser, work):
         )
         page.screenshot(path=str(SHOTS / "8-export-first-screen.png"))
         assert top is not None and 0 <= top < 900 * 0.6, f"the card starts at {top}px"
-        text = _text(page)
+        # what the cells show (their outputs, widgets' shadow roots included), in page order
+        text = page.evaluate(_OUTPUT_TEXT)
         first = text[: text.index("GRPO against its SFT checkpoint")]
-        for clutter in ("Start here", "Settings", "Open a finished run", "Run SFT"):
+        for clutter in ("Start here", "Settings", "Open a finished run", "Run SFT", "step "):
             assert clutter not in first, f"{clutter!r} comes before the results card"
         assert text.index("GRPO against its SFT checkpoint") < text.index("Training curves")
     finally:
