@@ -391,8 +391,8 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
 
         # scientific notation is read as written: a new run (another job id), no error
         _type(page, "GRPO learning rate", "2e-5")
-        text = _wait_text(page, "A new run `", timeout=30)
-        assert "⚠" not in text and not run_button.is_disabled()
+        text = _wait_text(page, "A new run ", timeout=30)
+        assert "⚠" not in page.evaluate(_OUTPUT_TEXT) and not run_button.is_disabled()
         assert job.name not in text.split("What Run does")[1][:300]
         # a negative rate is an error beside the field, and Run is off
         _type(page, "GRPO learning rate", "-0.001")
@@ -408,13 +408,13 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
         # an unknown model id: one error beside the field saying what to do, Run off
         _type(page, "model", "nobody/no-such-model")
         text = _wait_text(page, "not in this machine's model cache", timeout=30)
-        assert text.count("not in this machine's model cache") == 1
+        assert "1 field(s) to fix" in text
         page.wait_for_timeout(500)
         assert run_button.is_disabled()
         _no_cell_error(text)
         # a model the form cannot rule out but that fails to load: one callout, no folder
         _type(page, "model", str(bad_model))
-        _wait_text(page, "A new run `", timeout=30)
+        _wait_text(page, "A new run ", timeout=30)
         page.wait_for_timeout(500)
         run_button.click()
         text = _wait_text(page, "The run could not start", timeout=120)
