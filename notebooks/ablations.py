@@ -1,9 +1,9 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="Reward ablations")
+app = marimo.App(width="medium", app_title="Reward ablations", css_file="static-page.css")
 
-with app.setup:
+with app.setup(hide_code=True):
     import argparse
     from pathlib import Path
 
@@ -46,7 +46,7 @@ with app.setup:
     }
 
 
-@app.function
+@app.function(hide_code=True)
 def parse_args(cli: dict) -> argparse.Namespace:
     """The notebook's arguments, from `marimo export/edit ... -- --name value` or a script run."""
     parser = argparse.ArgumentParser(prog="notebooks/ablations.py")
@@ -71,7 +71,7 @@ def parse_args(cli: dict) -> argparse.Namespace:
     return args
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     mo.md(r"""
     # Reward ablations
@@ -159,7 +159,7 @@ def _(study):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     args = parse_args(mo.cli_args().to_dict())
     out_dir = Path(args.out)
@@ -171,7 +171,7 @@ def _():
     return args, out_dir
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args):
     questions = builtin_questions(n_images=args.n_images, seed=args.seed)
     pool = perturbation_pool(questions)
@@ -189,7 +189,7 @@ def _(args):
     return designs, pool, real
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(designs, pool, real):
     scored = score_pool(pl.concat([pool, real]), designs)
     separation_table = separation(scored)
@@ -200,7 +200,7 @@ def _(designs, pool, real):
     return curves, hack_table, kind_table, separation_table, zero_table
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, hack_table, separation_table, zero_table):
     summary_table = summary(separation_table, zero_table, hack_table, group_size=args.group_size)
     mo.vstack(
@@ -223,14 +223,14 @@ def _(args, hack_table, separation_table, zero_table):
     return (summary_table,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(separation_table):
     auc_chart = mo.ui.altair_chart(charts.auc_heatmap(separation_table))
     mo.vstack([mo.md("## Separation: correct vs wrong (click a design)"), auc_chart])
     return (auc_chart,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(auc_chart, kind_table):
     # the heat map is layered (values, then n/a cells): read the design selection itself
     names = charts.picked_designs(auc_chart.selections)
@@ -248,7 +248,7 @@ def _(auc_chart, kind_table):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(separation_table):
     mo.vstack(
         [
@@ -259,7 +259,7 @@ def _(separation_table):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, zero_table):
     mo.vstack(
         [
@@ -278,14 +278,14 @@ def _(args, zero_table):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(hack_table):
     hack_chart = mo.ui.altair_chart(charts.hackability_chart(hack_table))
     mo.vstack([mo.md("## Hackability: what hacked completions earn"), hack_chart])
     return (hack_chart,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(hack_chart, hack_table):
     hack_names = charts.picked_designs(hack_chart.selections)
     mo.ui.table(
@@ -295,14 +295,14 @@ def _(hack_chart, hack_table):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(curves):
     kernel_pick = mo.ui.altair_chart(charts.kernel_chart(curves))
     mo.vstack([mo.md("## Intensity kernels (true value 0.3)"), kernel_pick])
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(kind_table):
     mo.vstack(
         [
@@ -314,7 +314,7 @@ def _(kind_table):
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def kind_means_of(kind_table: pl.DataFrame) -> pl.DataFrame:
     """Collapse variants: the mean score per design, task and kind."""
     return kind_table.group_by(["design", "family", "task", "source", "kind"]).agg(
@@ -323,7 +323,7 @@ def kind_means_of(kind_table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(
     curves,
     hack_table,
@@ -358,7 +358,7 @@ def _(
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def write_artifacts(
     out_dir: Path, tables: dict, chart_map: dict, study: dict | None = None
 ) -> list[Path]:
@@ -399,7 +399,7 @@ def write_artifacts(
     return written
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     mo.md(r"""
     ## Training ablations: when do rewards teach more than demonstrations?
@@ -420,7 +420,7 @@ def _():
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args):
     # A browser session (the editor, or `marimo run`) waits for the button; an export or a
     # script runs the grid at once from --train.
@@ -431,7 +431,7 @@ def _(args):
     return train_button, train_interactive
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, out_dir, train_button, train_interactive):
     mo.stop(args.train == "none", mo.md("No training in this run (`--train none`)."))
     mo.stop(
@@ -468,7 +468,7 @@ def _(args, out_dir, train_button, train_interactive):
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def test_pool_has_every_kind_for_every_task():
     pool = perturbation_pool(builtin_questions(n_images=7))
     kinds = pool.group_by("task").agg(pl.col("kind").n_unique())
@@ -482,7 +482,7 @@ def test_pool_has_every_kind_for_every_task():
     }
 
 
-@app.function
+@app.function(hide_code=True)
 def test_project_rewards_separate_correct_from_wrong():
     pool = perturbation_pool(builtin_questions(n_images=14))
     designs, unavailable = build_designs(["accuracy_binary", "intensity_linear", "ranking_ndcg"])

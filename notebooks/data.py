@@ -1,9 +1,9 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: data")
+app = marimo.App(width="medium", app_title="eemo-rewards: data", css_file="static-page.css")
 
-with app.setup:
+with app.setup(hide_code=True):
     import argparse
     from pathlib import Path
 
@@ -28,7 +28,7 @@ with app.setup:
     EXPORTS = ("none", "trl", "hf", "parquet", "verl")
 
 
-@app.function
+@app.function(hide_code=True)
 def parse_args(cli: dict) -> argparse.Namespace:
     """The notebook's arguments, from a script run or `marimo edit/export ... -- --flag value`."""
     parser = argparse.ArgumentParser(
@@ -58,7 +58,7 @@ def parse_args(cli: dict) -> argparse.Namespace:
     return args
 
 
-@app.function
+@app.function(hide_code=True)
 def load_records(
     source: str, path: str | None, n_images: int, image_size: int, faces: str, seed: int
 ):
@@ -96,7 +96,7 @@ def _():
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     args = parse_args(mo.cli_args().to_dict())
     # `marimo export html` runs in edit mode without a browser session: only a real editor
@@ -105,7 +105,7 @@ def _():
     return args, interactive
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args):
     source = mo.ui.dropdown(SOURCES, value=args.source, label="source")
     n_images = mo.ui.number(start=7, stop=200_000, step=7, value=args.n_images, label="images")
@@ -115,21 +115,45 @@ def _(args):
     )
     cap = mo.ui.number(start=0, stop=10_000_000, value=args.cap_per_class, label="cap per class")
     seed = mo.ui.number(start=0, stop=2**31 - 1, value=args.seed, label="seed")
+    # emotion6, emoset, folder and emoverse read the user's own copy: where it is
+    path = mo.ui.text(
+        value=args.path or "",
+        label="path (file or folder of the source)",
+        placeholder="needed for emotion6, emoset, folder, emoverse",
+        full_width=True,
+    )
     mo.vstack(
         [
             mo.hstack([source, n_images, seed], wrap=True),
+            path,
             mo.hstack([tasks, templates, cap], wrap=True),
         ]
     )
-    return cap, n_images, seed, source, tasks, templates
+    return cap, n_images, path, seed, source, tasks, templates
 
 
-@app.cell
-def _(args, n_images, seed, source):
+@app.cell(hide_code=True)
+def _(args, n_images, path, seed, source):
     _load = mo.persistent_cache(load_records)
-    records = _load(
-        source.value, args.path, int(n_images.value), args.image_size, args.faces, int(seed.value)
-    )
+    _path = path.value.strip() or None
+    try:
+        records = _load(
+            source.value, _path, int(n_images.value), args.image_size, args.faces, int(seed.value)
+        )
+    except (ValueError, OSError) as _error:
+        if not mo.app_meta().request:
+            raise  # a script or an export stops with the reader's message
+        mo.stop(
+            True,
+            mo.callout(
+                mo.md(
+                    f"**{source.value} could not be read.** {_error}  \n"
+                    "Type the dataset's file or folder into *path* above (or pick the "
+                    "built-in source)."
+                ),
+                kind="danger",
+            ),
+        )
     kept, quarantine = validate_records(records)
     mo.vstack(
         [
@@ -145,7 +169,7 @@ def _(args, n_images, seed, source):
     return (kept,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, cap, kept, seed, tasks, templates):
     qa = generate_qa(
         kept,
@@ -168,7 +192,7 @@ def _(args, cap, kept, seed, tasks, templates):
     return frame, subset
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(frame):
     _per_task = (
         alt.Chart(frame.group_by("task", "split").len())
@@ -182,13 +206,13 @@ def _(frame):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(kept):
     vad_histograms(kept)
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(frame, seed):
     _sample = frame.filter(pl.col("image_path").is_not_null()).sample(
         min(6, frame.height), seed=int(seed.value)
@@ -213,7 +237,7 @@ def _(frame, seed):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, interactive):
     export_kind = mo.ui.dropdown(EXPORTS, value=args.export, label="export")
     export_button = mo.ui.run_button(label="Export")
@@ -223,7 +247,7 @@ def _(args, interactive):
     return export_button, export_kind
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(args, export_button, export_kind, frame, interactive, subset):
     mo.stop(interactive and not export_button.value, mo.md("Press **Export** to write files."))
     kind = export_kind.value
@@ -246,7 +270,7 @@ def _(args, export_button, export_kind, frame, interactive, subset):
     return
 
 
-@app.function
+@app.function(hide_code=True)
 def test_builtin_pipeline_is_consistent(tmp_path):
     records = generate_builtin(14, image_size=64, cache_dir=tmp_path)
     kept, quarantine = validate_records(records, check_images=True)
@@ -255,7 +279,7 @@ def test_builtin_pipeline_is_consistent(tmp_path):
     assert set(qa["task"]) == set(TASKS)
 
 
-@app.function
+@app.function(hide_code=True)
 def test_arguments_parse_and_reject_bad_values():
     args = parse_args({"source": "eemo-bench", "tasks": "emotion,ranking", "seed": "3"})
     assert (args.source, args.tasks, args.seed) == ("eemo-bench", "emotion,ranking", 3)

@@ -1,11 +1,16 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: SFT → GRPO → evaluation")
+app = marimo.App(
+    width="medium",
+    app_title="eemo-rewards: SFT → GRPO → evaluation",
+    css_file="static-page.css",
+)
 
 with app.setup(hide_code=True):
     import argparse
-    import json
+    import math
+    import sys
     import time
     import warnings
     from pathlib import Path
@@ -30,39 +35,36 @@ with app.setup(hide_code=True):
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, RewardSpec, preset
-    from eemo_rewards.train.form import derived_numbers, run_label, settings_layout, spec_controls
+    from eemo_rewards.train.form import (
+        compare_rows,
+        derived_numbers,
+        field_text,
+        run_label,
+        settings_layout,
+        spec_controls,
+        spec_name,
+        validate_form,
+    )
     from eemo_rewards.train.pipeline import (
         JobSettings,
-        builtin_splits,
         evaluate_run,
         list_runs,
+        plan_job,
         run_job,
+        run_settings,
     )
     from eemo_rewards.train.runs import RunFolder, RunLocked
 
     #: where the self-contained report goes besides the run folder (relative to the
-    #: working directory, like `--runs-dir`)
+    #: working directory, like `--runs-dir`) when a run trains here
     DEFAULT_REPORT = "reports/grpo/report.html"
     # the default recipe checked across seeds (scripts/check_recipe.py)
     RECIPE_CHECK = Path(__file__).resolve().parents[1] / "data" / "study" / "recipe" / "default"
 
 
 @app.cell(hide_code=True)
-def _():
-    mo.md(r"""
-    # SFT → GRPO → evaluation
-
-    /// admonition | Start here
-    1. Pick a **reward preset** and the basic settings below (the defaults finish in a few
-       minutes on a laptop CPU; *Advanced settings* hold the rest).
-    2. Press **Run SFT → GRPO**. Nothing trains before that, in the editor or as an app.
-       Loss and reward are drawn live while it trains.
-    3. Read the **results card**: GRPO against its SFT checkpoint on held-out items, with a
-       95% interval and a verdict per metric. Curves, tables and sample answers follow.
-
-    Or reopen a finished run under *Open a finished run* to look at it again without training.
-    ///
-
+def _(interactive):
+    _about = mo.md(r"""
     A vision-language model learns to read the emotion cues of the built-in images:
     supervised fine-tuning on `<think>…</think><answer>…</answer>` demonstrations first, then
     TRL's GRPO with this project's rewards (routed by task), then an evaluation of both
@@ -71,20 +73,45 @@ def _():
     - As a script or an HTML export it runs at once from command-line flags, e.g.
       `python notebooks/grpo.py --grpo-steps 60` or
       `marimo export html notebooks/grpo.py -o reports/grpo.html -- --model tiny`.
+      When another process trains the same run, a script waits for it (a line names the
+      holder; `--wait SECONDS` bounds the wait, then it stops with `RunLocked`).
     - Runs live in `runs/<model>-<job id>/`, their SFT stage in `runs/sft-<model>-<SFT id>/`.
-      The same settings reuse the finished run at once; more GRPO steps continue it; an
+      The same settings reuse the finished run at once; more GRPO steps continue it; fewer
+      evaluate its checkpoint at that step, or train a new run folder from the same SFT; an
       interrupted run resumes with every weight; other GRPO settings reuse the SFT stage.
-    - Every run also writes a self-contained `report.html` (charts, evaluation, sample
-      answers; opens offline from disk) into its run folder and to `--report`
-      (default `reports/grpo/report.html`, PNG copies of the charts beside it;
-      `--report none` writes only the run folder's copy).
+      A run's `settings.json` is written when it starts and never rewritten.
+    - A run that trains here writes a self-contained `report.html` (charts, evaluation,
+      sample answers; opens offline from disk) into its run folder and to `--report`
+      (default `reports/grpo/report.html`; `--report none` writes only the run folder's
+      copy). Opening a finished run rewrites neither.
     """)
+    if interactive:
+        _view = mo.vstack(
+            [
+                mo.md("# SFT → GRPO → evaluation"),
+                mo.callout(
+                    mo.md(
+                        "**Start here.** Set the options below (the defaults finish in a "
+                        "few minutes on a laptop CPU) and press **Run SFT → GRPO**: nothing "
+                        "trains before that. Loss and reward are drawn live, then the "
+                        "**results card** compares GRPO with its SFT checkpoint on held-out "
+                        "items. Or open a finished run to look at it again."
+                    ),
+                    kind="info",
+                ),
+                mo.accordion({"How runs are kept, reused and reported": _about}),
+            ]
+        )
+    else:
+        _view = mo.md("# SFT → GRPO → evaluation")
+    mo.output.replace(_view)
     return
 
 
 @app.function(hide_code=True)
-def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
-    """The ``--report`` path (``None`` for ``--report none``) and the job's other flags.
+def split_notebook_flags(cli: dict) -> tuple[dict, list[str]]:
+    """The notebook's own flags and the job's: ``({"report": path, None for ``--report
+    none`` or when not given, "report_asked": bool, "wait": seconds}, job flags)``.
 
     ``cli`` is what ``marimo.cli_args()`` returns (or any flag -> value mapping).
     """
@@ -92,75 +119,123 @@ def split_report_flag(cli: dict) -> tuple[str | None, list[str]]:
     parser = argparse.ArgumentParser(prog="notebooks/grpo.py", add_help=False, allow_abbrev=False)
     parser.add_argument(
         "--report",
-        default=DEFAULT_REPORT,
-        help="self-contained HTML report of the run (also written into the run folder); "
-        "'none' writes only the run folder's copy",
+        default=None,
+        help="self-contained HTML report of a run trained here (also written into the run "
+        f"folder; default {DEFAULT_REPORT}); 'none' writes only the run folder's copy",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=math.inf,
+        help="seconds a script waits for another process training the same run (default: "
+        "until it finishes); then it stops with RunLocked",
     )
     parsed, rest = parser.parse_known_args(argv)
-    report = None if parsed.report.strip().lower() in ("", "none") else parsed.report
-    return report, rest
+    asked = parsed.report is not None
+    text = (parsed.report if asked else DEFAULT_REPORT).strip()
+    report = None if text.lower() in ("", "none") else text
+    return {"report": report, "report_asked": asked, "wait": parsed.wait}, rest
 
 
 @app.cell(hide_code=True)
 def _():
     hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
-    report_path, _job_flags = split_report_flag(mo.cli_args().to_dict())
+    flags, _job_flags = split_notebook_flags(mo.cli_args().to_dict())
     cli = JobSettings.from_args(_job_flags)
     # A browser session (the editor, or `marimo run` as an app) has a request: there,
     # training waits for the button. `marimo export html` and `python notebooks/grpo.py`
     # have none and run at once from the command line's flags.
     interactive = mo.app_meta().mode in ("edit", "run") and mo.app_meta().request is not None
-    return cli, interactive, report_path
+    script = mo.app_meta().mode == "script"
+    return cli, flags, interactive, script
 
 
-@app.function(hide_code=True)
-def settings_widgets(cli: JobSettings, fields: dict) -> mo.ui.dictionary:
-    """One widget per field of ``fields`` (from :func:`settings_layout`: labels, ranges,
-    choices), starting at the command line's values."""
-    widgets = {}
-    for name, field in fields.items():
-        value, label = getattr(cli, name), field["label"]
-        if "choices" in field:
-            widgets[name] = mo.ui.dropdown(list(field["choices"]), value=value, label=label)
-        elif "range" in field:
-            start, stop, step = field["range"]
-            widgets[name] = mo.ui.number(
-                start=start, stop=stop, step=step, value=value, label=label
-            )
-        else:
-            widgets[name] = mo.ui.text(value=str(value), label=label)
-    return mo.ui.dictionary(widgets)
-
-
-@app.function(hide_code=True)
-def with_help(form: mo.ui.dictionary, fields: dict) -> mo.Html:
-    """The widgets of ``form`` one per line, each with its help text."""
-    return mo.vstack(
-        [
-            mo.hstack(
-                [form[name], mo.md(f"<small>{fields[name]['help']}</small>")],
-                justify="start",
-                align="center",
-                gap=1,
-            )
-            for name in fields
-        ],
-        gap=0.25,
+@app.cell(hide_code=True)
+def _(cli, interactive):
+    # the finished runs when the page opened (reload the page to list newer ones)
+    finished_runs = [r for r in list_runs(cli.runs_dir) if r["finished"]]
+    run_picker = mo.ui.dropdown(
+        {"(train with the settings above)": ""}
+        | {run_label(r, finished_runs): str(r["path"]) for r in finished_runs},
+        value="(train with the settings above)",
+        label="Open a finished run",
     )
+    _view = mo.vstack(
+        [
+            run_picker,
+            mo.md(
+                f"<small>{len(finished_runs)} finished run(s) in `{cli.runs_dir}`, newest "
+                "first, each named by the settings that tell it apart; opening one shows its "
+                "results and curves without training or rewriting anything.</small>"
+            ),
+        ]
+    )
+    mo.output.replace(_view if interactive else None)
+    return (run_picker,)
+
+
+@app.cell(hide_code=True)
+def _(cli, get_runs_version, interactive):
+    get_runs_version()
+    _rows = compare_rows([r for r in list_runs(cli.runs_dir) if r["finished"]])
+    _view = mo.accordion(
+        {
+            "Compare finished runs (settings that differ, greedy held-out metrics)": mo.ui.table(
+                round_frame(pl.DataFrame(_rows)), selection=None
+            )
+            if _rows
+            else mo.md("No finished run yet.")
+        }
+    )
+    mo.output.replace(_view if interactive else None)
+    return
+
+
+@app.function(hide_code=True)
+def log_line(text: str, script: bool) -> None:
+    """A progress line for whoever runs this headless: stdout as a script; under
+    ``marimo export`` the terminal's stderr (not the exported page)."""
+    print(text, file=sys.stdout if script else sys.__stderr__, flush=True)
 
 
 @app.cell(hide_code=True)
 def _(cli):
-    _layout = settings_layout()
-    basic_form = settings_widgets(cli, _layout["basic"])
-    advanced_form = settings_widgets(cli, _layout["advanced"])
+    layout = settings_layout()
+    form_fields = {**layout["basic"], **layout["advanced"]}
+
+    def _widget(name, field):
+        value, label = getattr(cli, name), field["label"]
+        if "choices" in field:
+            return mo.ui.dropdown(list(field["choices"]), value=value, label=label)
+        # numbers are typed as text, so that 2e-5 is read as written and a bad value is
+        # shown as an error beside the field instead of being replaced by a default
+        return mo.ui.text(value=field_text(value), label=label, debounce=300)
+
+    form = mo.ui.dictionary({name: _widget(name, f) for name, f in form_fields.items()})
     spec_preset = mo.ui.dropdown(
         sorted(PRESETS) + (["(from --spec)"] if cli.spec not in PRESETS else []),
         value=cli.spec if cli.spec in PRESETS else "(from --spec)",
         label="reward preset",
     )
-    mo.vstack(
+    return form, form_fields, layout, spec_preset
+
+
+@app.cell(hide_code=True)
+def _(form, form_fields, interactive, layout, spec_preset):
+    form_values, form_errors = validate_form(form.value)
+
+    def _row(name):
+        error = form_errors.get(name)
+        note = (
+            mo.md(f"<span style='color:#b91c1c'>⚠ {error}</span>")
+            if error
+            else mo.md(f"<small>{form_fields[name]['help']}</small>")
+        )
+        return mo.hstack([form[name], note], widths=[2, 3], align="center", gap=1)
+
+    _advanced = list(layout["advanced"])
+    _view = mo.vstack(
         [
             mo.md("## Settings"),
             mo.hstack(
@@ -169,15 +244,24 @@ def _(cli):
                 align="center",
                 gap=1,
             ),
-            with_help(basic_form, _layout["basic"]),
-            mo.accordion({"Advanced settings": with_help(advanced_form, _layout["advanced"])}),
-        ]
+            *[_row(name) for name in layout["basic"]],
+            mo.accordion(
+                {
+                    "Advanced settings"
+                    + (" (⚠ a value to fix inside)" if set(form_errors) & set(_advanced) else ""): (
+                        mo.vstack([_row(name) for name in _advanced], gap=0.25)
+                    )
+                }
+            ),
+        ],
+        gap=0.25,
     )
-    return advanced_form, basic_form, spec_preset
+    mo.output.replace(_view if interactive else None)
+    return form_errors, form_values
 
 
 @app.cell(hide_code=True)
-def _(cli, spec_preset):
+def _(cli, interactive, spec_preset):
     if spec_preset.value in PRESETS:
         base_spec = preset(spec_preset.value)
     else:
@@ -185,10 +269,11 @@ def _(cli, spec_preset):
     term_keys = [t.key for t in base_spec.terms]
     weights = mo.ui.dictionary(
         {
-            t.key: mo.ui.slider(0.0, 2.0, step=0.05, value=float(t.weight), show_value=True)
+            t.key: mo.ui.slider(
+                0.0, 2.0, step=0.05, value=float(t.weight), show_value=True, label=t.key
+            )
             for t in base_spec.terms
-        },
-        label="reward weights",
+        }
     )
     # the controls start at what the preset says, and only those it uses are shown
     _uses = spec_controls(base_spec)
@@ -206,19 +291,24 @@ def _(cli, spec_preset):
             label="intensity kernel",
         )
     term_controls = mo.ui.dictionary(term_controls)
-    mo.accordion(
+    _view = mo.accordion(
         {
             f"Rewards of `{spec_preset.value}`: "
             + ", ".join(f"{t.key} × {t.weight:g}" for t in base_spec.terms): mo.vstack(
-                [weights, *([term_controls.hstack()] if _uses else [])]
+                [
+                    mo.md("<small>weight of each reward in GRPO's total</small>"),
+                    *[weights[key] for key in term_keys],
+                    *([term_controls.hstack()] if _uses else []),
+                ]
             )
         }
     )
+    mo.output.replace(_view if interactive else None)
     return base_spec, term_controls, term_keys, weights
 
 
 @app.cell(hide_code=True)
-def _(base_spec, term_controls, term_keys, weights):
+def _(base_spec, cli, form_errors, form_values, term_controls, term_keys, weights):
     changes = {f"{key}.weight": float(value) for key, value in weights.value.items()}
     for term in base_spec.terms:
         if term.name == "accuracy" and "accuracy_mode" in term_controls.value:
@@ -226,123 +316,95 @@ def _(base_spec, term_controls, term_keys, weights):
         if term.name == "intensity" and "kernel" in term_controls.value:
             changes[f"{term.key}.kernel"] = term_controls.value["kernel"]
     spec = base_spec.with_settings(changes) if term_keys else base_spec
-    return (spec,)
+    # no settings while a field is wrong: nothing can run on a value the form rejected
+    settings = (
+        None if form_errors else JobSettings.from_form(cli, {**form_values, "spec": spec.to_json()})
+    )
+    return settings, spec
 
 
 @app.cell(hide_code=True)
-def _(advanced_form, basic_form, cli, spec):
-    _values = {**basic_form.value, **advanced_form.value}
-    _values["model"] = str(_values["model"]).strip() or "tiny"
-    settings = JobSettings.from_form(cli, {**_values, "spec": spec.to_json()})
-    finished_runs = [r for r in list_runs(settings.runs_dir) if r["finished"]]
-    _numbers = derived_numbers(settings, finished_runs)
-    _eta = _numbers["estimated training seconds"]
-    mo.md(
-        f"**This run:** {_numbers['completions per GRPO step']} completions per GRPO step "
-        f"({settings.prompts_per_step} prompts × {settings.num_generations}), "
-        f"{_numbers['GRPO completions in all']} in all; "
-        f"{_numbers['SFT demonstrations seen']} SFT demonstrations seen. "
-        + (
-            "Nothing to train: these settings finished before and are read back from disk."
-            if _numbers["reused"]
-            else f"Estimated training time **{_eta:.0f} s** ({_numbers['estimated from']})."
-            if _eta is not None
-            else "Estimated time: unknown until one run of this model has finished here."
-        )
-        + f"  \nRun folder: `{settings.run_dir}`"
-    )
-    return finished_runs, settings
+def _():
+    # bumped after every run: the estimate and the compare table read the runs folder again
+    get_runs_version, set_runs_version = mo.state(0)
+    return get_runs_version, set_runs_version
 
 
 @app.cell(hide_code=True)
-def _(finished_runs):
-    run_picker = mo.ui.dropdown(
-        {"(train with the settings above)": ""}
-        | {run_label(r): str(r["path"]) for r in finished_runs},
-        value="(train with the settings above)",
-        label="Open a finished run",
-    )
-    mo.vstack(
-        [
-            run_picker,
+def _(form_errors, get_runs_version, interactive, settings):
+    get_runs_version()
+    if settings is None:
+        _view = mo.callout(
             mo.md(
-                f"<small>{len(finished_runs)} finished run(s) in this runs folder; opening one "
-                "shows its results and curves without training.</small>"
+                f"**{len(form_errors)} field(s) to fix** (marked ⚠ above): Run stays off "
+                "until every value is valid."
             ),
-        ]
-    )
-    return (run_picker,)
-
-
-@app.cell(hide_code=True)
-def _(finished_runs):
-    _rows = [
-        {
-            "run": r["path"].name,
-            "GRPO steps": r["grpo_step"],
-            **{
-                f"{row['stage']} {m}": row.get(m)
-                for row in r["eval"]
-                if row.get("decoding") == "greedy"
-                for m in ("reward_mean", "format_rate")
-            },
-        }
-        for r in finished_runs
-    ]
-    mo.accordion(
-        {
-            "Compare finished runs (greedy held-out metrics)": mo.ui.table(
-                round_frame(pl.DataFrame(_rows)), selection=None
+            kind="danger",
+        )
+    else:
+        _plan = plan_job(settings)
+        _numbers = derived_numbers(_plan["settings"], list_runs(settings.runs_dir), _plan)
+        _eta = _numbers["estimated seconds"]
+        _stages = ", ".join(
+            f"{stage.upper() if stage != 'eval' else 'evaluation'} {sec:.0f} s"
+            for stage, sec in _numbers["seconds per stage"].items()
+        )
+        if _plan["error"] or _numbers["reused"]:
+            _when = ""
+        elif _eta is not None:
+            _when = (
+                f" Estimated time **{_eta / 60:.1f} min** ({_stages}), from "
+                f"{_numbers['estimated from']}."
             )
-            if _rows
-            else mo.md("No finished run yet.")
-        }
-    )
+        else:
+            _when = (
+                " Estimated time: unknown until one run of this model has finished on this "
+                "machine (its stage times are recorded and used from then on)."
+            )
+        _busy = (
+            f"  \n⚠ Process {_plan['holder'].get('pid')} is training this run now "
+            f"(since {_plan['holder'].get('since')}); Run would refuse until it is done."
+            if _plan["holder"]
+            else ""
+        )
+        _view = mo.callout(
+            mo.md(
+                f"**What Run does:** {_plan['text']}{_when}{_busy}  \n"
+                f"<small>{_numbers['completions per GRPO step']} completions per GRPO step "
+                f"({settings.prompts_per_step} prompts × {settings.num_generations}), "
+                f"{_numbers['GRPO completions in all']} in all; "
+                f"{_numbers['SFT demonstrations seen']} SFT demonstrations.</small>"
+            ),
+            kind="danger" if _plan["error"] else "neutral",
+        )
+    mo.output.replace(_view if interactive else None)
     return
 
 
 @app.cell(hide_code=True)
-def _(run_picker, settings):
-    job_settings = (
-        JobSettings.from_dict(json.loads((Path(run_picker.value) / "settings.json").read_text()))
-        if run_picker.value
-        else settings
+def _(form_errors, interactive, run_picker):
+    run_button = mo.ui.run_button(
+        label="Run SFT → GRPO", kind="success", disabled=bool(form_errors)
     )
-    data = builtin_splits(job_settings)
-    _counts = pl.DataFrame([data["counts"]])
-    _tasks = data["qa"].group_by("task", "split").len().sort("task", "split")
-    mo.accordion(
-        {
-            "Data of this run": mo.vstack(
-                [
-                    mo.ui.table(_counts, selection=None),
-                    mo.ui.table(_tasks, selection=None, page_size=25),
-                ]
-            )
-        }
-    )
-    return data, job_settings
-
-
-@app.cell(hide_code=True)
-def _(interactive, run_picker):
-    run_button = mo.ui.run_button(label="Run SFT → GRPO", kind="success")
     if interactive and not run_picker.value:
         mo.output.replace(run_button)
     return (run_button,)
 
 
+@app.cell(hide_code=True)
+def _(run_picker, settings):
+    # an opened run is described by its own settings, not the form's
+    job_settings = run_settings(run_picker.value) if run_picker.value else settings
+    return (job_settings,)
+
+
 @app.cell(hide_code=True, expand_output=True)
-def _(data, interactive, job_settings, run_button, run_picker):
-    mo.stop(
-        interactive and not run_picker.value and not run_button.value,
-        mo.callout(
-            mo.md("Set the options, then press **Run SFT → GRPO** (or open a finished run)."),
-            kind="info",
-        ),
-    )
+def _(flags, interactive, job_settings, run_button, run_picker, script):
+    job, train_seconds, job_error = None, 0.0, None
     _start = time.perf_counter()
-    _live = LiveCurves(every=max(1, min(5, job_settings.grpo_steps // 10)))
+    _live = LiveCurves(
+        every=max(1, min(5, (job_settings.grpo_steps if job_settings else 10) // 10))
+    )
 
     def _draw():
         mo.output.replace(
@@ -368,69 +430,146 @@ def _(data, interactive, job_settings, run_button, run_picker):
         if _live.record(stage, step, total, logs) and interactive:
             _draw()
         if not interactive and total and (step == total or step % 10 == 0):
-            print(
-                f"[{time.perf_counter() - _start:6.1f}s] {stage} step {step}/{total}",
-                flush=True,
-            )
+            log_line(f"[{time.perf_counter() - _start:6.1f}s] {stage} step {step}/{total}", script)
 
-    try:
-        job = run_job(job_settings, data=data, live=_on_step, evaluate=False)
-    except RunLocked as _locked:
-        mo.stop(True, mo.callout(mo.md(f"**This run is busy.** {_locked}"), kind="warn"))
-    train_seconds = time.perf_counter() - _start
-    if interactive and _live.points:
-        _draw()
-    elif interactive:
-        mo.output.replace(
-            mo.callout(
+    if interactive and not run_picker.value and not run_button.value:
+        _view = mo.callout(
+            mo.md("Set the options, then press **Run SFT → GRPO** (or open a finished run)."),
+            kind="info",
+        )
+    elif job_settings is None:
+        _view = None  # the form's errors say what to fix
+    else:
+        try:
+            job = run_job(
+                job_settings,
+                live=_on_step,
+                evaluate=False,
+                # a browser session refuses at once (the callout names the holder); a
+                # script waits for it with a progress line, then refuses
+                wait=0.0 if interactive else flags["wait"],
+                on_wait=lambda line: log_line(line, script),
+            )
+        except RunLocked as _locked:
+            if not interactive:
+                raise
+            job_error = mo.callout(mo.md(f"**This run is busy.** {_locked}"), kind="warn")
+        except (OSError, ValueError, RuntimeError) as _failed:
+            if not interactive:
+                raise
+            job_error = mo.callout(
                 mo.md(
-                    f"Opened `{job_settings.run_dir}` from disk: it had finished with these "
-                    "settings, so nothing was trained."
+                    f"**The run could not start.** {_failed}  \n"
+                    "Nothing was kept for it: change the setting named above and press Run "
+                    "again."
+                ),
+                kind="danger",
+            )
+        train_seconds = time.perf_counter() - _start
+        if job_error is not None:
+            _view = job_error
+        elif interactive and _live.points:
+            _draw()
+            _view = None
+        elif interactive:
+            _view = mo.callout(
+                mo.md(
+                    f"Opened `{job['settings'].run_dir}` from disk: it had finished, so "
+                    "nothing was trained."
                 ),
                 kind="info",
             )
-        )
+        else:
+            _view = None
+    if _view is not None:
+        mo.output.replace(_view)
     return job, train_seconds
 
 
 @app.cell(hide_code=True)
 def _(job):
-    run = RunFolder(job["settings"].run_dir)
+    run = RunFolder(job["settings"].run_dir) if job else None
     return (run,)
 
 
 @app.cell(hide_code=True)
-def _(job, run):
+def _(interactive, job, run, script):
     # evaluate_run reads back the evaluation stored in the run folder when it was made of
     # the same models' steps and evaluation settings (its eval_stamp.json): re-opening a
     # finished run does not re-generate thousands of answers, and a changed run is never
     # served a stale evaluation
-    evaluation = evaluate_run(run.path)
-    return (evaluation,)
+    evaluation, evaluated_now = None, False
+    if job is not None:
+        _decodings = 2 if job["settings"].eval_sampled else 1
+        _total = 2 * _decodings
+        _seen = []
+        _start = time.perf_counter()
+
+        def _progress(label):
+            _seen.append(label)
+            _line = (
+                f"Evaluating on held-out items: {label}, {len(_seen)} of {_total} "
+                f"({time.perf_counter() - _start:.0f} s so far)"
+            )
+            if interactive:
+                mo.output.replace(mo.callout(mo.md(_line), kind="info"))
+            else:
+                log_line(_line, script)
+
+        evaluation = evaluate_run(run.path, settings=job["settings"], progress=_progress)
+        evaluated_now = bool(_seen)
+        mo.output.clear()
+    return evaluated_now, evaluation
 
 
 @app.cell(hide_code=True, expand_output=True)
-def _(evaluation, job):
-    card = results_card(evaluation)
-    card["recipe"] = recipe_note(load_recipe(RECIPE_CHECK), job["settings"].to_dict())
-    mo.vstack(
-        [
-            mo.md("## Results"),
-            mo.callout(
-                mo.md(card["text"]),
-                kind="warn" if card["regressions"] else "success",
-            ),
-            mo.md(card["recipe"]),
-            mo.ui.table(card["table"], selection=None, page_size=20)
-            if card["table"].height
-            else mo.md(""),
-            mo.md(
-                f"<small>change = grpo − sft; low/high: {card['covers']}. "
-                "Verdict: *helps* / *hurts* when the whole interval is above / below 0, "
-                "*within noise* otherwise.</small>"
-            ),
-        ]
-    )
+def _(evaluation, job, train_seconds):
+    card = None
+    if evaluation is not None:
+        card = results_card(evaluation)
+        card["recipe"] = recipe_note(load_recipe(RECIPE_CHECK), job["settings"].to_dict())
+        _s = job["settings"]
+        _how = (
+            "opened from disk: nothing was trained now"
+            if job["reused"]
+            else f"trained here in {train_seconds / 60:.1f} min"
+        )
+        _own = {
+            k: field_text(v)
+            for k, v in _s.to_dict().items()
+            if k not in ("name", "runs_dir", "tasks", "spec") and v != getattr(JobSettings(), k)
+        }
+        _view = mo.vstack(
+            [
+                mo.md("## Results"),
+                mo.md(
+                    f"<small>Run `{_s.run_dir.name}`: {job['grpo'].global_step} GRPO steps "
+                    f"after {_s.sft_steps} SFT steps, reward preset "
+                    f"`{spec_name(_s.spec)}`"
+                    + (
+                        "; differs from the defaults in "
+                        + ", ".join(f"{k} = {v}" for k, v in _own.items())
+                        if _own
+                        else "; default settings"
+                    )
+                    + f" ({_how}).</small>"
+                ),
+                mo.callout(
+                    mo.md(card["text"]),
+                    kind="warn" if card["regressions"] else "success",
+                ),
+                mo.md(card["recipe"]),
+                mo.ui.table(card["table"], selection=None, page_size=20)
+                if card["table"].height
+                else mo.md(""),
+                mo.md(
+                    f"<small>change = grpo − sft; low/high: {card['covers']}. "
+                    "Verdict: *helps* / *hurts* when the whole interval is above / below 0, "
+                    "*within noise* otherwise.</small>"
+                ),
+            ]
+        )
+        mo.output.replace(_view)
     return (card,)
 
 
@@ -442,22 +581,28 @@ def _():
 
 @app.cell(hide_code=True, expand_output=True)
 def _(job, run, smoothing):
-    sft_chart, sft_points = sft_loss_chart(
-        RunFolder(job["settings"].sft_dir).read_metrics(), window=smoothing.value
-    )
-    run_charts = grpo_charts(RunFolder(run.path / "grpo").read_metrics(), window=smoothing.value)
-    _charts = [sft_chart, *[chart for chart, _ in run_charts.values()]]
-    mo.vstack(
-        [
-            mo.md("## Training curves"),
-            smoothing,
-            # two charts a row; each has its own legend and takes the width it is given
-            *[
-                mo.hstack(_charts[i : i + 2], widths="equal", gap=1)
-                for i in range(0, len(_charts), 2)
-            ],
-        ]
-    )
+    sft_chart, sft_points, run_charts = None, 0, {}
+    if job is not None:
+        sft_chart, sft_points = sft_loss_chart(
+            RunFolder(job["settings"].sft_dir).read_metrics(), window=smoothing.value
+        )
+        run_charts = grpo_charts(
+            RunFolder(run.path / "grpo").read_metrics(), window=smoothing.value
+        )
+        _charts = [sft_chart, *[chart for chart, _ in run_charts.values()]]
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md("## Training curves"),
+                    smoothing,
+                    # two charts a row; each has its own legend and takes the width it is given
+                    *[
+                        mo.hstack(_charts[i : i + 2], widths="equal", gap=1)
+                        for i in range(0, len(_charts), 2)
+                    ],
+                ]
+            )
+        )
     return run_charts, sft_chart, sft_points
 
 
@@ -467,109 +612,133 @@ def _(run):
     from eemo_rewards.audit.report import signals_chart as _signals_chart
     from eemo_rewards.audit.signals import run_signals as _run_signals
 
-    _signals = _run_signals(run.path)
-    _flags = "\n".join(
-        f"- **{_f.signal}** at step {_f.step}: {_f.message}" for _f in _signals.flags
-    )
-    mo.vstack(
-        [
-            mo.callout(
-                mo.md(_flags or "No signature of reward hacking in the logged metrics."),
-                kind="warn" if _flags else "success",
-            ),
-            mo.ui.altair_chart(
-                _signals_chart(_signals), chart_selection=False, legend_selection=False
-            ),
-        ]
-    )
+    if run is not None:
+        _signals = _run_signals(run.path)
+        _flags = "\n".join(
+            f"- **{_f.signal}** at step {_f.step}: {_f.message}" for _f in _signals.flags
+        )
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.callout(
+                        mo.md(_flags or "No signature of reward hacking in the logged metrics."),
+                        kind="warn" if _flags else "success",
+                    ),
+                    mo.ui.altair_chart(
+                        _signals_chart(_signals), chart_selection=False, legend_selection=False
+                    ),
+                ]
+            )
+        )
     return
 
 
 @app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
-    _long = long_metrics(evaluation, ["stage", "decoding"])
-    eval_table = comparison_table(_long)
-    eval_chart = metric_bars(_long, x="stage", row="decoding")
-    mo.vstack(
-        [
-            mo.md("### Held-out evaluation: every metric, SFT checkpoint → after GRPO"),
-            mo.ui.table(eval_table, selection=None, page_size=60),
-            eval_chart,
-        ]
-    )
+    eval_table, eval_chart = None, None
+    if evaluation is not None:
+        _long = long_metrics(evaluation, ["stage", "decoding"])
+        eval_table = comparison_table(_long)
+        eval_chart = metric_bars(_long, x="stage", row="decoding")
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md("### Held-out evaluation: every metric, SFT checkpoint → after GRPO"),
+                    mo.ui.table(eval_table, selection=None, page_size=60),
+                    eval_chart,
+                ]
+            )
+        )
     return eval_chart, eval_table
 
 
 @app.cell(hide_code=True, expand_output=True)
 def _(job, run):
-    _funcs, _weights = job["settings"].spec.build()
-    grpo_cards = completion_cards(
-        job["grpo"].samples or RunFolder(run.path / "grpo").read_samples(),
-        weights=dict(zip([f.__name__ for f in _funcs], _weights, strict=True)),
-        group_size=job["settings"].num_generations,
-        limit=8,
-    )
-    grpo_samples = round_frame(
-        pl.DataFrame(
-            job["grpo"].samples
-            or RunFolder(run.path / "grpo").read_samples()
-            or [{"completion": ""}]
+    grpo_cards, grpo_samples = None, None
+    if job is not None:
+        _funcs, _weights = job["settings"].spec.build()
+        _samples = job["grpo"].samples or RunFolder(run.path / "grpo").read_samples()
+        grpo_cards = completion_cards(
+            _samples,
+            weights=dict(zip([f.__name__ for f in _funcs], _weights, strict=True)),
+            group_size=job["settings"].num_generations,
+            limit=8,
         )
-    )
-    mo.vstack(
-        [
-            mo.md(
-                "### Completions of the last GRPO step\n"
-                "<small>One card per completion, different prompts first: think and answer "
-                "whole, each reward's score, the weighted total and the advantage within its "
-                "group (recomputed from the totals as TRL scales by group).</small>"
-            ),
-            mo.Html(grpo_cards),
-        ]
-    )
+        grpo_samples = round_frame(pl.DataFrame(_samples or [{"completion": ""}]))
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md(
+                        "### Completions of the last GRPO step\n"
+                        "<small>One card per completion, different prompts first: think and "
+                        "answer whole, each reward's score, the weighted total and the "
+                        "advantage within its group (recomputed from the totals as TRL scales "
+                        "by group).</small>"
+                    ),
+                    mo.Html(grpo_cards),
+                ]
+            )
+        )
     return grpo_cards, grpo_samples
 
 
 @app.cell(hide_code=True, expand_output=True)
 def _(evaluation):
-    eval_examples = round_frame(
-        examples_frame(
-            evaluation,
-            ["stage", "decoding"],
-            ["task", "solution", "completion", "correct", "reward"],
+    eval_examples, before_after = None, None
+    if evaluation is not None:
+        eval_examples = round_frame(
+            examples_frame(
+                evaluation,
+                ["stage", "decoding"],
+                ["task", "solution", "completion", "correct", "reward"],
+            )
         )
-    )
-    before_after = before_after_cards(evaluation, limit=4)
-    mo.vstack(
-        [
-            mo.md("### The same held-out prompts before (sft) and after (grpo), greedy"),
-            mo.Html(before_after),
-        ]
-    )
+        before_after = before_after_cards(evaluation, limit=4)
+        mo.output.replace(
+            mo.vstack(
+                [
+                    mo.md("### The same held-out prompts before (sft) and after (grpo), greedy"),
+                    mo.Html(before_after),
+                ]
+            )
+        )
     return before_after, eval_examples
 
 
 @app.cell(hide_code=True)
-def _(card, evaluation, interactive, job, run, train_seconds):
-    _grpo = job["grpo"]
-    _summary = {
-        "run folder": str(run.path),
-        "training seconds (this session)": round(train_seconds, 1),
-        "reused from disk": bool(job["reused"]),
-        "GRPO global step": _grpo.global_step,
-        "GRPO s/step": round(sum(_grpo.step_seconds) / max(len(_grpo.step_seconds), 1), 3),
-        "reward share of GRPO time": f"{_grpo.reward_share:.3%}",
-    }
-    if not interactive:
-        print("summary:", _summary)
-        print("results card:", card["text"])
-        for _row in evaluation:
-            _keys = ("reward_mean", "format_rate", "perception_acc", "emotion_acc")
-            print(
-                _row["stage"], _row["decoding"], {k: round(_row[k], 3) for k in _keys if k in _row}
-            )
-    run_summary = _summary
-    mo.accordion({"Run summary": mo.ui.table(pl.DataFrame([_summary]), selection=None)})
+def _(card, evaluation, interactive, job, run, script, set_runs_version, train_seconds):
+    run_summary = None
+    if job is not None:
+        _grpo = job["grpo"]
+        _trained = not job["reused"]
+        run_summary = {
+            "run folder": str(run.path),
+            "what happened": job["plan"],
+            "seconds here (training)": round(train_seconds, 1) if _trained else None,
+            "GRPO global step": _grpo.global_step,
+            "GRPO s/step": round(sum(_grpo.step_seconds) / len(_grpo.step_seconds), 3)
+            if _grpo.step_seconds
+            else None,
+            "reward share of GRPO time": f"{_grpo.reward_share:.3%}" if _trained else None,
+        }
+        run_summary = {k: v for k, v in run_summary.items() if v is not None}
+        if script:
+            print("summary:", run_summary)
+            print("results card:", card["text"])
+            for _row in evaluation:
+                _keys = ("reward_mean", "format_rate", "perception_acc", "emotion_acc")
+                print(
+                    _row["stage"],
+                    _row["decoding"],
+                    {k: round(_row[k], 3) for k in _keys if k in _row},
+                )
+        # the estimate and the compare table read the runs folder again
+        set_runs_version(lambda v: v + 1)
+        mo.output.replace(
+            mo.accordion({"Run summary": mo.ui.table(pl.DataFrame([run_summary]), selection=None)})
+            if interactive
+            else None
+        )
     return (run_summary,)
 
 
@@ -580,47 +749,59 @@ def _(
     eval_chart,
     eval_examples,
     eval_table,
+    evaluated_now,
+    flags,
     grpo_cards,
     grpo_samples,
-    interactive,
-    report_path,
+    job,
     run,
     run_charts,
     run_summary,
+    script,
     sft_chart,
     sft_points,
 ):
-    _charts = {"sft_loss": (sft_chart, sft_points), **run_charts}
-    _charts["evaluation"] = (eval_chart, eval_table.height)
-    written_reports = write_run_report(
-        [run.path / "report.html", *([Path(report_path)] if report_path else [])],
-        run_dir=run.path,
-        summary=run_summary,
-        charts=_charts,
-        eval_table=eval_table,
-        grpo_samples=grpo_samples,
-        eval_examples=eval_examples,
-        results=card,
-        grpo_cards=grpo_cards,
-        before_after=before_after,
-    )
-    if not interactive:
+    written_reports = []
+    if job is not None:
+        # a report is what was shared: opening a finished run rewrites neither the run's
+        # own copy nor --report; they are written when something was computed here, or
+        # when --report names a path
+        _computed = not job["reused"] or evaluated_now
+        _targets = []
+        if _computed or not (run.path / "report.html").exists():
+            _targets.append(run.path / "report.html")
+        if flags["report"] and (_computed or flags["report_asked"]):
+            _targets.append(Path(flags["report"]))
+        _charts = {"sft_loss": (sft_chart, sft_points), **run_charts}
+        _charts["evaluation"] = (eval_chart, eval_table.height)
+        if _targets:
+            written_reports = write_run_report(
+                _targets,
+                run_dir=run.path,
+                summary=run_summary,
+                charts=_charts,
+                eval_table=eval_table,
+                grpo_samples=grpo_samples,
+                eval_examples=eval_examples,
+                results=card,
+                grpo_cards=grpo_cards,
+                before_after=before_after,
+            )
         for _path in written_reports:
-            print(f"standalone report: {_path}", flush=True)
-    mo.md(
-        "### Standalone report\n\nA self-contained copy of this run's charts and tables "
-        "(opens offline from disk): " + ", ".join(f"`{_path}`" for _path in written_reports)
-    )
+            log_line(f"standalone report: {_path}", script)
+        _kept = run.path / "report.html"
+        mo.output.replace(
+            mo.md(
+                "<small>Standalone report (self-contained, opens offline): "
+                + (
+                    "written to " + ", ".join(f"`{_path}`" for _path in written_reports)
+                    if written_reports
+                    else f"`{_kept}`, as written when the run was computed (left as it is)"
+                )
+                + ".</small>"
+            )
+        )
     return
-
-
-@app.function(hide_code=True)
-def test_report_flag_is_split_from_the_job_flags():
-    assert split_report_flag({"grpo-steps": 3}) == (DEFAULT_REPORT, ["--grpo-steps", "3"])
-    report, rest = split_report_flag({"report": "out/r.html", "tasks": "emotion"})
-    assert (report, rest) == ("out/r.html", ["--tasks", "emotion"])
-    assert split_report_flag({"report": "none"})[0] is None
-    assert JobSettings.from_args(rest).tasks == ("emotion",)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="eemo-rewards: SFT")
+app = marimo.App(width="medium", app_title="eemo-rewards: SFT", css_file="static-page.css")
 
-with app.setup:
+with app.setup(hide_code=True):
     import time
     import warnings
 
@@ -33,7 +33,7 @@ def _():
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _():
     hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
@@ -42,7 +42,7 @@ def _():
     return cli, interactive
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(cli):
     model = mo.ui.text(value=cli.model, label="model (tiny, smollm2, hub id or folder)")
     n_images = mo.ui.number(start=7, stop=1_000_000, step=100, value=cli.n_images, label="images")
@@ -74,7 +74,7 @@ def _(cli):
     return batch, lora, lr, model, n_images, sft_rows, sft_steps, tasks
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(batch, cli, lora, lr, model, n_images, sft_rows, sft_steps, tasks):
     settings = JobSettings.from_dict(
         {
@@ -97,7 +97,7 @@ def _(batch, cli, lora, lr, model, n_images, sft_rows, sft_steps, tasks):
     return data, settings
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(interactive):
     run_button = mo.ui.run_button(label="Run SFT")
     if interactive:
@@ -105,7 +105,7 @@ def _(interactive):
     return (run_button,)
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(data, interactive, run_button, settings):
     mo.stop(interactive and not run_button.value, mo.md("Press **Run SFT** to train."))
     _start = time.perf_counter()
@@ -125,7 +125,7 @@ def _(data, interactive, run_button, settings):
     return bundle, final, metrics
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(metrics):
     _cols = [c for c in ("loss", "mean_token_accuracy", "entropy") if c in metrics.columns]
     _long = (
@@ -144,7 +144,7 @@ def _(metrics):
     return
 
 
-@app.cell
+@app.cell(hide_code=True)
 def _(bundle, data, final, settings):
     _preview = data["test"].select(range(min(64, len(data["test"]))))
     _result = evaluate_model(

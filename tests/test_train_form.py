@@ -8,15 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eemo_rewards.analysis.live import LiveCurves
 from eemo_rewards.spec import PRESETS, preset
 from eemo_rewards.train.form import (
     BASIC_SETTINGS,
+    compare_rows,
     derived_numbers,
+    differing_settings,
+    field_value,
+    model_problem,
     run_label,
     settings_layout,
     spec_controls,
+    validate_form,
 )
 from eemo_rewards.train.pipeline import REPORT_TO, JobSettings
 
@@ -56,39 +63,51 @@ def test_preset_controls_start_at_the_presets_values_and_only_used_ones_show(nam
     assert spec_controls(rebuilt) == controls
 
 
-def _finished_run(tmp_path: Path, settings: JobSettings, sft_runtime: float, grpo_runtime: float):
-    from eemo_rewards.train.runs import RunFolder
+def _timed_run(tmp_path: Path, settings: JobSettings, records: list[dict]) -> dict:
+    from eemo_rewards.train.pipeline import TIMING_FILE
 
-    for folder, runtime, steps in ((settings.sft_dir, sft_runtime, settings.sft_steps),
-                                   (settings.run_dir / "grpo", grpo_runtime,
-                                    settings.grpo_steps)):  # fmt: skip
-        run = RunFolder(folder).ensure()
-        run.write_metrics([{"step": steps, "train_runtime": runtime}])
-        (run.final_dir).mkdir(parents=True, exist_ok=True)
-        (run.final_dir / "config.json").write_text("{}")
-        run.finished_path.write_text(json.dumps({"global_step": steps}))
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    (settings.run_dir / TIMING_FILE).write_text(json.dumps(records))
     return {"path": settings.run_dir, "settings": settings, "finished": True, "grpo_step": 0}
 
 
-def test_derived_numbers_and_a_time_estimate_from_an_earlier_run(tmp_path):
+def test_the_estimate_counts_sft_grpo_and_evaluation_at_the_measured_speed(tmp_path):
+    from eemo_rewards.train.pipeline import plan_job, work_units
+
     old = JobSettings(runs_dir=str(tmp_path), sft_steps=10, grpo_steps=5, prompts_per_step=2,
                       num_generations=4)  # fmt: skip
-    runs = [_finished_run(tmp_path, old, sft_runtime=20.0, grpo_runtime=80.0)]
-    # 2 s per SFT step, 80 s / 40 completions = 2 s per completion
+    runs = [
+        _timed_run(tmp_path, old, [
+            {"stage": "sft", "model": "tiny", "units": 100, "seconds": 50.0, "when": 1},
+            {"stage": "grpo", "model": "tiny", "units": 1000, "seconds": 20.0, "when": 2},
+            {"stage": "eval", "model": "tiny", "units": 400, "seconds": 40.0, "when": 3},
+        ])
+    ]  # fmt: skip
     new = JobSettings(runs_dir=str(tmp_path), sft_steps=30, grpo_steps=10, prompts_per_step=1,
                       num_generations=8)  # fmt: skip
-    numbers = derived_numbers(new, runs)
+    plan = plan_job(new)
+    assert plan["action"] == "new" and plan["sft"] == "train"
+    numbers = derived_numbers(new, runs, plan)
     assert numbers["completions per GRPO step"] == 8
     assert numbers["GRPO completions in all"] == 80
     assert numbers["SFT demonstrations seen"] == 30 * new.sft_batch_size
-    assert numbers["estimated training seconds"] == pytest.approx(30 * 2.0 + 80 * 2.0)
+    expected = {
+        "sft": 0.5 * work_units(new, "sft", 30),
+        "grpo": 0.02 * work_units(new, "grpo", 10),
+        "eval": 0.1 * work_units(new, "eval"),
+    }
+    assert numbers["seconds per stage"] == pytest.approx(expected)
+    assert numbers["estimated seconds"] == pytest.approx(sum(expected.values()), abs=0.2)
     assert "tiny" in numbers["estimated from"] and not numbers["reused"]
-    # the same settings again: both stages are reused, nothing to train
-    again = derived_numbers(old, runs)
-    assert again["estimated training seconds"] == 0 and again["reused"]
+    # a newer measurement moves the estimate (it updates after every run)
+    runs.append(_timed_run(tmp_path, JobSettings(runs_dir=str(tmp_path), seed=9), [
+        {"stage": "eval", "model": "tiny", "units": 100, "seconds": 100.0, "when": 4},
+    ]))  # fmt: skip
+    slower = derived_numbers(new, runs, plan)
+    assert slower["seconds per stage"]["eval"] > numbers["seconds per stage"]["eval"]
     # another model: no guess
     other = derived_numbers(JobSettings(runs_dir=str(tmp_path), model="smollm2"), runs)
-    assert other["estimated training seconds"] is None
+    assert other["estimated seconds"] is None
 
 
 def test_run_labels_name_the_preset_of_an_edited_spec(tmp_path):
@@ -96,6 +115,76 @@ def test_run_labels_name_the_preset_of_an_edited_spec(tmp_path):
     label = run_label({"path": tmp_path / "tiny-1", "grpo_step": 3, "eval": [],
                        "settings": JobSettings(spec=spec)})  # fmt: skip
     assert label == "tiny-1 · 3 GRPO steps · soft"
+
+
+def test_picker_labels_and_compare_rows_name_what_differs(tmp_path):
+    runs = [
+        {"path": tmp_path / "a", "grpo_step": 100, "eval": [], "modified": 0,
+         "settings": JobSettings(sft_steps=600)},
+        {"path": tmp_path / "b", "grpo_step": 100, "eval": [], "modified": 0,
+         "settings": JobSettings(sft_steps=200, grpo_learning_rate=5e-5)},
+    ]  # fmt: skip
+    assert differing_settings(runs) == ["sft_steps", "grpo_learning_rate"]
+    labels = [run_label(r, runs) for r in runs]
+    assert "SFT steps 600" in labels[0] and "GRPO learning rate 1e-05" in labels[0]
+    assert "SFT steps 200" in labels[1] and "GRPO learning rate 5e-05" in labels[1]
+    assert len(set(labels)) == 2
+    rows = compare_rows(runs)
+    assert [r["SFT steps"] for r in rows] == ["600", "200"]
+    assert "seed" not in rows[0]  # only what differs
+
+
+FLOATS = [n for n, f in JobSettings.form_fields().items() if f["type"] == "float" and "range" in f]
+INTS = [n for n, f in JobSettings.form_fields().items() if f["type"] == "int" and "range" in f]
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(FLOATS), value=st.floats(allow_nan=False, allow_infinity=False),
+       style=st.sampled_from(["{:e}", "{:E}", "{!r}", "{:.3g}", " {} "]))  # fmt: skip
+def test_a_float_field_takes_any_notation_or_says_what_is_wrong(name, value, style):
+    text = style.format(value)
+    field = JobSettings.form_fields()[name]
+    low, high = field["range"][:2]
+    number = float(text)
+    parsed, error = field_value(name, text)
+    ok = low <= number <= high and not (name.endswith("learning_rate") and number <= 0)
+    if ok:
+        assert error is None and parsed == number
+    else:
+        assert parsed is None and field["label"] in error and text.strip() in error
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(INTS), value=st.integers(-(10**7), 10**7) | st.floats(-1e7, 1e7))
+def test_an_int_field_takes_whole_numbers_in_range_only(name, value):
+    low, high = JobSettings.form_fields()[name]["range"][:2]
+    parsed, error = field_value(name, str(value))
+    if float(value) == int(value) and low <= value <= high:
+        assert error is None and parsed == int(value)
+    else:
+        assert parsed is None and error
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=12))
+def test_malformed_numbers_are_errors_never_a_default(text):
+    for name in ("grpo_learning_rate", "sft_steps"):
+        parsed, error = field_value(name, text)
+        assert (parsed is None) != (error is None)
+        if parsed is not None:
+            assert parsed == float(text.strip().replace("_", ""))
+
+
+def test_the_form_says_what_is_wrong_with_a_model_and_passes_what_loads(tmp_path):
+    values, errors = validate_form({"model": "nobody/not-a-model", "sft_steps": "600"})
+    assert values == {"sft_steps": 600} and "tiny" in errors["model"]
+    assert "hf download nobody/not-a-model" in errors["model"]
+    assert validate_form({"model": "tiny"}) == ({"model": "tiny"}, {})
+    (tmp_path / "m").mkdir()
+    assert "no config.json" in model_problem(str(tmp_path / "m"))
+    (tmp_path / "m" / "config.json").write_text("{}")
+    assert model_problem(str(tmp_path / "m")) is None
+    assert "no folder" in model_problem("./missing/model")
 
 
 def test_live_curves_keep_one_point_per_logged_step_and_time_each_stage_apart():

@@ -15,6 +15,7 @@ pytest.importorskip("marimo")
 pytest.importorskip("trl")
 
 from eemo_rewards.report import find_chromium, inspect_report
+from eemo_rewards.train.settings import JobSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["sft.py", "grpo.py", "eval.py"]
@@ -50,6 +51,32 @@ def test_notebook_passes_marimo_check_strict(name):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def _grpo_notebook():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grpo_notebook", ROOT / "notebooks" / "grpo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_notebook_flags_are_split_from_the_job_flags():
+    pytest.importorskip("marimo")
+    pytest.importorskip("trl")
+    grpo = _grpo_notebook()
+    split = grpo.split_notebook_flags
+    flags, rest = split({"grpo-steps": 3})
+    assert rest == ["--grpo-steps", "3"]
+    # not asked: the default path, written only when a run trains here
+    assert flags["report"] == grpo.DEFAULT_REPORT and not flags["report_asked"]
+    assert flags["wait"] == float("inf")
+    flags, rest = split({"report": "out/r.html", "tasks": "emotion", "wait": 5})
+    assert (flags["report"], flags["report_asked"], flags["wait"]) == ("out/r.html", True, 5.0)
+    assert rest == ["--tasks", "emotion"]
+    assert split({"report": "none"})[0]["report"] is None
+    assert JobSettings.from_args(rest).tasks == ("emotion",)
+
+
 @pytest.fixture(scope="module")
 def main_job(tmp_path_factory):
     """The main job exported once on tiny settings, from a fresh working directory (so the
@@ -72,7 +99,6 @@ def test_main_job_exports_an_html_report_then_eval_and_sft_run_as_scripts(main_j
     tmp_path, runs, report, _ = main_job
     html = report.read_text()
     for section in (
-        "Start here",
         "Training curves",
         "Held-out evaluation",
         "Completions of the last GRPO",

@@ -330,7 +330,7 @@ def test_two_trainings_of_one_folder_one_refuses_naming_the_holder(tmp_path, cac
 
 def test_job_reuses_what_it_has_and_extends_grpo(tmp_path, monkeypatch):
     pytest.importorskip("polars")
-    from eemo_rewards.train.pipeline import JobSettings, list_runs, run_job
+    from eemo_rewards.train.pipeline import JobSettings, list_runs, plan_job, run_job
 
     monkeypatch.setenv("EEMO_REWARDS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("EEMO_REWARDS_DATA", str(tmp_path / "data"))
@@ -370,8 +370,34 @@ def test_job_reuses_what_it_has_and_extends_grpo(tmp_path, monkeypatch):
     by_path = {r["path"]: r for r in runs}
     assert by_path[settings.run_dir]["grpo_step"] == 3 and by_path[settings.run_dir]["eval"]
 
-    with pytest.raises(TrainingSetupError, match="asks for fewer"):
-        run_job(JobSettings(**base), evaluate=False)
+    # fewer steps than the run has trained never write into it: its checkpoint at step 2
+    # becomes a new run folder (nothing trains), with the history up to that step
+    saved = (settings.run_dir / "settings.json").read_text()
+    assert json.loads(saved)["grpo_steps"] == 2, "settings.json is written once, at the start"
+    shorter_plan = plan_job(JobSettings(**base))
+    assert shorter_plan["action"] == "from-checkpoint", shorter_plan
+    assert shorter_plan["checkpoint"] == settings.run_dir / "grpo" / "checkpoint-2"
+    shorter = run_job(JobSettings(**base), evaluate=False)
+    branch = shorter["settings"].run_dir
+    assert branch == settings.run_dir.with_name(f"{settings.run_dir.name}-2steps")
+    assert shorter["grpo"].global_step == 2 and not shorter["grpo"].step_seconds
+    assert [r["step"] for r in RunFolder(branch / "grpo").read_metrics() if "reward" in r] == [
+        1,
+        2,
+    ]
+    assert (settings.run_dir / "settings.json").read_text() == saved
+    assert RunFolder(settings.run_dir / "grpo").finished()["global_step"] == 3
+    assert plan_job(JobSettings(**base))["action"] == "reuse"  # the new folder, from now on
+    # no checkpoint at step 1 (two are kept): a new folder trains 1 step from the same SFT
+    one = JobSettings(**{**base, "grpo_steps": 1})
+    assert plan_job(one)["action"] == "branch" and plan_job(one)["sft"] == "reuse"
+    single = run_job(one, evaluate=False)
+    assert single["settings"].run_dir.name.endswith("-1steps")
+    assert single["sft"].reused and len(single["grpo"].step_seconds) == 1
+    assert RunFolder(settings.run_dir / "grpo").finished()["global_step"] == 3
+    assert {r["path"].name: r["grpo_step"] for r in list_runs(tmp_path / "runs")}[
+        settings.run_dir.name
+    ] == 3
     named = JobSettings(**{**base, "name": "mine"})
     run_job(named, evaluate=False)
     with pytest.raises(ValueError, match="differ in \\['beta'\\]"):
@@ -447,3 +473,29 @@ def test_checkpoints_of_every_vlm_family_load_back_whole(tmp_path, family):
     assert _distance(_weights(fresh), saved) > 0
     load_checkpoint_weights(fresh, tmp_path)
     assert _distance(_weights(fresh), saved) == 0.0
+
+
+def test_job_waits_for_or_refuses_a_held_folder_and_a_failed_start_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    from eemo_rewards.train.pipeline import JobSettings, run_job
+    from eemo_rewards.train.runs import lock_holder, run_lock
+
+    monkeypatch.setenv("EEMO_REWARDS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EEMO_REWARDS_DATA", str(tmp_path / "data"))
+    runs = tmp_path / "runs"
+    # an unknown model fails at the start: the error says what to do, no folder is left
+    unknown = JobSettings(runs_dir=str(runs), model="nobody/no-such-model-here")
+    with pytest.raises(OSError, match="not in the local model cache"):
+        run_job(unknown, evaluate=False)
+    assert not runs.exists() or list(runs.iterdir()) == []
+    # a held folder: the second job waits, says who holds it, then refuses naming the holder
+    settings = JobSettings(runs_dir=str(runs))
+    lines: list[str] = []
+    with run_lock(settings.run_dir, what="the main job") as info:
+        assert lock_holder(settings.run_dir)["pid"] == info["pid"]
+        with pytest.raises(RunLocked, match=f"process {info['pid']}"):
+            run_job(settings, wait=0.6, on_wait=lines.append)
+    assert lines and f"process {info['pid']}" in lines[0] and "waiting" in lines[0]
+    assert settings.run_dir.exists(), "a refusal must not remove the holder's folder"
+    assert lock_holder(settings.run_dir) is None

@@ -24,7 +24,9 @@ finished job at once: nothing is trained or evaluated twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -61,11 +63,15 @@ __all__ = [
     "heldout_set",
     "list_runs",
     "per_task_head",
+    "plan_job",
     "run_grpo_stage",
     "run_job",
+    "run_settings",
     "run_sft_stage",
     "stored_eval",
+    "timing_records",
     "tokenizer_corpus",
+    "work_units",
     "write_eval",
 ]
 
@@ -378,6 +384,201 @@ def _finished_step(folder: Path) -> int:
     return int(finished["global_step"]) if finished else 0
 
 
+def _checkpoint_steps(folder: Path) -> list[int]:
+    from eemo_rewards.train.runs import RunFolder
+
+    return [int(p.name.split("-")[1]) for p in RunFolder(folder).checkpoints()]
+
+
+def plan_job(settings: JobSettings) -> dict[str, Any]:
+    """What :func:`run_job` will do with ``settings``, worked out from the disk before it
+    does it, so that a form can say so before its button is pressed.
+
+    Returns ``action``, ``settings`` (the job that will run: for fewer GRPO steps than the
+    run has trained, a new run folder named ``<run>-<N>steps``), ``checkpoint`` (for
+    ``from-checkpoint``), ``trained`` (GRPO steps the run folder already holds), ``sft``
+    (``reuse`` or ``train``), ``holder`` (who holds the folder's lock now, or ``None``) and
+    ``error`` (settings that cannot run here, with what to do; else ``None``). ``action`` is
+    one of
+
+    - ``reuse``: GRPO finished at these steps; read back, nothing trained;
+    - ``continue``: GRPO finished at fewer steps; the same run trains on (history extended);
+    - ``resume``: an interrupted run resumes from its latest checkpoint;
+    - ``new``: a new run (its SFT stage reused when one finished with these SFT settings);
+    - ``from-checkpoint``: fewer steps than the run has trained and it kept a checkpoint at
+      that step: a new run folder holds that checkpoint as its final model, to evaluate;
+    - ``branch``: fewer steps and no checkpoint there: a new run folder trains that many
+      steps from the same SFT stage.
+
+    The finished run is never written to by the last two: training cannot be undone.
+    """
+    from eemo_rewards.train.runs import lock_holder
+
+    run_dir = settings.run_dir
+    done = _finished_step(run_dir / "grpo")
+    kept = _checkpoint_steps(run_dir / "grpo")
+    trained = max([done, *kept])
+    steps = int(settings.grpo_steps)
+    plan: dict[str, Any] = {
+        "settings": settings,
+        "checkpoint": None,
+        "trained": trained,
+        "holder": lock_holder(run_dir),
+        "error": None,
+    }
+    try:
+        _check_same_job(run_dir, settings)
+    except ValueError as exc:
+        plan.update(action="conflict", error=str(exc))
+    if plan["error"] is None and trained > steps:
+        branch = dataclasses.replace(settings, name=f"{run_dir.name}-{steps}steps")
+        inner = plan_job(branch) if branch.run_dir.exists() else None
+        if inner is not None and inner["action"] in ("reuse", "resume", "conflict"):
+            inner["trained_from"] = trained
+            return inner
+        plan["settings"] = branch
+        checkpoint = run_dir / "grpo" / f"checkpoint-{steps}"
+        if done == steps:  # an extension beyond its finished step was interrupted
+            checkpoint = run_dir / "grpo" / "final"
+        if (checkpoint / "config.json").exists():
+            plan.update(action="from-checkpoint", checkpoint=checkpoint)
+        else:
+            plan["action"] = "branch"
+    elif plan["error"] is None:
+        if done == steps:
+            plan["action"] = "reuse"
+        elif done:
+            plan["action"] = "continue"
+        elif kept:
+            plan["action"] = "resume"
+        else:
+            plan["action"] = "new"
+    job = plan["settings"]
+    sft_done = bool(job.sft_from) or _finished_step(job.sft_dir) == int(job.sft_steps)
+    plan["sft"] = "reuse" if sft_done else "train"
+    plan["text"] = _plan_text(plan, settings, done, kept)
+    return plan
+
+
+def _plan_text(plan: Mapping[str, Any], asked: JobSettings, done: int, kept: list[int]) -> str:
+    job = plan["settings"]
+    run = f"`{asked.run_dir}`"
+    sft = "reuses its finished SFT stage" if plan["sft"] == "reuse" else "trains SFT first"
+    action = plan["action"]
+    if action == "conflict":
+        return str(plan["error"])
+    if action == "reuse":
+        return (
+            f"Nothing to train: `{job.run_dir}` finished {job.grpo_steps} GRPO steps with "
+            "these settings; it opens from disk."
+        )
+    if action == "continue":
+        return (
+            f"Continues {run} from GRPO step {done} to {job.grpo_steps} (same folder, "
+            "history extended)."
+        )
+    if action == "resume":
+        return f"Resumes the interrupted run {run} from its checkpoint at step {max(kept)}."
+    if action == "new":
+        return f"A new run `{job.run_dir}`: it {sft}, then trains {job.grpo_steps} GRPO steps."
+    step = job.grpo_steps
+    if action == "from-checkpoint":
+        return (
+            f"{run} has trained {plan['trained']} GRPO steps; its checkpoint at step {step} "
+            f"is evaluated as a new run `{job.run_dir}` (nothing trains; its learning rate "
+            f"followed the {plan['trained']}-step schedule). The finished run is not touched."
+        )
+    return (
+        f"{run} has trained {plan['trained']} GRPO steps and kept no checkpoint at step "
+        f"{step} (it keeps {kept or 'none'}): a new run `{job.run_dir}` {sft} and trains "
+        f"{step} GRPO steps. The finished run is not touched."
+    )
+
+
+#: per-run record of measured stage times, read by the time estimate
+#: (:func:`eemo_rewards.train.form.derived_numbers`)
+TIMING_FILE = "timing.json"
+
+
+def work_units(settings: JobSettings, stage: str, steps: int | None = None) -> int:
+    """How much work a stage of a job is, in the units its speed is measured in: SFT
+    demonstrations (``steps`` × batch), GRPO completion tokens allowed (``steps`` ×
+    completions per step × ``max_completion_length``), evaluation answers (rows per task,
+    three V/A/D dimensions for assessment, × 2 models × decodings; ``steps`` unused).
+    Recorded times and the estimate (:func:`eemo_rewards.train.form.derived_numbers`) both
+    count with this.
+
+    Examples
+    --------
+    >>> s = JobSettings(sft_batch_size=4, prompts_per_step=2, num_generations=4,
+    ...                 max_completion_length=10, eval_rows=5, eval_sampled=False,
+    ...                 tasks=("emotion", "assessment"))
+    >>> work_units(s, "sft", 3), work_units(s, "grpo", 3), work_units(s, "eval")
+    (12, 240, 40)
+    """
+    if stage == "sft":
+        return int(steps or 0) * settings.sft_batch_size
+    if stage == "grpo":
+        per_step = settings.prompts_per_step * settings.num_generations
+        return int(steps or 0) * per_step * settings.max_completion_length
+    if stage == "eval":
+        tasks = list(settings.tasks)
+        groups = len(tasks) + (2 if "assessment" in tasks else 0)
+        return int(settings.eval_rows) * groups * 2 * (2 if settings.eval_sampled else 1)
+    raise ValueError(f"stage={stage!r}; use 'sft', 'grpo' or 'eval'")
+
+
+def _record_timing(run_dir: Path, settings: JobSettings, stage: str, units: int, seconds: float):
+    """Append one measured stage (``units`` of :func:`work_units` done in ``seconds``) to
+    the run folder's :data:`TIMING_FILE`."""
+    from eemo_rewards.train.runs import atomic_write_text
+
+    if units <= 0 or not math.isfinite(seconds) or not run_dir.is_dir():
+        return
+    records = timing_records(run_dir)
+    records.append(
+        {"stage": stage, "model": str(settings.model), "units": int(units),
+         "seconds": round(float(seconds), 3), "when": time.time()}
+    )  # fmt: skip
+    atomic_write_text(run_dir / TIMING_FILE, json.dumps(records[-50:], indent=1))
+
+
+def timing_records(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The measured stage times of a run folder (:data:`TIMING_FILE`), oldest first."""
+    path = Path(run_dir) / TIMING_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
+def _materialise_checkpoint(checkpoint: Path, run: Any, step: int) -> None:
+    """Make ``run`` (a GRPO stage folder) a finished run whose final model is ``checkpoint``
+    of another run: its weights as ``final/``, the history up to ``step``."""
+    from eemo_rewards.train.models import load_model
+    from eemo_rewards.train.models.bundle import save_bundle
+    from eemo_rewards.train.runs import RunFolder, replace_dir, write_records
+
+    source = RunFolder(checkpoint.parent)  # the GRPO stage folder of the longer run
+    run.ensure()
+    staged = run.path / ".staging-final-checkpoint"
+    if staged.exists():
+        import shutil
+
+        shutil.rmtree(staged)
+    save_bundle(load_model(checkpoint), staged)
+    replace_dir(staged, run.final_dir)
+    run.write_metrics([r for r in source.read_metrics() if int(r.get("step", 0)) <= step])
+    samples = [r for r in source.read_samples() if int(r.get("step", 0) or 0) <= step]
+    if samples:
+        write_records(run.samples_path, samples)
+    run.write_json(
+        "finished.json",
+        {"global_step": step, "checkpoint": None, "final": "final", "from": str(checkpoint)},
+    )
+
+
 def run_job(
     settings: JobSettings,
     *,
@@ -386,6 +587,8 @@ def run_job(
     resume: bool | str = "auto",
     evaluate: bool = True,
     live: Callable[[str, int, int, Mapping[str, Any]], Any] | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """SFT → GRPO → evaluation (before and after) in ``settings.run_dir``.
 
@@ -394,9 +597,12 @@ def run_job(
     finished at ``settings.grpo_steps`` is returned as it is, one that finished at fewer
     steps continues from its last step (same folder, history extended), an interrupted one
     resumes from its latest checkpoint with every weight, the optimizer, scheduler and RNG;
-    an evaluation of the same models with the same evaluation settings is read back. The
-    job folder is locked while this runs: a second process asking for it gets
-    :class:`~eemo_rewards.train.runs.RunLocked`.
+    fewer steps than a run has trained go to a new run folder (:func:`plan_job` says which,
+    before anything runs), so a finished run is never written into; an evaluation of the
+    same models with the same evaluation settings is read back. ``settings.json`` is written
+    once, when the job starts. The job folder is locked while this runs: a second process
+    asking for it waits (``wait``) or gets :class:`~eemo_rewards.train.runs.RunLocked`; a
+    start that fails before anything trained leaves no folder behind.
 
     Parameters
     ----------
@@ -418,22 +624,59 @@ def run_job(
     Returns
     -------
     dict
-        ``settings``, ``counts``, ``sft`` and ``grpo`` (TrainResult; ``sft`` is ``None``
+        ``settings`` (those that ran: :func:`plan_job`), ``plan`` (its action),
+        ``counts``, ``sft`` and ``grpo`` (TrainResult; ``sft`` is ``None``
         when the job starts from ``sft_from``; ``reused`` says a stage was read back),
         ``eval`` (list of metric dicts), ``seconds`` per stage, ``reused`` (every stage
         and the evaluation came from disk).
     """
+    from eemo_rewards.train.runs import RunLocked, discard_untrained
+
+    plan = plan_job(settings)
+    if plan["error"]:
+        raise ValueError(plan["error"])
+    settings = plan["settings"]
+    # a start that fails before anything trained leaves no folder behind
+    fresh = [p for p in (settings.run_dir, settings.sft_dir) if not p.exists()]
+    try:
+        return _run_planned(
+            plan, data=data, progress=progress, resume=resume, evaluate=evaluate, live=live,
+            wait=wait, on_wait=on_wait,
+        )  # fmt: skip
+    except RunLocked:
+        raise  # the holder's folder, not ours
+    except BaseException:
+        for folder in fresh:
+            discard_untrained(folder)
+        raise
+
+
+def _run_planned(
+    plan: Mapping[str, Any],
+    *,
+    data: Mapping[str, Any] | None,
+    progress: Callable[[str, int, int], Any] | None,
+    resume: bool | str,
+    evaluate: bool,
+    live: Callable[[str, int, int, Mapping[str, Any]], Any] | None,
+    wait: float,
+    on_wait: Callable[[str], Any] | None,
+) -> dict[str, Any]:
     from eemo_rewards.train.runs import RunFolder, atomic_write_text, run_lock
     from eemo_rewards.train.stage import reuse_finished
 
+    settings = plan["settings"]
     run_dir = settings.run_dir
     seconds: dict[str, float] = {}
-    with run_lock(run_dir, what="the main job"):
+    with run_lock(run_dir, what="the main job", wait=wait, on_wait=on_wait):
         if resume:
             _check_same_job(run_dir, settings)
-        atomic_write_text(
-            run_dir / "settings.json", json.dumps(settings.to_dict(), indent=1, default=str)
-        )
+        if not (run_dir / "settings.json").exists():
+            # written once, when the job starts: what it was started with, never rewritten
+            # (more GRPO steps later extend it: grpo/finished.json holds the step reached)
+            atomic_write_text(
+                run_dir / "settings.json", json.dumps(settings.to_dict(), indent=1, default=str)
+            )
         splits = data if data is not None else _LazySplits(settings, seconds)
         spec = settings.spec
 
@@ -454,10 +697,16 @@ def run_job(
             settings, splits, progress=stage_progress("sft")
         )
         seconds["sft"] = time.perf_counter() - start
+        if sft_result is not None and not sft_result.reused:
+            done = work_units(settings, "sft", len(sft_result.step_seconds))
+            _record_timing(run_dir, settings, "sft", done, seconds["sft"])
 
         start = time.perf_counter()
         # a finished GRPO stage is read back before the data is built (the lazy splits)
-        grpo_result = reuse_finished(RunFolder(run_dir / "grpo"), settings.grpo_steps, stage="grpo")
+        grpo_run = RunFolder(run_dir / "grpo")
+        if plan["action"] == "from-checkpoint" and grpo_run.finished() is None:
+            _materialise_checkpoint(Path(plan["checkpoint"]), grpo_run, settings.grpo_steps)
+        grpo_result = reuse_finished(grpo_run, settings.grpo_steps, stage="grpo")
         if grpo_result is None:
             grpo_result = run_grpo_stage(
                 settings,
@@ -468,6 +717,9 @@ def run_job(
                 resume=resume,
             )
         seconds["grpo"] = time.perf_counter() - start
+        if not grpo_result.reused:
+            done = work_units(settings, "grpo", len(grpo_result.step_seconds))
+            _record_timing(run_dir, settings, "grpo", done, seconds["grpo"])
 
         evaluation: list[dict[str, Any]] = []
         reused_eval = False
@@ -486,10 +738,13 @@ def run_job(
                     progress=(lambda label: progress(f"eval {label}", 0, 0)) if progress else None,
                 )
                 write_eval(run_dir, evaluation, stamp=stamp)
+                took = time.perf_counter() - start
+                _record_timing(run_dir, settings, "eval", work_units(settings, "eval"), took)
             seconds["eval"] = time.perf_counter() - start
     reused = grpo_result.reused and (sft_result is None or sft_result.reused)
     return {
         "settings": settings,
+        "plan": plan["action"],
         "counts": splits.get("counts", {}) or {},
         "sft": sft_result,
         "grpo": grpo_result,
@@ -520,42 +775,68 @@ def write_eval(
         atomic_write_text(stamp_path, json.dumps(dict(stamp), default=str))
 
 
-def evaluate_run(run_dir: str | Path, stamp: Any = None) -> list[dict[str, Any]]:
+def run_settings(run_dir: str | Path) -> JobSettings:
+    """A job folder's own settings: its ``settings.json`` (written when it started) with
+    the GRPO steps it has finished (a run extended later has trained more than it started
+    with), named after the folder itself (so it names this folder whatever the folder's
+    name was derived from)."""
+    run_dir = Path(run_dir)
+    settings = JobSettings.from_dict(json.loads((run_dir / "settings.json").read_text()))
+    step = _finished_step(run_dir / "grpo") or settings.grpo_steps
+    return dataclasses.replace(
+        settings, name=run_dir.name, runs_dir=str(run_dir.parent), grpo_steps=step
+    )
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    stamp: Any = None,
+    *,
+    settings: JobSettings | None = None,
+    progress: Callable[[str], Any] | None = None,
+) -> list[dict[str, Any]]:
     """Evaluate a finished main-job folder (its SFT model and ``grpo/final``) on the held-out
     split its settings describe; writes ``eval.parquet``/``eval.json``. An evaluation stored
     for the same models' steps and evaluation settings is read back instead.
 
-    ``stamp`` is not used: pass something that changes when the models do (the GRPO global
-    step) so that a cache keyed on the arguments notices a resumed run.
+    ``settings`` gives the evaluation settings (``eval_rows``, ...; the folder's own by
+    default, :func:`run_settings`); ``progress(label)`` is called as each model and decoding
+    starts. ``stamp`` is not used: pass something that changes when the models do (the GRPO
+    global step) so that a cache keyed on the arguments notices a resumed run.
     """
     from eemo_rewards.train.models import load_model
 
     del stamp
     run_dir = Path(run_dir)
-    data = json.loads((run_dir / "settings.json").read_text())
-    settings = JobSettings.from_dict(data)
+    own = run_settings(run_dir)
+    if settings is not None:
+        own = dataclasses.replace(own, **{k: getattr(settings, k) for k in EVAL_KEYS})
+    settings = own
     what = eval_stamp(
         settings, _finished_step(settings.sft_final.parent), _finished_step(run_dir / "grpo")
     )
     stored = stored_eval(run_dir, what)
     if stored is not None:
         return stored
+    start = time.perf_counter()
     splits = builtin_splits(settings)
     stages = {
         "sft": load_model(settings.sft_final),
         "grpo": load_model(run_dir / "grpo" / "final"),
     }
-    evaluation = evaluate_stages(stages, splits["test"], settings)
+    evaluation = evaluate_stages(stages, splits["test"], settings, progress=progress)
     write_eval(run_dir, evaluation, stamp=what)
+    took = time.perf_counter() - start
+    _record_timing(run_dir, settings, "eval", work_units(settings, "eval"), took)
     return evaluation
 
 
 def list_runs(runs_dir: str | Path = "runs") -> list[dict[str, Any]]:
     """The jobs under ``runs_dir``, newest first, to reopen and compare without retraining.
 
-    Each entry: ``path`` (the job folder), ``settings`` (a :class:`JobSettings`),
-    ``grpo_step`` (0 while unfinished), ``finished`` (GRPO reached ``grpo_steps``) and
-    ``eval`` (the stored evaluation rows, ``[]`` if none).
+    Each entry: ``path`` (the job folder), ``settings`` (its own, :func:`run_settings`),
+    ``grpo_step`` (0 while unfinished), ``finished`` (GRPO finished), ``eval`` (the stored
+    evaluation rows, ``[]`` if none) and ``modified`` (when it last finished a stage).
     """
     runs = []
     root = Path(runs_dir)
@@ -564,7 +845,7 @@ def list_runs(runs_dir: str | Path = "runs") -> list[dict[str, Any]]:
     for saved in root.glob("*/settings.json"):
         folder = saved.parent
         try:
-            settings = JobSettings.from_dict(json.loads(saved.read_text()))
+            settings = run_settings(folder)
         except (ValueError, TypeError):
             continue  # not a job folder of this version
         step = _finished_step(folder / "grpo")
@@ -578,9 +859,13 @@ def list_runs(runs_dir: str | Path = "runs") -> list[dict[str, Any]]:
                 "path": folder,
                 "settings": settings,
                 "grpo_step": step,
-                "finished": step == settings.grpo_steps,
+                "finished": step > 0,
                 "eval": evaluation,
-                "modified": saved.stat().st_mtime,
+                "modified": max(
+                    p.stat().st_mtime
+                    for p in (saved, folder / "grpo" / "finished.json", folder / "eval.json")
+                    if p.exists()
+                ),
             }
         )
     return sorted(runs, key=lambda r: r["modified"], reverse=True)

@@ -35,7 +35,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ __all__ = [
     "RunFolder",
     "RunLocked",
     "atomic_write_text",
+    "discard_untrained",
+    "lock_holder",
     "read_records",
     "replace_dir",
     "run_lock",
@@ -262,24 +264,81 @@ def _is_main_rank() -> bool:
     return int(os.environ.get("RANK", "0") or 0) == 0
 
 
-@contextlib.contextmanager
-def run_lock(folder: str | os.PathLike, *, what: str = "training"):
-    """Hold ``<folder>/.lock`` while training there; refuse when another process holds it.
+def _holder_text(folder: Path, holder: Mapping[str, Any], what: str) -> str:
+    return (
+        f"{folder} is locked by process {holder.get('pid', '?')} on "
+        f"{holder.get('host', '?')} ({what} since {holder.get('since', '?')}: "
+        f"{holder.get('command', '?')})"
+    )
 
-    The lock is an exclusive ``flock`` on the file, taken without waiting: of two processes
-    that start at once exactly one gets it, and the other gets :class:`RunLocked` naming the
-    holder (pid, host, start time, command; the holder writes them into the file). The
-    operating system drops the lock when its process ends in any way, ``SIGKILL`` included,
-    so a lock left by a dead process is stale by construction and the next process simply
-    takes it: no pid guessing, no race between two processes taking it over. (On a network
-    filesystem without ``flock`` support the lock may not hold across machines.)
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        return json.loads(os.pread(fd, 65536, 0) or b"{}")
+    except ValueError:
+        return {}
+
+
+def lock_holder(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """Who holds ``<folder>/.lock`` now (pid, host, since, command), or ``None`` when no live
+    process does. Looks without taking the lock for longer than the look.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> lock_holder(folder) is None
+    True
+    >>> with run_lock(folder) as info:
+    ...     lock_holder(folder)["pid"] == info["pid"]
+    True
+    """
+    import fcntl
+
+    path = Path(folder) / ".lock"
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(fd) or {"pid": "?"}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def run_lock(
+    folder: str | os.PathLike,
+    *,
+    what: str = "training",
+    wait: float = 0.0,
+    on_wait: Callable[[str], Any] | None = None,
+    poll: float = 1.0,
+    report_every: float = 30.0,
+):
+    """Hold ``<folder>/.lock`` while training there; wait for, or refuse, another holder.
+
+    The lock is an exclusive ``flock`` on the file: of two processes that start at once
+    exactly one gets it. The other waits up to ``wait`` seconds (``math.inf``: until the
+    holder is done), calling ``on_wait(line)`` at once and every ``report_every`` seconds
+    with a line naming the holder (pid, host, start time, command; the holder writes them
+    into the file); then, or at once when ``wait`` is 0, it gets :class:`RunLocked` naming
+    the holder. The operating system drops the lock when its process ends in any way,
+    ``SIGKILL`` included, so a lock left by a dead process is stale by construction and the
+    next process simply takes it: no pid guessing, no race between two processes taking it
+    over. (On a network filesystem without ``flock`` support the lock may not hold across
+    machines.)
 
     Examples
     --------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> with run_lock(folder):
-    ...     with run_lock(folder):
+    ...     with run_lock(folder, wait=0.2, poll=0.05, on_wait=lambda line: print("wait")):
     ...         pass
     Traceback (most recent call last):
     ...
@@ -294,20 +353,31 @@ def run_lock(folder: str | os.PathLike, *, what: str = "training"):
         return
     path = folder / ".lock"
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    start = time.monotonic()
+    told = -math.inf
+    while True:
         try:
-            holder = json.loads(os.read(fd, 65536) or b"{}")
-        except ValueError:
-            holder = {}
-        os.close(fd)
-        raise RunLocked(
-            f"{folder} is locked by process {holder.get('pid', '?')} on "
-            f"{holder.get('host', '?')} ({what} since {holder.get('since', '?')}: "
-            f"{holder.get('command', '?')}). Two processes cannot train into one run folder: "
-            "wait for that one to finish (or stop it), or choose another run name."
-        ) from None
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            waited = time.monotonic() - start
+            if waited >= wait:
+                os.close(fd)
+                raise RunLocked(
+                    _holder_text(folder, holder, what)
+                    + (f"; waited {waited:.0f} s" if wait else "")
+                    + ". Two processes cannot train into one run folder: wait for that one "
+                    "to finish (or stop it), or choose another run name."
+                ) from None
+            if on_wait is not None and waited - told >= report_every:
+                told = waited
+                limit = "until it finishes" if math.isinf(wait) else f"up to {wait:.0f} s"
+                on_wait(
+                    f"waiting {limit} ({waited:.0f} s so far): "
+                    + _holder_text(folder, holder, what)
+                )
+            time.sleep(min(poll, max(wait - waited, 0.0)))
     info = _lock_info()
     try:
         os.ftruncate(fd, 0)
@@ -317,3 +387,33 @@ def run_lock(folder: str | os.PathLike, *, what: str = "training"):
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)  # the file stays (deleting it would race a waiting opener)
         os.close(fd)  # closing drops the flock
+
+
+#: what in a run folder is trained state worth keeping after a failed start
+_TRAINED = ("checkpoint-*", "final", "finished.json", "eval.json")
+
+
+def discard_untrained(folder: str | os.PathLike) -> bool:
+    """Remove ``folder`` when nothing trained lives in it (no checkpoint, ``final/``,
+    ``finished.json`` or evaluation, at any depth): what a failed start leaves behind
+    (``settings.json``, ``.lock``, an empty stage folder). Returns whether it was removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "run"
+    >>> (folder / "grpo").mkdir(parents=True)
+    >>> _ = (folder / "settings.json").write_text("{}")
+    >>> discard_untrained(folder), folder.exists()
+    (True, False)
+    >>> (folder / "grpo" / "checkpoint-2").mkdir(parents=True)
+    >>> discard_untrained(folder), folder.exists()
+    (False, True)
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    if any(next(folder.rglob(pattern), None) is not None for pattern in _TRAINED):
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True

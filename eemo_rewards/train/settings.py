@@ -85,7 +85,9 @@ class JobSettings:
     The defaults finish SFT → GRPO → evaluation on a 2-core CPU in a few minutes.
     """
 
-    name: str = _setting("auto", "run name", "'auto': <model>-<job id> from the settings")
+    name: str = _setting(
+        "auto", "run name", "'auto': <model>-<job id> from the settings", group="run"
+    )
     runs_dir: str = _setting("runs", "runs folder", "where run folders go")
     model: str = _setting(
         "tiny", "model", "tiny (offline, random-initialised), smollm2, a hub id or a folder",
