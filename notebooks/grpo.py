@@ -34,7 +34,7 @@ with app.setup(hide_code=True):
     )
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report.run_report import write_run_report
-    from eemo_rewards.spec import PRESETS, RewardSpec, preset
+    from eemo_rewards.spec import PRESETS, preset
     from eemo_rewards.train.form import (
         compare_rows,
         derived_numbers,
@@ -213,9 +213,11 @@ def _(cli):
         return mo.ui.text(value=field_text(value), label=label, debounce=300)
 
     form = mo.ui.dictionary({name: _widget(name, f) for name, f in form_fields.items()})
+    # the preset the command line's spec is, if it is one (any spelling of it)
+    _cli_preset = next((p for p in sorted(PRESETS) if preset(p) == cli.spec), None)
     spec_preset = mo.ui.dropdown(
-        sorted(PRESETS) + (["(from --spec)"] if cli.spec not in PRESETS else []),
-        value=cli.spec if cli.spec in PRESETS else "(from --spec)",
+        sorted(PRESETS) + (["(from --spec)"] if _cli_preset is None else []),
+        value=_cli_preset or "(from --spec)",
         label="reward preset",
     )
     return form, form_fields, layout, spec_preset
@@ -262,10 +264,7 @@ def _(form, form_fields, interactive, layout, spec_preset):
 
 @app.cell(hide_code=True)
 def _(cli, interactive, spec_preset):
-    if spec_preset.value in PRESETS:
-        base_spec = preset(spec_preset.value)
-    else:
-        base_spec = RewardSpec.from_json(cli.spec)
+    base_spec = preset(spec_preset.value) if spec_preset.value in PRESETS else cli.spec
     term_keys = [t.key for t in base_spec.terms]
     weights = mo.ui.dictionary(
         {
