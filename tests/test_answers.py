@@ -21,7 +21,6 @@ from eemo_rewards.answers import (
     read_label,
     read_yes_no,
 )
-from eemo_rewards.choice import extract_choice as old_extract_choice
 from eemo_rewards.rewards.intensity import parse_scores as old_parse_scores
 from eemo_rewards.rewards.ranking import parse_comparison as old_parse_comparison
 from eemo_rewards.rewards.ranking import parse_ranking as old_parse_ranking
@@ -36,7 +35,6 @@ E7 = "eemo_bench7"
 
 
 def test_public_names_still_import_from_their_old_homes():
-    assert old_extract_choice is extract_choice
     assert old_parse_scores is parse_scores
     assert old_parse_ranking is parse_ranking
     assert old_parse_comparison is parse_comparison

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eemo_rewards.choice import choose_option, extract_choice, normalise_options, read_yes_no
+from eemo_rewards.answers import choose_option, extract_choice, normalise_options, read_yes_no
 
 YES_NO = {"A": "No.", "B": "Yes."}
 EMOTIONS = ["Joy", "Fear", "A strong sense of dominance", "Neutral"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from eemo_rewards.choice import extract_choice
+from eemo_rewards.answers import extract_choice
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 RESPONSES = REFERENCE / "eemo-bench" / "responses"

@@ -14,9 +14,9 @@ module                   reads
                          (:func:`parse_scores`)
 :mod:`.rankings`         a ranking of emotions, strongest first (:func:`parse_ranking`)
 :mod:`.comparisons`      which image of a pair (:func:`parse_comparison`)
-:mod:`.consistency`      what the ``<think>`` reasoning argues for, and whether the answer
-                         agrees (:func:`~.consistency.consistency_score`)
 =======================  ===============================================================
+
+What the ``<think>`` reasoning argues for is the judges' business (:mod:`eemo_rewards.judges`).
 
 Every reader runs in time linear in the answer's length, uses the standard library only,
 and folds wrappers first (``\\boxed{B}``, ``$\\text{B}$``, ``{B}``, full-width ``（Ｂ）``).

@@ -46,7 +46,7 @@ from eemo_rewards.data.labels import TAXONOMY_LABELS, label_distance
 from eemo_rewards.data.schema import QA_SCHEMA, VAD_SCALES, conform_records, validate_records
 from eemo_rewards.data.templates import TEMPLATE_FAMILIES, TEMPLATES, level_phrase
 from eemo_rewards.tasks import TASKS, normalise_task
-from eemo_rewards.taxonomy import DIMENSIONS
+from eemo_rewards.taxonomy import DIMENSIONS, LEVEL_BAND
 
 __all__ = ["DEFAULT_SPLITS", "LETTERS", "assign_splits", "check_qa", "generate_qa"]
 
@@ -61,9 +61,9 @@ _N_OPTIONS = 4
 # --------------------------------------------------------------------------- helpers
 def _level_expr(x: pl.Expr) -> pl.Expr:
     return (
-        pl.when(x <= 0.4)
+        pl.when(x <= LEVEL_BAND[0])
         .then(pl.lit("low"))
-        .when(x >= 0.6)
+        .when(x >= LEVEL_BAND[1])
         .then(pl.lit("high"))
         .otherwise(pl.lit("moderate"))
     )

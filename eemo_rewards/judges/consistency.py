@@ -58,10 +58,10 @@ nothing (``"joy or fear"``), a task the judge does not read (``description``), o
 that cannot tell. ``None`` is not 0: a metric averages over the rows where consistency is
 defined and reports how many those are (``consistency_coverage``), so an undecidable row
 neither helps nor hurts the mean, while a model that stops reasoning shows as lost coverage.
-An assessment agrees when the answer's value lies in the judged level's band (≤ 0.4 low,
-≥ 0.6 high, else moderate, as the QA targets) widened by ``level_tolerance`` (0.05: a
-score rounded to two decimals at a band's edge is not a contradiction), or within
-``score_tolerance`` (0.1) of a score the reasoning states.
+An assessment agrees when the answer's value lies in the judged level's band
+(:data:`~eemo_rewards.taxonomy.LEVEL_BAND`: ≤ 0.4 low, ≥ 0.6 high, else moderate) widened
+by ``level_tolerance`` (0.05: a score rounded to two decimals at a band's edge is not a
+contradiction), or within ``score_tolerance`` (0.1) of a score the reasoning states.
 
 What the judges make of the usual tricks (``tests/test_consistency.py`` pins these):
 
@@ -94,10 +94,16 @@ from eemo_rewards.answers.rankings import parse_ranking
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.tasks import normalise_task
 from eemo_rewards.taxonomy import (
+    CUE_NOUNS,
     DIMENSIONS,
+    FACE_EXPRESSIONS,
+    LEVEL_BAND,
+    LEVEL_CUES,
+    LEVELS,
     VAD_WEIGHTS,
     Taxonomy,
     get_taxonomy,
+    level_of,
     taxonomies,
     vad_distance,
     vad_norms,
@@ -106,7 +112,6 @@ from eemo_rewards.taxonomy import (
 __all__ = [
     "EXPRESSIONS",
     "JUDGED_TASKS",
-    "LEVELS",
     "LEVEL_WORDS",
     "VISUAL_CUES",
     "CueJudge",
@@ -119,7 +124,6 @@ __all__ = [
     "get_judge",
     "label_anchors",
     "level_anchors",
-    "level_of",
     "load_encoder",
     "mask_restatements",
     "option_level",
@@ -131,37 +135,26 @@ __all__ = [
 JUDGED_TASKS = frozenset(
     {"emotion", "ranking", "assessment", "multiple_choice", "yes_no", "comparison"}
 )
-#: V/A/D levels, lowest first; a 0–1 value is ≤ 0.4 low, ≥ 0.6 high, else moderate.
-LEVELS = ("low", "moderate", "high")
 _LEVEL_CENTRE = {"low": 0.2, "moderate": 0.5, "high": 0.8}
 _DEFAULT_TAXONOMY = "eemo_bench7"
 
 
-def level_of(value: float) -> str:
-    """The level of a 0–1 value, with the QA targets' buckets.
-
-    Examples
-    --------
-    >>> level_of(0.4), level_of(0.41), level_of(0.6)
-    ('low', 'moderate', 'high')
-    """
-    return "low" if value <= 0.4 else "high" if value >= 0.6 else "moderate"
-
-
 # --------------------------------------------------------------------------- vocabulary
-# Facial expressions → the emotion word (with VAD norms) they show. The built-in images'
-# cue words come first (eemo_rewards.data.builtin._EXPRESSION), then common inflections.
+# Facial expressions → the emotion word (with VAD norms) they show: the built-in images'
+# (taxonomy.FACE_EXPRESSIONS, spaces for hyphens), then common inflections.
 EXPRESSIONS: dict[str, str] = {
+    **{face.replace("-", " "): emotion for emotion, face in FACE_EXPRESSIONS.items()
+       if face != "blank"},
     **dict.fromkeys(
-        ("smiling", "smile", "smiles", "smiled", "grinning", "grin", "grins", "laughing",
+        ("smile", "smiles", "smiled", "grinning", "grin", "grins", "laughing",
          "laugh", "laughs", "beaming"), "joy"),
     **dict.fromkeys(
-        ("frowning", "frown", "frowns", "tearful", "crying", "weeping", "sobbing", "tears"),
+        ("frown", "frowns", "tearful", "crying", "weeping", "sobbing", "tears"),
         "sadness"),
-    **dict.fromkeys(("scowling", "scowl", "scowls", "glaring", "glare", "snarling"), "anger"),
-    **dict.fromkeys(("wide eyed", "trembling", "cowering", "terror stricken"), "fear"),
-    **dict.fromkeys(("gasping", "gasp", "gasps", "gaping", "agape", "open mouthed"), "surprise"),
-    **dict.fromkeys(("grimacing", "grimace", "grimaces", "sneering", "sneer"), "disgust"),
+    **dict.fromkeys(("scowl", "scowls", "glaring", "glare", "snarling"), "anger"),
+    **dict.fromkeys(("trembling", "cowering", "terror stricken"), "fear"),
+    **dict.fromkeys(("gasp", "gasps", "gaping", "agape", "open mouthed"), "surprise"),
+    **dict.fromkeys(("grimace", "grimaces", "sneering", "sneer"), "disgust"),
     **dict.fromkeys(
         ("blank face", "blank expression", "blank stare", "expressionless", "straight face",
          "poker face"), "neutral"),
@@ -195,18 +188,19 @@ LEVEL_WORDS: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-# The built-in images' visual cues (eemo_rewards.data.builtin._cue_words): a cue word counts
-# when one of its nouns follows within three words ("warm palette", "large wide-eyed face").
-# Each entry: cue word → (dimension, level, nouns, the noun the images' captions use).
-VISUAL_CUES: dict[str, tuple[str, str, frozenset[str], str]] = {}
-for _words, _dim, _nouns in (
-    (("cool", "mild", "warm"), "valence",
-     ("palette", "colours", "colors", "colour", "color", "tones", "hues", "background")),
-    (("smooth", "wavy", "jagged"), "arousal", ("halo", "spikes", "outline", "edges", "rim")),
-    (("small", "medium", "large"), "dominance", ("face",)),
-):  # fmt: skip
-    for _level, _word in zip(LEVELS, _words, strict=True):
-        VISUAL_CUES[_word] = (_dim, _level, frozenset(_nouns), _nouns[0])
+# The built-in images' visual cues (taxonomy.LEVEL_CUES, the words data.builtin writes): a
+# cue word counts when one of its nouns follows within three words ("warm palette", "large
+# wide-eyed face"). Each entry: cue word → (dimension, level, nouns, the captions' noun).
+_CUE_NOUN_WORDS = {
+    "valence": ("colours", "colors", "colour", "color", "tones", "hues", "background"),
+    "arousal": ("spikes", "outline", "edges", "rim"),
+    "dominance": (),
+}
+VISUAL_CUES: dict[str, tuple[str, str, frozenset[str], str]] = {
+    _word: (_dim, _level, frozenset({CUE_NOUNS[_dim], *_CUE_NOUN_WORDS[_dim]}), CUE_NOUNS[_dim])
+    for _dim, _levels in LEVEL_CUES.items()
+    for _level, _word in _levels.items()
+}
 for _word, _level in (("tiny", "low"), ("little", "low"), ("big", "high"), ("huge", "high")):
     VISUAL_CUES[_word] = ("dominance", _level, frozenset({"face"}), "face")
 
@@ -310,7 +304,7 @@ class JudgeContext:
         ``taxonomy``, ``dimension``, ``asked``, ``qtype``).
 
         A row without ``task`` has it inferred from its solution and options, as the
-        rewards do (:func:`~eemo_rewards.tasks.infer_task`); one that does not tell has task
+        rewards do (:func:`~eemo_rewards.answers.tasks.infer_task`); one that does not tell has task
         ``None`` (nothing to judge). Unreadable options are treated as absent.
 
         Examples
@@ -1381,10 +1375,10 @@ def agreement(
 
 def _in_band(value: float, level: str, tolerance: float) -> bool:
     if level == "low":
-        return value <= 0.4 + tolerance
+        return value <= LEVEL_BAND[0] + tolerance
     if level == "high":
-        return value >= 0.6 - tolerance
-    return 0.4 - tolerance < value < 0.6 + tolerance
+        return value >= LEVEL_BAND[1] - tolerance
+    return LEVEL_BAND[0] - tolerance < value < LEVEL_BAND[1] + tolerance
 
 
 def _parts(completion: Any) -> tuple[str | None, str | None]:
