@@ -108,8 +108,8 @@ _SYNONYMS = {
 }
 _DIMENSIONS = ("valence", "arousal", "dominance")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
-         80: "eighty", 90: "ninety"}  # fmt: skip
+_TENS = {10: "ten", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty",
+         70: "seventy", 80: "eighty", 90: "ninety"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -466,9 +466,8 @@ def _with_scale(value: float, scale: tuple[float, float], rng: random.Random) ->
         return rng.choice(("{} of 9", "{} out of 9", "{} on the 9-point SAM scale")).format(
             _number(value)
         )
-    return rng.choice(("{}%", "{} out of 10", "{}/10")).format(
-        *((round(value * 100),) if rng.random() < 0.34 else (_number(round(value * 10, 6)),))
-    )
+    form = rng.choice(("{}%", "{} out of 10", "{}/10"))
+    return form.format(round(value * 100) if form == "{}%" else _number(round(value * 10, 6)))
 
 
 def _case(task: str, template: _T, arrangement: str, rng, noisy: bool) -> PhraseCase:

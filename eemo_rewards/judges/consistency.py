@@ -85,10 +85,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eemo_rewards.answers._common import NEGATION_WORDS, fold
+from eemo_rewards.answers import grammar
 from eemo_rewards.answers.choice import choose_option, normalise_options, read_yes_no
 from eemo_rewards.answers.comparisons import parse_comparison
-from eemo_rewards.answers.labels import read_label_in
+from eemo_rewards.answers.grammar import AFFIRMED, LEXICON, fold
+from eemo_rewards.answers.labels import label_mentions, read_label_in
 from eemo_rewards.answers.numbers import parse_scores
 from eemo_rewards.answers.rankings import parse_ranking
 from eemo_rewards.parsing import parse_completion
@@ -219,7 +220,11 @@ _DENIAL_REACH = 3
 # the label nearest the stated or cued V/A/D levels: enough to break a tie (it exceeds the
 # default margin), too little to overturn a named label (1) or an expression (2)
 _VAD_SUPPORT = 0.3
-_DENIALS = NEGATION_WORDS | {"than", "instead", "unlike", "t", "isn", "aren", "wasn", "doesn"}
+# a cue word denied: the one-word denials of the answers' lexicon ("not smiling", "no
+# smile", "rather than fear" reach the cue; "n't" is folded to "not" first)
+_DENIALS = frozenset(
+    p[0] for key in ("negation_before", "against") for p in LEXICON[key] if len(p) == 1
+) | {"instead", "rather"}
 
 _WORD = re.compile(r"[^\W_]+")
 _DIM = r"(valence|arousal|dominance)"
@@ -622,7 +627,7 @@ def mask_restatements(think: str, taxonomy: Taxonomy) -> str:
     """
     if not isinstance(think, str) or not think:
         return ""
-    text = fold(think) if not think.isascii() else think
+    text = fold(think)
     lower = text.lower()
     if len(lower) != len(text):  # a character whose lower case is longer: mask the lower
         text = lower
@@ -659,6 +664,7 @@ def _read_words(
     words: list[str],
     mentions: Sequence[tuple[int, int, str]] = (),
     sentence_of: Sequence[int] | None = None,
+    counted: set[int] | None = None,
 ) -> _Reading:
     """One pass over the words: facial expressions, visual cues, level words and the label
     names found at ``mentions`` (``Taxonomy.mentions``), each unless a denial reaches it
@@ -667,7 +673,8 @@ def _read_words(
     A name's support: 1/k for the k-th label named in the last sentence that names one (the
     conclusion; a list there is strongest first, "evokes sadness, fear, neutral"), half that
     in an earlier sentence ("It looks sad. On reflection, it is joy." argues for joy).
-    ``sentence_of`` gives each word's sentence (default: one sentence)."""
+    ``sentence_of`` gives each word's sentence (default: one sentence); ``counted`` the
+    mentions whose names argue (default: all; the others only end a denial's reach)."""
     reading = _Reading()
     named: list[tuple[int, str]] = []  # (sentence, label) of each name that counts
     at = {start: (width, label) for start, width, label in mentions}
@@ -693,7 +700,7 @@ def _read_words(
         if i <= denied_until:
             denied_until = -1
         else:
-            if mention is not None:
+            if mention is not None and (counted is None or i in counted):
                 named.append((sentence_of[i] if sentence_of is not None else 0, mention[1]))
                 if mention[1] not in reading.mentions:
                     reading.mentions.append(mention[1])
@@ -773,14 +780,20 @@ class CueJudge(Judge):
     # -- reading ----------------------------------------------------------------------
     def read(self, text: str, taxonomy: Taxonomy) -> _Reading:
         """Everything ``text`` says, for ``taxonomy``'s labels."""
-        if not text.isascii():
-            text = fold(text)
+        text = fold(text)
         lower = text.lower()
         spans = [m.start() for m in _WORD.finditer(lower)]
         words = _WORD.findall(lower)
         ends = [m.start() for m in _SENTENCE_END.finditer(lower)]
         sentence_of = [bisect.bisect(ends, start) for start in spans] if ends else None
-        reading = _read_words(words, taxonomy.mentions(lower), sentence_of)
+        # the label names the answers' grammar leaves affirmed argue: a denied, hedged
+        # ("either joy or fear"), listed or retracted ("It looks sad. Actually, joy.") name
+        # argues for nothing
+        argued = grammar.read(text, label_mentions, taxonomy)
+        kept = {argued.tokens.start[m.first] for m in argued.mentions if m.polarity == AFFIRMED}
+        names = taxonomy.mentions(lower)
+        counted = {m[0] for m in names if spans[m[0]] in kept}
+        reading = _read_words(words, names, sentence_of, counted)
         for m in _STATEMENT.finditer(lower):
             dim = m.group(1) or m.group(4)
             level = _LEVEL_NAMES[m.group(2) or m.group(3)]
