@@ -180,3 +180,18 @@ def test_an_overflowing_solution_is_a_bad_solution_not_an_internal_error():
         kinds = {type(w.message).__name__ for w in caught}
         assert "RewardInternalError" not in kinds, [str(w.message)[:120] for w in caught]
         assert any("cannot read a score" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize(
+    ("think", "argued"),
+    [
+        ("Either joy or fear.", None),  # two kept open: the first is not argued for
+        ("It looks sad. Actually, it is joy.", "joy"),  # the retraction's replacement
+        ("Not fear; joy.", "joy"),
+        ("Joy is wrong here; fear.", "fear"),  # the predicate denies as in the readers
+    ],
+)
+def test_the_judge_reads_label_names_with_the_same_grammar(think, argued):
+    from eemo_rewards.judges import CueJudge, JudgeContext
+
+    assert CueJudge().argue(think, JudgeContext("emotion")) == argued

@@ -373,18 +373,22 @@ _LEXICON_WORDS = frozenset(w for entries in LEXICON.values() for p in entries fo
 
 def _match(text: Sequence[str], i: int, entries: frozenset[tuple[str, ...]]) -> int:
     """Length of the longest entry that starts at token ``i`` (0 when none)."""
-    for width in range(min(_MAX_PHRASE, len(text) - i), 0, -1):
-        if tuple(text[i : i + width]) in entries:
+    widths = _by_first(entries).get(text[i])
+    if widths is None:
+        return 0
+    for width in widths:
+        if width == 1 or tuple(text[i : i + width]) in entries:
             return width
     return 0
 
 
-def _ends_at(text: Sequence[str], i: int, entries: frozenset[tuple[str, ...]]) -> int:
-    """Length of the longest entry that ends at token ``i`` (0 when none)."""
-    for width in range(min(_MAX_PHRASE, i + 1), 0, -1):
-        if tuple(text[i - width + 1 : i + 1]) in entries:
-            return width
-    return 0
+@functools.lru_cache(maxsize=256)
+def _by_first(entries: frozenset[tuple[str, ...]]) -> dict[str, tuple[int, ...]]:
+    """First word → the widths of the entries it starts, longest first."""
+    table: dict[str, set[int]] = {}
+    for entry in entries:
+        table.setdefault(entry[0], set()).add(len(entry))
+    return {word: tuple(sorted(widths, reverse=True)) for word, widths in table.items()}
 
 
 def polarities(toks: Tokens, mentions: list[Mention]) -> bool:
