@@ -45,8 +45,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards._text import completion_text
-from eemo_rewards.answers import grammar
 from eemo_rewards.answers.grammar import (
     AFFIRMED,
     AMBIGUOUS,

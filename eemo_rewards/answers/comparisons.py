@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from eemo_rewards.answers import grammar
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.grammar import LISTED, Mention, Tokens, fold
 
 __all__ = ["comparison_mentions", "parse_comparison"]

@@ -62,6 +62,7 @@ __all__ = [
     "Tokens",
     "commit",
     "fold",
+    "has_cue",
     "phrase",
     "polarities",
     "read",
@@ -744,6 +745,15 @@ def _distinct(values: Iterable[object]) -> list:
             seen.add(k)
             out.append(v)
     return out
+
+
+def has_cue(text: str) -> bool:
+    """Whether ``text`` holds any word of :data:`LEXICON` or a question mark: without one,
+    every mention is affirmed and no stage but the commitment rule has work to do."""
+    if "?" in text:
+        return True
+    vocabulary = {w for entries in LEXICON.values() for p in entries for w in p}
+    return not vocabulary.isdisjoint(_WORD.findall(text.lower()))
 
 
 def read(folded: str, find, *args) -> Reading:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eemo_rewards.answers import grammar
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.grammar import Mention, Tokens, fold
 
 __all__ = ["label_mentions", "read_label"]

@@ -52,7 +52,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.answers import grammar
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.grammar import AFFIRMED, RETRACTED, Mention, Tokens, fold
 from eemo_rewards.taxonomy import DIMENSIONS
 
@@ -308,8 +308,12 @@ def _committed_text(text: str) -> str:
     """``text`` with every number the grammar does not leave affirmed blanked out: a denied
     one (``"not 0.8"``, ``"0.8? No."``), one before a retraction (``"0.8. Scratch that."``);
     ``""`` when the answer doubts itself or offers two sets of scores."""
+    if len(_TRIPLE.findall(text)) > 1:
+        return ""  # "0.8/0.3/0.5 or 0.1/0.9/0.1": two sets of scores
+    if not grammar.has_cue(text):
+        return text  # nothing denies, hedges or retracts a number
     reading = grammar.read(text, _number_mentions)
-    if reading.uncertain or len(_TRIPLE.findall(text)) > 1:
+    if reading.uncertain:
         return ""
     blank = [m for m in reading.mentions if m.polarity not in (AFFIRMED,)]
     if not blank:

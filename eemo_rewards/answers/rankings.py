@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.answers import grammar
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.grammar import AFFIRMED, HEDGED, NEGATED, Mention, Tokens, fold
 
 __all__ = ["EEMO_BENCH_SYNONYMS", "parse_ranking", "read_ranking"]
@@ -83,6 +83,8 @@ _ASCENDING = re.compile(
     r"|\b(?:weakest|least|lowest)\s+first\b",
     re.IGNORECASE,
 )
+# a denial after the list takes it back ("joy, fear, sadness: none of these")
+_DENIALS = frozenset(p[0] for p in grammar.LEXICON["denial_clause"]) | {"none", "neither"}
 # words that tie entries: no order is committed to
 _TIES = frozenset({"=", "equally", "tie", "tied", "equal", "same"})
 
@@ -201,14 +203,19 @@ def _committed_region(folded: str, tax: Any, known: frozenset[str]) -> str:
         return ""
     toks = reading.tokens
     # two rankings given as two sentences commit to neither ("Answer: … Answer: …")
-    per_clause: dict[int, int] = {}
+    per_clause: dict[int, set] = {}
     for m in kept:
-        per_clause[toks.clause[m.first]] = per_clause.get(toks.clause[m.first], 0) + 1
-    if sum(1 for count in per_clause.values() if count > 1) > 1:
+        per_clause.setdefault(toks.clause[m.first], set()).add(m.value)
+    if sum(1 for labels in per_clause.values() if len(labels) > 1) > 1:
         return ""
     first, last = kept[0].first, kept[-1].last
-    if any(t in _TIES for t in toks.text[first : last + 1]):
-        return ""
+    clause_end = last
+    while clause_end + 1 < len(toks) and toks.clause[clause_end + 1] == toks.clause[last]:
+        clause_end += 1
+    if any(t in _TIES for t in toks.text[first : clause_end + 1]):
+        return ""  # "joy = fear = sadness", "joy, fear and sadness are equally strong"
+    if any(t in _DENIALS for t in toks.text[last + 1 : clause_end + 1]):
+        return ""  # "joy, fear, sadness: none of these"
     # back over a header ("Weakest first:", "1.", "The answer is"), on over scores
     while first > 0 and (
         toks.text[first - 1] in _HEADER_WORDS

@@ -85,7 +85,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eemo_rewards.answers import grammar
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.choice import choose_option, normalise_options, read_yes_no
 from eemo_rewards.answers.comparisons import parse_comparison
 from eemo_rewards.answers.grammar import AFFIRMED, LEXICON, fold
