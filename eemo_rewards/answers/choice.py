@@ -290,7 +290,19 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
         return None
     if not text.strip():
         return None
-    region = fold(_answer_region(text)).strip()
+    region = _answer_region(text)
+    if len(region) < grammar._CACHED:
+        return _choose_cached(region, tuple(opts.items()))
+    return _choose(region, opts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _choose_cached(region: str, items: tuple[tuple[str, str], ...]) -> str | None:
+    return _choose(region, dict(items))
+
+
+def _choose(region: str, opts: dict[str, str]) -> str | None:
+    region = fold(region).strip()
     if not region:
         return None
     reading = grammar.read(region, _option_mentions, opts)
@@ -738,7 +750,7 @@ def _vote_mentions(toks: Tokens) -> list[Mention]:
             if word == "no" and (
                 nxt in _AFTER_IDIOM_NO
                 or nxt == "wait"
-                or not (starts or ends or nxt in _NO_ANSWERS_BEFORE)
+                or not (starts or ends or nxt in _NO_ANSWERS_BEFORE or nxt in _YES_WORDS)
             ):
                 i += 1  # "no doubt"; "there is no fear": a determiner, a denial of what follows
                 continue

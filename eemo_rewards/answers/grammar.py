@@ -759,10 +759,14 @@ def has_cue(text: str) -> bool:
 def read(folded: str, find, *args) -> Reading:
     """Stages 2–4 on an answer already :func:`fold`-ed: ``find(tokens, *args)`` returns the
     task's candidate mentions, in order and not overlapping."""
-    toks = _tokens_cached(folded) if len(folded) < 4096 else tokens(folded)
+    toks = _tokens_cached(folded) if len(folded) < _CACHED else tokens(folded)
     mentions = find(toks, *args)
     uncertain = polarities(toks, mentions)
     return Reading(toks, tuple(mentions), uncertain)
+
+
+# a GRPO batch repeats short answers ("B", "joy, fear, awe") once per generation
+_CACHED = 256
 
 
 @functools.lru_cache(maxsize=4096)

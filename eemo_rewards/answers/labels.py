@@ -12,6 +12,7 @@ denies, hedges or names several commits to nothing (``"not joy"``, ``"Joy is inc
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import eemo_rewards.answers.grammar as grammar
@@ -53,6 +54,28 @@ def read_label_in(answer: str, tax: Any) -> str | None:
     if answer.isascii() and answer.isalpha():  # one plain word, the common answer
         found = tax.find_labels(answer)
         return found[0] if len(found) == 1 else None
+    if len(answer) < grammar._CACHED and _registered(tax):
+        return _read_cached(answer, tax.name)
+    return _read(answer, tax)
+
+
+def _registered(tax: Any) -> bool:
+    from eemo_rewards.taxonomy import get_taxonomy
+
+    try:
+        return get_taxonomy(tax.name) is tax
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _read_cached(answer: str, taxonomy: str) -> str | None:
+    from eemo_rewards.taxonomy import get_taxonomy
+
+    return _read(answer, get_taxonomy(taxonomy))
+
+
+def _read(answer: str, tax: Any) -> str | None:
     value = grammar.read(fold(answer), label_mentions, tax).commitment()
     return value if isinstance(value, str) else None
 
