@@ -123,20 +123,25 @@ def test_every_lexicon_key_has_witnesses():
 @pytest.mark.parametrize(
     ("key", "entry"), ENTRIES, ids=lambda x: x if isinstance(x, str) else " ".join(x)
 )
-def test_removing_a_lexicon_entry_turns_a_witness_red(key, entry, monkeypatch):
+def test_removing_a_lexicon_entry_turns_a_witness_red(key, entry, monkeypatch, request):
+    grammar.clear_caches()
+    request.addfinalizer(grammar.clear_caches)
     witnesses = _witnesses(key, entry)
     held = [(text, reader(text), want) for reader, text, want in witnesses]
     assert all(got == want for _, got, want in held), held
     monkeypatch.setitem(grammar.LEXICON, key, grammar.LEXICON[key] - {entry})
+    grammar.clear_caches()
     flipped = [text for reader, text, want in witnesses if reader(text) != want]
     assert flipped, f"{key} {' '.join(entry)!r}: no witness needs it (another entry covers it)"
 
 
 @pytest.mark.parametrize("key", sorted(grammar.LEXICON))
-def test_removing_a_polarity_rule_turns_every_witness_of_it_red(key, monkeypatch):
+def test_removing_a_polarity_rule_turns_every_witness_of_it_red(key, monkeypatch, request):
     """A whole rule removed (its lexicon emptied): each of its entries' witnesses fails."""
+    request.addfinalizer(grammar.clear_caches)
     entries = sorted(grammar.LEXICON[key])
     monkeypatch.setitem(grammar.LEXICON, key, frozenset())
+    grammar.clear_caches()
     held = [
         " ".join(entry)
         for entry in entries

@@ -296,7 +296,7 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
     return _choose(region, opts)
 
 
-@functools.lru_cache(maxsize=8192)
+@grammar.cached
 def _choose_cached(region: str, items: tuple[tuple[str, str], ...]) -> str | None:
     return _choose(region, dict(items))
 

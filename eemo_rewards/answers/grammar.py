@@ -60,6 +60,8 @@ __all__ = [
     "Mention",
     "Reading",
     "Tokens",
+    "cached",
+    "clear_caches",
     "commit",
     "fold",
     "has_cue",
@@ -767,6 +769,20 @@ def read(folded: str, find, *args) -> Reading:
 
 # a GRPO batch repeats short answers ("B", "joy, fear, awe") once per generation
 _CACHED = 256
+_CACHES: list = []  # the readers' caches of short answers' readings
+
+
+def cached(function):
+    """``functools.lru_cache`` for a reader's short answers, cleared with the lexicon."""
+    wrapped = functools.lru_cache(maxsize=8192)(function)
+    _CACHES.append(wrapped)
+    return wrapped
+
+
+def clear_caches() -> None:
+    """Forget every cached reading (after changing :data:`LEXICON` or :data:`NEUTRAL`)."""
+    for cache in _CACHES:
+        cache.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)

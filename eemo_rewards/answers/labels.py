@@ -12,7 +12,6 @@ denies, hedges or names several commits to nothing (``"not joy"``, ``"Joy is inc
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import eemo_rewards.answers.grammar as grammar
@@ -68,7 +67,7 @@ def _registered(tax: Any) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=8192)
+@grammar.cached
 def _read_cached(answer: str, taxonomy: str) -> str | None:
     from eemo_rewards.taxonomy import get_taxonomy
 
