@@ -342,7 +342,9 @@ def _blank_unaffirmed(region: str, reading: grammar.Reading) -> str:
             continue
         start = toks.start[m.first]
         end = toks.start[m.last] + len(toks.raw[m.last])
-        chars[start:end] = " " * (end - start)
+        # "~" and not spaces: a long run of blanks would make the tiers' end-anchored
+        # patterns rescan it from every position
+        chars[start:end] = "~" * (end - start)
     return "".join(chars)
 
 
