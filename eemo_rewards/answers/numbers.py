@@ -308,7 +308,7 @@ def _committed_text(text: str) -> str:
     """``text`` with every number the grammar does not leave affirmed blanked out: a denied
     one (``"not 0.8"``, ``"0.8? No."``), one before a retraction (``"0.8. Scratch that."``);
     ``""`` when the answer doubts itself or offers two sets of scores."""
-    if len(_TRIPLE.findall(text)) > 1:
+    if text.count("/") > 3 and len(_TRIPLE.findall(text)) > 1:
         return ""  # "0.8/0.3/0.5 or 0.1/0.9/0.1": two sets of scores
     if not grammar.has_cue(text):
         return text  # nothing denies, hedges or retracts a number
@@ -333,7 +333,8 @@ def _committed_text(text: str) -> str:
     return "".join(chars)
 
 
-_TRIPLE = re.compile(r"[0-9.]+[ \t]{0,3}/[ \t]{0,3}[0-9.]+[ \t]{0,3}/[ \t]{0,3}[0-9.]+")
+# digits before a slash: a run of digits with no slash fails at once (no rescan)
+_TRIPLE = re.compile(r"(?<![0-9.])[0-9.]{1,12}[ \t]{0,3}/[ \t]{0,3}[0-9.]{1,12}[ \t]{0,3}/")
 
 
 def _number_mentions(toks: Tokens) -> list[Mention]:
