@@ -18,6 +18,7 @@ from eemo_rewards.answers import (
     read_label,
     read_yes_no,
 )
+from eemo_rewards.answers.tasks import TaskInferenceError, infer_task
 from eemo_rewards.parsing import ParsedCompletion, parse_completion
 from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
 from eemo_rewards.rewards.base import RewardFunction, RewardInternalError
@@ -35,7 +36,7 @@ from eemo_rewards.spec import (
     preset,
     register_reward,
 )
-from eemo_rewards.tasks import TASKS, TaskInferenceError, infer_task, normalise_task
+from eemo_rewards.tasks import TASKS, normalise_task
 from eemo_rewards.taxonomy import (
     TAXONOMIES,
     Taxonomy,

@@ -17,7 +17,8 @@ task                      answer                                          ``solu
 ``description``           free text (judged elsewhere; format only)      reference text
 ========================  ==============================================  ===================
 
-A sample without a ``task`` has it inferred by :func:`infer_task` from its solution and
+A sample without a ``task`` has it inferred by
+:func:`eemo_rewards.answers.tasks.infer_task` from its solution and
 options when they tell (options → yes/no or multiple choice; ``"yes"`` → yes/no; ``"B"`` →
 multiple choice; ``"first"`` → comparison; ``"valence: 0.7"`` → assessment; ``"joy"`` →
 emotion; ``"joy, fear, awe"`` → ranking). Free text tells nothing (it may be a description
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TASKS", "normalise_task"]  # and, lazily, infer_task, resolve_task, TaskInferenceError
+__all__ = ["TASKS", "normalise_task"]
 
 TASKS = (
     "yes_no",
@@ -96,13 +97,3 @@ def normalise_task(task: Any) -> str | None:
 
 # every sample of a batch names its task; most batches use a handful of names
 _normalised: dict[str, str | None] = {}
-
-
-def __getattr__(name: str):
-    # task inference reads a solution as an answer, so it lives with the readers
-    # (eemo_rewards.answers.tasks); its public names stay importable from here
-    if name in ("TaskInferenceError", "infer_task", "resolve_task"):
-        from eemo_rewards.answers import tasks as _inference
-
-        return getattr(_inference, name)
-    raise AttributeError(f"module 'eemo_rewards.tasks' has no attribute {name!r}")

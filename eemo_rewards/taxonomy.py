@@ -38,12 +38,18 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "CUE_NOUNS",
     "DIMENSIONS",
+    "FACE_EXPRESSIONS",
+    "LEVELS",
+    "LEVEL_BAND",
+    "LEVEL_CUES",
     "TAXONOMIES",
     "VAD_WEIGHTS",
     "Taxonomy",
     "emotion_similarity",
     "get_taxonomy",
+    "level_of",
     "normalise_phrase",
     "taxonomies",
     "vad_distance",
@@ -52,6 +58,47 @@ __all__ = [
 
 #: The affective dimensions, in the order every V/A/D triple of the project uses.
 DIMENSIONS = ("valence", "arousal", "dominance")
+
+#: V/A/D levels of a 0–1 value, lowest first.
+LEVELS = ("low", "moderate", "high")
+
+#: The level band: a 0–1 value ``<= LEVEL_BAND[0]`` is low, ``>= LEVEL_BAND[1]`` high, and
+#: moderate between (the QA targets, the built-in images' cues and the judges all use it).
+LEVEL_BAND = (0.4, 0.6)
+
+#: How the built-in images show each dimension's level (``data.builtin`` draws them and
+#: writes them into captions; the reasoning-consistency judges read them back):
+#: ``LEVEL_CUES[dimension][level]`` is the cue word, ``CUE_NOUNS[dimension]`` its noun.
+LEVEL_CUES = {
+    "valence": {"low": "cool", "moderate": "mild", "high": "warm"},
+    "arousal": {"low": "smooth", "moderate": "wavy", "high": "jagged"},
+    "dominance": {"low": "small", "moderate": "medium", "high": "large"},
+}
+CUE_NOUNS = {"valence": "palette", "arousal": "halo", "dominance": "face"}
+
+#: The facial expression the built-in images draw for each EEmo-Bench emotion.
+FACE_EXPRESSIONS = {
+    "joy": "smiling",
+    "sadness": "frowning",
+    "anger": "scowling",
+    "fear": "wide-eyed",
+    "surprise": "gasping",
+    "disgust": "grimacing",
+    "neutral": "blank",
+}
+
+
+def level_of(value: float) -> str:
+    """The level of a 0–1 value in :data:`LEVEL_BAND`.
+
+    Examples
+    --------
+    >>> level_of(0.4), level_of(0.41), level_of(0.6)
+    ('low', 'moderate', 'high')
+    """
+    low, high = LEVEL_BAND
+    return "low" if value <= low else "high" if value >= high else "moderate"
+
 
 #: Weights of the V/A/D distance (valence matters most), as in EEmo-Logic's soft reward.
 VAD_WEIGHTS = (0.5, 0.3, 0.2)

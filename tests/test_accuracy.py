@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eemo_rewards.answers.tasks import TaskInferenceError, infer_task
 from eemo_rewards.rewards.accuracy import AccuracyReward, accuracy_reward, soft_reward_matrix
-from eemo_rewards.tasks import TaskInferenceError, infer_task, normalise_task
+from eemo_rewards.tasks import normalise_task
 from eemo_rewards.taxonomy import emotion_similarity, get_taxonomy, normalise_phrase
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

@@ -21,7 +21,6 @@ from eemo_rewards.answers import (
     read_label,
     read_yes_no,
 )
-from eemo_rewards.choice import extract_choice as old_extract_choice
 from eemo_rewards.rewards.intensity import parse_scores as old_parse_scores
 from eemo_rewards.rewards.ranking import parse_comparison as old_parse_comparison
 from eemo_rewards.rewards.ranking import parse_ranking as old_parse_ranking
@@ -36,7 +35,6 @@ E7 = "eemo_bench7"
 
 
 def test_public_names_still_import_from_their_old_homes():
-    assert old_extract_choice is extract_choice
     assert old_parse_scores is parse_scores
     assert old_parse_ranking is parse_ranking
     assert old_parse_comparison is parse_comparison
@@ -159,11 +157,18 @@ def test_denied_retracted_and_hedged_letters(text, expected):
         "rather than joy",
         "joy, if not fear",
         "joy (fear is also plausible)",
-        "Joy. Actually, fear.",
+        "Joy. Scratch that.",
     ],
 )
 def test_denied_or_hedged_labels_are_no_label(text):
     assert read_label(text, E7) is None
+
+
+def test_a_retraction_commits_to_what_replaces_it():
+    # one rule for every reader: the retracted mention is no evidence, its replacement is
+    assert read_label("Joy. Actually, fear.", E7) == "fear"
+    assert read_yes_no("Yes. On reflection, no.") == "no"
+    assert extract_choice("B. Actually, C.", FOUR) == "C"
 
 
 def test_denied_option_texts_choose_nothing():
@@ -190,8 +195,8 @@ def test_denied_option_texts_choose_nothing():
         ("Of course!", "yes"),
         ("Sure, it does.", "yes"),
         ("Yes, there is no fear in it.", "yes"),  # "no" as a determiner
-        ("Yes. On reflection, no.", None),
-        ("Yes? No.", None),
+        ("Yes. On reflection, no.", "no"),  # the retraction's replacement
+        ("Yes? No.", "no"),  # "X? No." denies X, and "No" answers
         ("Yeah, nope.", None),
         ("not yes", None),
         ("No doubt.", None),
@@ -210,7 +215,8 @@ def test_yes_no_idioms_choose_eemo_bench_options(options):
     assert extract_choice("Nope.", options) == no
     assert extract_choice("Yeah.", options) == yes
     assert extract_choice("No doubt, yes.", options) == yes
-    assert extract_choice("Yes. On reflection, no.", options) is None
+    assert extract_choice("Yes. On reflection, no.", options) == no
+    assert extract_choice("Yes and no.", options) is None
 
 
 # -- 5. rankings as people write them ------------------------------------------------------

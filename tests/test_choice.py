@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eemo_rewards.choice import choose_option, extract_choice, normalise_options, read_yes_no
+from eemo_rewards.answers import choose_option, extract_choice, normalise_options, read_yes_no
 
 YES_NO = {"A": "No.", "B": "Yes."}
 EMOTIONS = ["Joy", "Fear", "A strong sense of dominance", "Neutral"]
@@ -82,6 +82,7 @@ def test_no_choice_is_none(text):
         ("B - Fear", "B"),  # a dash before the option's own text is not a second letter
         ("C – A strong sense of dominance", "C"),
         ("B. (A is wrong)", "B"),
+        ("It's joy, not fear", "A"),  # a contrastive commits to its affirmed side
     ],
 )
 def test_multiple_choice_answers(text, letter):
@@ -110,7 +111,6 @@ def test_multiple_choice_answers(text, letter):
         "(B) (C)",
         "The answer is B and C.",
         "So the most accurate options would be A and B.",
-        "It's joy, not fear",
         "A strong feeling overall",  # the article, not a letter, and not option C's text
         "I think so",  # the pronoun
         "E",  # not an option

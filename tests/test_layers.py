@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "eemo_rewards"
 ORDER = [
     "core",
     "answers",
+    "judges",
     "rewards",
     "spec",
     "adapters",
@@ -55,22 +56,12 @@ def _imports(path: Path, *, top_level_only: bool) -> list[str]:
     return [name for name in out if name.split(".")[0] == "eemo_rewards"]
 
 
-# Old homes of moved names, kept so that public imports do not break: each re-exports from
-# the one module named here and holds no logic of its own.
-RE_EXPORTS = {
-    "eemo_rewards.choice": "eemo_rewards.answers.choice",
-    "eemo_rewards.tasks": "eemo_rewards.answers",  # infer_task, resolve_task (lazily)
-}
-
-
 def test_no_layer_imports_a_layer_below_it():
     upward = []
     for module, path in _modules().items():
         if module == "eemo_rewards":  # the package's face re-exports the reward core
             continue
         for name in _imports(path, top_level_only=False):
-            if RE_EXPORTS.get(module) == name:
-                continue
             if ORDER.index(_layer(name)) > ORDER.index(_layer(module)):
                 upward.append(f"{module} imports {name}")
     assert not upward, upward

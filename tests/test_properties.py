@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eemo_rewards.adapters import easyr1, swift, verl
+from eemo_rewards.answers.tasks import TaskInferenceError, infer_task
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.spec import RewardSpec, RewardTerm, preset
-from eemo_rewards.tasks import TASKS, TaskInferenceError, infer_task, normalise_task
+from eemo_rewards.tasks import TASKS, normalise_task
 
 REWARD_SETTINGS = [
     ("format", {}),

@@ -39,7 +39,7 @@ CONTENT_CASES = {
     "emotion": [
         ("every-label", EVERY_LABEL),
         ("two-labels-or", "joy or fear"),
-        ("negated-hedge", "not fear but joy"),
+        ("negated-hedge", "not joy but fear"),  # a contrastive commits to its affirmed side
         ("negated-truth", "not joy"),  # names only the true label, but to deny it
         ("negated-truth-contraction", "It isn't joy."),
         ("every-label-upper", EVERY_LABEL.upper()),

@@ -6,8 +6,8 @@ import pytest
 
 from eemo_rewards import accuracy_reward, intensity_reward, ranking_reward, thurstone_reward
 from eemo_rewards.adapters import easyr1, swift, verl
+from eemo_rewards.answers.tasks import TaskInferenceError, infer_task
 from eemo_rewards.spec import default_spec
-from eemo_rewards.tasks import TaskInferenceError, infer_task
 
 JOY = "<think>warm light, smiling faces</think><answer>joy</answer>"
 

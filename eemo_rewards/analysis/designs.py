@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eemo_rewards.choice import normalise_options
+from eemo_rewards.answers.choice import normalise_options
 from eemo_rewards.tasks import normalise_task
 
 __all__ = ["DESIGNS", "Design", "PeerReward", "build_designs"]

@@ -41,7 +41,7 @@ from typing import Any
 
 import polars as pl
 
-from eemo_rewards.choice import normalise_options
+from eemo_rewards.answers.choice import normalise_options
 from eemo_rewards.tasks import normalise_task
 from eemo_rewards.taxonomy import DIMENSIONS, get_taxonomy, vad_norms
 

@@ -14,15 +14,14 @@ module                   reads
                          (:func:`parse_scores`)
 :mod:`.rankings`         a ranking of emotions, strongest first (:func:`parse_ranking`)
 :mod:`.comparisons`      which image of a pair (:func:`parse_comparison`)
-:mod:`.consistency`      what the ``<think>`` reasoning argues for, and whether the answer
-                         agrees (:func:`~.consistency.consistency_score`)
 =======================  ===============================================================
+
+What the ``<think>`` reasoning argues for is the judges' business (:mod:`eemo_rewards.judges`).
 
 Every reader runs in time linear in the answer's length, uses the standard library only,
 and folds wrappers first (``\\boxed{B}``, ``$\\text{B}$``, ``{B}``, full-width ``（Ｂ）``).
 """
 
-from eemo_rewards.answers._common import fold
 from eemo_rewards.answers.choice import (
     choose_option,
     extract_choice,
@@ -30,6 +29,7 @@ from eemo_rewards.answers.choice import (
     read_yes_no,
 )
 from eemo_rewards.answers.comparisons import parse_comparison
+from eemo_rewards.answers.grammar import fold
 from eemo_rewards.answers.labels import read_label
 from eemo_rewards.answers.numbers import DIMENSIONS, SCALES, parse_scores, resolve_scale
 from eemo_rewards.answers.rankings import parse_ranking

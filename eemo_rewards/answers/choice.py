@@ -39,13 +39,23 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards._text import completion_text
-from eemo_rewards.answers._common import fold
+from eemo_rewards.answers.grammar import (
+    AFFIRMED,
+    AMBIGUOUS,
+    HEDGED,
+    LISTED,
+    Mention,
+    Tokens,
+    fold,
+)
 from eemo_rewards.parsing import ANSWER_CLOSE, ANSWER_OPEN
 
 __all__ = ["choose_option", "extract_choice", "normalise_options", "read_yes_no"]
@@ -280,15 +290,32 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
         return None
     if not text.strip():
         return None
-    region = _answer_region(text).strip()
-    if not region.isascii() or "\\" in region or "{" in region or "$" in region:
-        region = fold(region).strip()  # \boxed{B}, $\text{B}$, {B}, （Ｂ）
-    # a denied or retracted letter is no evidence: "Not B", "B is ruled out", "B? No, C"
-    lower = region.lower()
-    hinted = _CUE.search(lower) is not None
-    original = region
-    if hinted:
-        region = _mask_denied(region, lower)
+    region = _answer_region(text)
+    if len(region) < grammar._CACHED:
+        return _choose_cached(region, tuple(opts.items()))
+    return _choose(region, opts)
+
+
+@grammar.cached
+def _choose_cached(region: str, items: tuple[tuple[str, str], ...]) -> str | None:
+    return _choose(region, dict(items))
+
+
+def _choose(region: str, opts: dict[str, str]) -> str | None:
+    region = fold(region).strip()
+    if not region:
+        return None
+    reading = grammar.read(region, _option_mentions, opts)
+    value = reading.commitment()
+    if value is AMBIGUOUS or (value is None and not reading.uncertain and reading.is_reasoning()):
+        # several options in unknown context, or a reasoning that weighs every option
+        # before concluding: the tiers of evidence decide among the affirmed ones, with
+        # every other mention blanked
+        value = _by_tiers(_blank_unaffirmed(region, reading), opts, set(reading.values(AFFIRMED)))
+    return value if value in opts else None
+
+
+def _by_tiers(region: str, opts: dict[str, str], affirmed: set) -> str | None:
     found = _chosen(region, opts)
     if len(found) > 1:
         # Long answers weigh every option before concluding: a final paragraph, else a final
@@ -303,145 +330,189 @@ def choose_option(text: str, opts: dict[str, str]) -> str | None:
     if len(found) != 1:
         return None
     letter = found.pop()
-    if letter not in opts:
-        return None
-    # "B, if not C", "B (C is also plausible)": another option kept open commits to neither
-    if hinted and any(cue in lower for cue in _HEDGE_CUES):
-        for m in _HEDGED.finditer(original):
-            other = m.group(1) or m.group(2) or m.group(3)
-            if other != letter and other in opts:
-                return None
-    return letter
+    return letter if letter in affirmed else None
 
 
-def _blank(m: re.Match) -> str:
-    return " " * len(m.group(0))
+def _blank_unaffirmed(region: str, reading: grammar.Reading) -> str:
+    """``region`` with every mention that is not affirmed blanked out."""
+    toks = reading.tokens
+    chars = list(region)
+    for m in reading.mentions:
+        if m.polarity == AFFIRMED:
+            continue
+        start = toks.start[m.first]
+        end = toks.start[m.last] + len(toks.raw[m.last])
+        # "~" and not spaces: a long run of blanks would make the tiers' end-anchored
+        # patterns rescan it from every position
+        chars[start:end] = "~" * (end - start)
+    return "".join(chars)
 
 
-_L = r"(?<![A-Za-z0-9'’])\(?\*{0,2}([A-Z])\*{0,2}\)?(?![A-Za-z0-9'’])"
-_L_PLAIN = r"(?<![A-Za-z0-9'’])\(?\*{0,2}[A-Z]\*{0,2}\)?(?![A-Za-z0-9'’])"
-_OPTION_WORD = r"(?i:(?:the\s+)?(?:option|choice|answer|letter)\s+)?"
-# Denials and retractions of a letter, masked before any tier reads the answer. Each
-# pattern is run only when its cue word occurs (a cheap scan): most answers carry none, and
-# a long answer pays one linear pass per cue it does contain. Every quantifier is bounded
-# or on a class disjoint from what follows it, so each pass is linear on any input.
-_DENIALS = (
-    (  # "not B", "never B", "except B", "rule out B", "rather than B", "isn't B", "can't be B"
-        (
-            "not",
-            "never",
-            "except",
-            "exclud",
-            "eliminat",
-            "rul",
-            "rather",
-            "instead",
-            "other",
-            "anything",
-            "n't",
-            "n’t",
-        ),
-        re.compile(
-            r"(?i:\b(?:not|never|except|excluding|exclude|eliminate|eliminating|rule\s{1,3}out|"
-            r"ruling\s{1,3}out|rather\s{1,3}than|instead\s{1,3}of|other\s{1,3}than|"
-            r"anything\s{1,3}but|cannot)|n['’]t)\s{1,3}(?i:be\s{1,3})?" + _OPTION_WORD + _L_PLAIN
-        ),
-    ),
-    (  # "B is ruled out", "B is wrong", "B is not correct", "B doesn't fit"
-        (
-            "not",
-            "incorrect",
-            "wrong",
-            "false",
-            "unlikely",
-            "out",
-            "eliminated",
-            "excluded",
-            "inaccurate",
-            "implausible",
-            "impossible",
-            "n't",
-            "n’t",
-        ),
-        re.compile(
-            _L_PLAIN + r"[ \t]{0,3}(?i:(?:is|was|seems|looks|appears|would\s{1,3}be|must\s{1,3}be|"
-            r"can\s{1,3}be|should\s{1,3}be|has\s{1,3}been|gets)\s{1,3}(?:(?:clearly|definitely|"
-            r"also|probably|certainly|therefore|thus|then)\s{1,3})?(?:not\b|incorrect|wrong|false|"
-            r"unlikely|out\b|ruled\s{1,3}out|eliminated|excluded|inaccurate|implausible|impossible)|"
-            r"(?:ruled\s{1,3}out|eliminated|excluded)\b|(?:doesn['’]t|does\s{1,3}not|can['’]t|"
-            r"cannot|won['’]t)\s{1,3}(?:be|fit|apply|match|work)\b)"
-        ),
-    ),
-    (  # "B? No, …"
-        ("?",),
-        re.compile(_L_PLAIN + r"[ \t]{0,3}\?{1,3}[ \t]{0,3}(?i:no|nope|nah)\b"),
-    ),
-    (  # "B. Actually C", "B, or rather C", "B; on second thought, C": the first is retracted
-        (
-            "actually",
-            "wait",
-            "scratch",
-            "second",
-            "reflection",
-            "correction",
-            "mean",
-            "rather",
-            "sorry",
-            "make",
-        ),
-        re.compile(
-            _L_PLAIN
-            + r"[\s.,;:!?…]{0,4}(?i:actually|wait|scratch\s{1,3}that|on\s{1,3}second\s{1,3}"
-            r"thoughts?|on\s{1,3}reflection|correction|i\s{1,3}mean|or\s{1,3}rather|sorry|"
-            r"no\s{1,3}wait|make\s{1,3}that)\b(?=[\s,:;.!-]{0,4}(?i:(?:it['’]?s|it\s{1,3}is|"
-            r"the\s{1,3}answer\s{1,3}is|option|i\s{1,3}choose)\s{1,3})?\(?\*{0,2}[A-Z]"
-            r"(?![A-Za-z0-9'’]))"
-        ),
-    ),
-)
-# Another option kept open: "if not C", "C is also plausible", "C could also fit", "C too",
-# "maybe C", "or possibly C".
-_HEDGE_CUES = (
-    "if", "also", "equally", "could", "might", "may", "too", "well", "possibly", "perhaps",
-    "alternatively",
-)  # fmt: skip
-_HEDGED = re.compile(
-    r"(?i:\bif\s{1,3}not)\s{1,3}"
-    + _OPTION_WORD
-    + _L
-    + r"|"
-    + _L
-    + r"[ \t]{0,3}(?i:(?:is|seems|would\s{1,3}be|could\s{1,3}be|might\s{1,3}be|may\s{1,3}be)"
-    r"\s{1,3}(?:also|equally)\b|(?:could|might|may)\s{1,3}(?:also\s{1,3})?(?:be|work|fit|apply)\b|"
-    r"(?:also|too)\b|as\s{1,3}well\b)"
-    + r"|(?i:\b(?:possibly|perhaps|maybe|alternatively))[\s,]{1,3}"
-    + _OPTION_WORD
-    + _L
-)
+# ------------------------------------------------------------ candidate mentions (stage 3)
+
+_STATING = frozenset({"answer", "choose", "chose", "select", "selected", "pick", "picked"})
+_LETTER_AFTER = frozenset({"option", "choice", "letter", "answer", "(", ":"})
+_PUNCT_NEXT = frozenset({".", ":", ")", ",", ";", "!", "?", "\n", "]", "-", "–", "—", "*", "("})
+_JOINED = frozenset({"and", "or", "nor", "vs", "versus", "but", "rather"})
+_JOINING = frozenset({"between", "not", "and", "or", "nor", "than", "vs", "versus"})
+_REASON_NEXT = frozenset({"because", "since", "judging", "given", "due", "considering", "based"})
 
 
-# any cue of a denial, retraction or hedge: answers without one (most) skip those passes
-_CUE = re.compile(
-    "|".join(
-        sorted(
-            {re.escape(c) for cues, _ in _DENIALS for c in cues}
-            | {re.escape(c) for c in _HEDGE_CUES},
-            key=len,
-            reverse=True,
+def _option_mentions(toks: Tokens, opts: dict[str, str]) -> list[Mention]:
+    """Option letters and option texts named in an answer, as grammar mentions."""
+    texts = _text_mentions(toks, opts)
+    letters = _letter_mentions(toks, opts)
+    taken = set()
+    for m in texts:
+        taken.update(range(m.first, m.last + 1))
+    mentions = sorted([m for m in letters if m.first not in taken] + texts, key=lambda m: m.first)
+    # a letter beside another option's text ("Option B (fear)" when fear is C) names both
+    pairs = []  # a letter with its own text ("B: Yes."), as (letter, text)
+    for a, b in itertools.pairwise(mentions):
+        if _adjacent(toks, a, b) and _is_letter(toks, a) != _is_letter(toks, b):
+            if a.value != b.value:
+                a.polarity = b.polarity = HEDGED
+            elif _is_letter(toks, a):
+                pairs.append((a, b))
+                a.strong = True  # a letter with its own text is put as the answer
+    # the options restated one after another ("A: Yes. B: No.") are a list, not an answer
+    run: list = []
+    for m in texts:  # "Neutral: possible …": an option text heading a line is no answer
+        nxt = m.last + 1
+        m.heading = (
+            nxt < len(toks)
+            and toks.text[nxt] == ":"
+            and not any(a is not None and b is m for a, b in pairs)
         )
-    )
-)
+    for pair in [*pairs, None]:
+        if pair is not None and run and _follows(toks, run[-1][1], pair[0]):
+            run.append(pair)
+            continue
+        if len({a.value for a, _ in run}) > 1:
+            for a, b in run:
+                a.polarity = b.polarity = LISTED
+        run = [pair] if pair is not None else []
+    return mentions
 
 
-def _mask_denied(region: str, lower: str) -> str:
-    """``region`` with every denied or retracted letter (and its cue) blanked out;
-    ``lower`` is ``region.lower()``."""
-    for cues, pattern in _DENIALS:
-        for cue in cues:
-            if cue in lower:
-                region = pattern.sub(_blank, region)
+def _follows(toks: Tokens, a: Mention, b: Mention) -> bool:
+    return all(not t[0].isalnum() for t in toks.text[a.last + 1 : b.first])
+
+
+def _is_letter(toks: Tokens, m: Mention) -> bool:
+    return m.first == m.last and len(toks.raw[m.first]) == 1
+
+
+def _adjacent(toks: Tokens, a: Mention, b: Mention) -> bool:
+    between = toks.text[a.last + 1 : b.first]
+    return len(between) <= 2 and all(t in ("(", ":", "-", "–", "—", ")", ",") for t in between)
+
+
+def _letter_mentions(toks: Tokens, opts: dict[str, str]) -> list[Mention]:
+    raw, text = toks.raw, toks.text
+    n = len(raw)
+    out = []
+    first_content = next((i for i in range(n) if text[i][0].isalnum()), -1)
+    lone = sum(1 for t in text if t[0].isalnum()) == 1
+    for i, tok in enumerate(raw):
+        if len(tok) != 1 or not tok.isalpha():
+            continue
+        upper = tok.upper()
+        if upper not in opts:
+            continue
+        prev = text[i - 1] if i else ""
+        nxt = text[i + 1] if i + 1 < n else ""
+        if tok.islower():
+            if not (
+                lone
+                or prev in _LETTER_AFTER
+                or (prev == "is" and i >= 2 and text[i - 2] == "answer")
+            ):
+                continue
+            if tok in "ai" and not (lone or prev in ("option", "(")):
+                continue
+        elif tok in "AI":
+            after = raw[i + 2] if i + 2 < n else ""
+            after = raw[i + 3] if after in ("(", "than") and i + 3 < n else after
+            after = raw[i + 4] if after == "(" and i + 4 < n else after
+            marked = (
+                nxt == ""
+                or (nxt in _PUNCT_NEXT and nxt != ",")  # "I, for one": _letter_follows
+                or nxt in _REASON_NEXT
+                or prev in ("(", "option", "choice", "letter")
+                or (nxt in _JOINED and len(after) == 1 and after in opts)
+                or (prev in _JOINING and (nxt in _JOINED or nxt in _PUNCT_NEXT or nxt == ""))
+                or _letter_follows(toks.source, toks.start[i] + 1, tok)
+            )
+            if not marked:
+                continue
+        window = [t for t in text[max(0, i - 4) : i] if t[0].isalnum()]
+        strong = i == first_content or bool(_STATING.intersection(window[-3:]))
+        out.append(Mention(upper, i, i, strong=strong))
+    return out
+
+
+def _text_mentions(toks: Tokens, opts: dict[str, str]) -> list[Mention]:
+    phrases = {letter: _option_phrase(t) for letter, t in opts.items()}
+    yes_no = {_YES_NO[p]: letter for letter, p in phrases.items() if p in _YES_NO}
+    if yes_no and len(yes_no) == len(phrases):
+        return [
+            Mention(yes_no[m.value], m.first, m.last, polarity=m.polarity)
+            for m in _vote_mentions(toks)
+            if m.value in yes_no
+        ]
+    table = _phrase_table(tuple(sorted(opts.items())))
+    canon = _canonical_tokens(toks)
+    out: list[Mention] = []
+    j, n = 0, len(canon)
+    while j < n:
+        word, first = canon[j]
+        hit = None
+        for words, letter in table.get(word, ()):
+            k = len(words)
+            if j + k <= n and all(canon[j + x][0] == w for x, w in enumerate(words)):
+                hit = (k, letter)
                 break
-    return region
+        if hit is None:
+            j += 1
+            continue
+        k, letter = hit
+        out.append(Mention(letter, first, canon[j + k - 1][1]))
+        j += k
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_table(items: tuple[tuple[str, str], ...]) -> dict[str, list]:
+    """First canonical word → [(words, letter)], longest first (nested texts: "much higher"
+    wins over "higher")."""
+    table: dict[str, list] = {}
+    for letter, text in items:
+        words = _canonical_words(text)
+        while len(words) > 1 and words[0] in _ARTICLES:
+            words = words[1:]
+        if words:
+            table.setdefault(words[0], []).append((tuple(words), letter))
+    for entries in table.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return table
+
+
+def _canonical_tokens(toks: Tokens) -> list[tuple[str, int]]:
+    """The answer's words as :func:`_canonical_words` spells them, each with its token."""
+    out: list[tuple[str, int]] = []
+    for i, word in enumerate(toks.text):
+        if not word[0].isalnum() or "." in word or "," in word:
+            continue
+        if word in _IMAGE_WORDS:
+            word = "image"
+        elif word in _ORDINALS and out and out[-1][0] == "image":
+            out[-1] = (_ORDINALS[word], out[-1][1])  # "image 1" -> "first image"
+            word = "image"
+        elif word in ("1st", "2nd"):
+            word = _ORDINALS[word]
+        out.append((word, i))
+    return out
 
 
 def _chosen(region: str, opts: dict[str, str]) -> set[str]:
@@ -611,11 +682,8 @@ def _letters_with_text(region: str, opts: dict[str, str]) -> set[str]:
 _YES_NO = {"yes": "yes", "no": "no", "true": "yes", "false": "no"}
 _BOTH = "both"
 
-# Reading yes/no: every word or idiom that says yes or no is a vote; an answer whose votes
-# all agree says that, one with votes on both sides ("yes/no", "Yes. On reflection, no.")
-# says nothing, and a denied yes/no word ("not no", "isn't true") says nothing either.
-_YN_TOKEN = re.compile(r"[^\W_]+|[.,;:!?…)\]\n\-—–]")
-_YN_PUNCT = frozenset(".,;:!?…)]\n-—–")
+# Reading yes/no: every word or idiom that says yes or no is a mention of "yes" or "no";
+# the grammar gives each its polarity ("not no" is denied) and commits when they agree.
 _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "yea", "aye", "true", "affirmative", "ya"})
 _NO_WORDS = frozenset({"no", "nope", "nah", "false", "nay"})
 # "Absolutely.", "Of course!", "Sure, it does." say yes when they stand alone in a clause;
@@ -625,62 +693,89 @@ _EMPHATIC = frozenset(
      "obviously", "totally", "exactly", "undoubtedly", "course"}
 )  # fmt: skip
 # "no doubt", "no question", "no wonder": an idiom, not a no
-_AFTER_IDIOM_NO = frozenset({"doubt", "question", "wonder", "matter", "kidding"})
+_AFTER_IDIOM_NO = frozenset({"doubt", "question", "wonder", "matter", "kidding", "one"})
 # a "no" followed by one of these answers the question ("I'd say no because …"); followed
 # by any other word it is a determiner ("there is no fear")
 _NO_ANSWERS_BEFORE = frozenset(
     {"because", "since", "as", "but", "it", "i", "this", "that", "there", "they", "and", "or",
-     "on", "not", "nope", "although", "though", "however", "so", "then", "sir", "way"}
+     "on", "not", "nope", "although", "though", "however", "so", "then", "sir", "way", "is",
+     "was", "would", "seems"}
 )  # fmt: skip
-_DENY = frozenset({"not", "never", "t"})
+# multi-word answers: (words, vote)
+_VOTE_IDIOMS = (
+    (("i", "do", "not", "think", "so"), "no"),
+    (("i", "think", "not"), "no"),
+    (("i", "think", "so"), "yes"),
+    (("by", "no", "means"), "no"),
+    (("not", "at", "all"), "no"),
+    (("not", "really"), "no"),
+    (("of", "course", "not"), "no"),
+    (("of", "course"), "yes"),
+)
+_IDIOM_STARTS = frozenset(words[0] for words, _ in _VOTE_IDIOMS)
+_YN_PUNCT = frozenset(".,;:!?…)]\n-—–")
 
 
-def _yes_no_votes(text: str) -> str | None:
-    """``"yes"``, ``"no"``, :data:`_BOTH` (votes on both sides, or a denied yes/no word) or
-    ``None`` (no vote) for ``text``."""
-    tokens = _YN_TOKEN.findall(text.lower())
-    n = len(tokens)
-    votes: set[str] = set()
-    for i, word in enumerate(tokens):
-        if word in _YN_PUNCT:
-            continue
-        prev = tokens[i - 1] if i else ""
-        nxt = tokens[i + 1] if i + 1 < n else ""
+def _vote_mentions(toks: Tokens) -> list[Mention]:
+    """Every word or idiom of an answer that says yes or no, as a grammar mention."""
+    text = toks.text
+    n = len(text)
+    out: list[Mention] = []
+    i = 0
+    while i < n:
+        word = text[i]
+        prev = text[i - 1] if i else ""
+        if word in _IDIOM_STARTS:
+            hit = next(
+                (
+                    (words, vote)
+                    for words, vote in _VOTE_IDIOMS
+                    if tuple(text[i : i + len(words)]) == words
+                ),
+                None,
+            )
+            if hit is not None:
+                words, vote = hit
+                end = i + len(words)
+                if vote == "yes" and not (end >= n or text[end] in _YN_PUNCT):
+                    i += 1  # "of course it is sad": an adverb, no answer
+                    continue
+                out.append(Mention(vote, i, end - 1))
+                i = end
+                continue
+        nxt = text[i + 1] if i + 1 < n else ""
         ends = nxt == "" or nxt in _YN_PUNCT
         starts = prev == "" or prev in _YN_PUNCT
         if word in _YES_WORDS:
-            if prev in _DENY:
-                return _BOTH  # "not yes", "isn't true"
-            votes.add("yes")
+            out.append(Mention("yes", i, i))
         elif word in _NO_WORDS:
-            if word == "no":
-                if nxt in _AFTER_IDIOM_NO:
-                    continue  # "no doubt"
-                if prev == "by" and nxt == "means":
-                    votes.add("no")  # "by no means"
-                    continue
-                if not (starts or ends or nxt in _NO_ANSWERS_BEFORE):
-                    continue  # "there is no fear": a determiner
-            if prev in _DENY:
-                return _BOTH  # "not no", "not false"
-            votes.add("no")
-        elif word == "not":
-            if (
-                ends
-                or prev in _EMPHATIC
-                or nxt == "really"
-                or (nxt == "at" and i + 2 < n and tokens[i + 2] == "all")
+            if word == "no" and (
+                nxt in _AFTER_IDIOM_NO
+                or nxt == "wait"
+                or not (starts or ends or nxt in _NO_ANSWERS_BEFORE or nxt in _YES_WORDS)
             ):
-                votes.add("no")  # "Absolutely not.", "Of course not", "I think not.", "not at all"
-        elif word in _EMPHATIC and ends:
-            opens = starts or (
-                word == "course" and prev == "of" and (i < 2 or tokens[i - 2] in _YN_PUNCT)
-            )
-            if opens:
-                votes.add("yes")  # "Absolutely.", "Of course!", "Sure, it does."
-        if len(votes) > 1:
-            return _BOTH
-    return votes.pop() if votes else None
+                i += 1  # "no doubt"; "there is no fear": a determiner, a denial of what follows
+                continue
+            out.append(Mention("no", i, i))
+        elif word in _EMPHATIC and ends and starts:
+            if nxt == "not":
+                out.append(Mention("no", i, i + 1))
+                i += 2
+                continue
+            out.append(Mention("yes", i, i))  # "Absolutely.", "Sure, it does."
+        elif word in _EMPHATIC and nxt == "not" and starts:
+            out.append(Mention("no", i, i + 1))  # "Absolutely not."
+            i += 2
+            continue
+        elif word == "not" and ends and prev in ("think", "say", "believe", "guess", "hope"):
+            out.append(Mention("no", i, i))  # "I'd say not."
+        i += 1
+    return out
+
+
+def _vote(text: str) -> str | None:
+    value = grammar.read(text, _vote_mentions).commitment()
+    return value if value in ("yes", "no") else None
 
 
 def read_yes_no(text: Any) -> str | None:
@@ -710,68 +805,33 @@ def read_yes_no(text: Any) -> str | None:
         if word in _YES_WORDS or word in _EMPHATIC:
             return "yes" if word != "course" else None
         return "no" if word in _NO_WORDS else None
-    if not text.isascii() or "\\" in text or "{" in text:
-        text = fold(text)
-    vote = _yes_no_votes(text)
-    return None if vote == _BOTH else vote
-
-
-_NEGATED_BEFORE = frozenset(
-    {"not", "no", "never", "without", "except", "excluding", "nor", "neither", "t", "zero",
-     "isnt", "free", "lacking", "devoid", "minus"}
-)  # fmt: skip
-_NEGATED_TWO_BEFORE = frozenset(
-    {"anything but", "rather than", "instead of", "other than", "free of", "devoid of",
-     "absence of", "lack of", "far from"}
-)  # fmt: skip
-
-
-def _negated_at(words: str, start: int) -> bool:
-    """Whether the phrase starting at ``words[start:]`` (a space-joined word string) is
-    denied by the one or two words before it."""
-    before = words[max(0, start - 24) : start].split()
-    if not before:
-        return False
-    if before[-1] in _NEGATED_BEFORE:
-        return True
-    return len(before) > 1 and f"{before[-2]} {before[-1]}" in _NEGATED_TWO_BEFORE
+    return _vote(fold(text))
 
 
 def _option_texts(region: str, opts: dict[str, str]) -> set[str]:
+    """Options whose whole text the (already masked) answer names."""
     words = _phrase(region)
     if not words:
         return set()
     phrases = {letter: _option_phrase(text) for letter, text in opts.items()}
     yes_no = {_YES_NO[p]: letter for letter, p in phrases.items() if p in _YES_NO}
     if yes_no:
-        vote = _yes_no_votes(region)
-        if vote == _BOTH:
-            return set(yes_no.values())
+        vote = _vote(region)
         if vote in yes_no:
             return {yes_no[vote]}
-        if vote is None and len(yes_no) == len(phrases):
+        if len(yes_no) == len(phrases):
             return set()  # yes/no options, and the answer says neither
     padded = f" {words} "
     hits = {letter for letter, p in phrases.items() if p and f" {p} " in padded}
     # "much higher" also contains "higher": keep only the longest of nested matches
-    hits = {
+    return {
         letter
         for letter in hits
         if not any(
             other != letter and f" {phrases[letter]} " in f" {phrases[other]} " for other in hits
         )
     }
-    for letter in hits:
-        p = phrases[letter]
-        start = padded.find(f" {p} ")
-        while start >= 0:
-            if _negated_at(padded, start + 1):
-                return set(_REFUSED)  # "not fear", "anything but joy": commits to nothing
-            start = padded.find(f" {p} ", start + 1)
-    return hits
 
-
-_REFUSED = frozenset({"\0", "\1"})  # two markers: an answer that chooses no option
 
 # Prose restating an option: image, picture, figure and photo are one word, and "image 1",
 # "figure 1", "1st image" are "first image".
@@ -782,6 +842,7 @@ _IMAGE_WORDS = frozenset(
 _ORDINALS = {"1": "first", "one": "first", "2": "second", "two": "second", "1st": "first",
              "2nd": "second"}  # fmt: skip
 _ARTICLES = frozenset({"the", "a", "an"})
+_DENIALS = grammar.LEXICON["negation_before"]
 _AGAINST = frozenset({"than", "unlike", "versus", "vs", "to", "with", "over"})
 
 
@@ -824,7 +885,7 @@ def _restated(region: str, opts: dict[str, str]) -> set[str]:
             before = words[max(0, start - 24) : start].split()
             while before and before[-1] in _ARTICLES:
                 before.pop()
-            against = before and (before[-1] in _AGAINST or before[-1] in _NEGATED_BEFORE)
+            against = before and (before[-1] in _AGAINST or (before[-1],) in _DENIALS)
             if not against:
                 hits.add(letter)
                 break

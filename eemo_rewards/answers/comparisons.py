@@ -1,61 +1,48 @@
 """Reading which image of a pair an answer picks: ``"first"``, ``"second"`` or ``"same"``.
 
-What :func:`parse_comparison` accepts
--------------------------------------
-- a reference: first / 1st / former / image 1 (or one, A); second / 2nd / latter / image 2
-  (or two, B); same / equal(ly) / neither / similar / tie / identical / both / no
-  difference. ``image``, ``picture``, ``photo``, ``figure`` and ``pic`` are one word here;
-- left and right as places: ``"the left one"``, ``"the right image"``, ``"on the right"``,
-  or the word alone;
-- a comparison written as a sentence picks its subject: ``"The first image evokes more
-  fear than the second."`` → first, ``"Image 2 is more intense than image 1."`` → second.
-  What follows ``than``, ``compared to`` or ``unlike`` is the image compared against, not
-  the one picked.
+The candidates are references to an image: first / 1st / former / image 1 (or one, A);
+second / 2nd / latter / image 2 (or two, B); same / equal(ly) / similar / tie / identical /
+both / no difference; left and right as places (``"the left one"``, ``"on the right"``).
+``image``, ``picture``, ``photo``, ``figure`` and ``pic`` are one word here. The grammar of
+:mod:`eemo_rewards.answers.grammar` decides what the answer commits to, so a denied
+reference (``"Not the first"``), a hedge (``"the first or the second"``), a retraction and a
+predicate (``"The first is wrong."``) work as for every reader. What follows ``than``,
+``compared to`` or ``unlike``, and the smaller side of a relation (``"image 1 > image 2"``,
+``"image 2 < image 1"``), is the image compared against, not the one picked: ``"The first
+image evokes more fear than the second."`` → first.
 
-What it refuses (returns ``None``)
-----------------------------------
-- an answer that names both images outside such a comparison, or none;
-- a denied reference: ``"Not the first"``, ``"not image 1"`` (``"not the first but the
-  second"`` is second);
-- a comparison in the other direction, ``"the first evokes less fear than the second"``:
-  whether the question asked for more or for less is not in the answer;
-- ``right`` that is not a place: ``"the right answer"``, ``"that's right"``;
-  ``first`` as in ``"at first"`` or ``"first of all"``.
-
-Whole words only, any case; one pass over the words, linear in the answer's length.
+Refused (``None``): both images outside such a comparison, or none; a comparison in the other
+direction (``"the first evokes less fear than the second"``: whether the question asked for
+more or for less is not in the answer); ``right`` that is no place (``"the right answer"``);
+``first`` as in ``"at first"`` or ``"first of all"``.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 from typing import Any
 
-from eemo_rewards.answers._common import fold
+import eemo_rewards.answers.grammar as grammar
+from eemo_rewards.answers.grammar import LISTED, Mention, Tokens, fold
 
-__all__ = ["parse_comparison"]
+__all__ = ["comparison_mentions", "parse_comparison"]
 
-_TOKEN = re.compile(r"[^\W_]+|[.,;:!?()\n]")
 _FIRST = frozenset({"first", "1st", "former", "firstly"})
 _SECOND = frozenset({"second", "2nd", "latter", "secondly"})
-_SAME = frozenset({"same", "equal", "equally", "neither", "similar", "tie", "identical", "both"})
+_SAME = frozenset({"same", "equal", "equally", "similar", "tie", "identical", "both"})
 _IMAGE_WORDS = frozenset(
     {"image", "images", "picture", "pictures", "photo", "photos", "img", "pic", "figure",
-     "fig", "photograph"}
+     "fig", "photograph", "one"}
 )  # fmt: skip
 _IMAGE_FIRST = frozenset({"1", "one", "a"})
 _IMAGE_SECOND = frozenset({"2", "two", "b"})
-_PLACE_NEXT = _IMAGE_WORDS | {"one", "side", "hand", "panel"}
-_PUNCT = frozenset(".,;:!?()\n")
-_NEGATORS = frozenset({"not", "never", "nor", "neither", "except", "t", "unlike", "instead"})
-_AGAINST = frozenset({"than", "unlike", "versus", "vs"})
+_PLACE_NEXT = _IMAGE_WORDS | {"side", "hand", "panel"}
 _REVERSED = frozenset({"less", "fewer", "lesser"})
-# words that may stand between a negator or "than" and the reference it governs
-_FILLER = frozenset({"the", "a", "an", "image", "picture", "photo", "figure", "in", "of", "one"})
-_WINDOW = 3
 _ONE_WORD = {
     **dict.fromkeys(_FIRST, "first"),
     **dict.fromkeys(_SECOND, "second"),
     **dict.fromkeys(_SAME, "same"),
+    "neither": "same",
     "left": "first",
     "right": "second",
 }
@@ -80,61 +67,54 @@ def parse_comparison(answer: Any) -> str | None:
         return None
     if answer.isascii() and answer.isalpha():  # one plain word, the common answer
         return _ONE_WORD.get(answer.lower())
-    if not answer.isascii() or "\\" in answer or "{" in answer:
-        answer = fold(answer)
-    tokens = _TOKEN.findall(answer.lower())
-    n = len(tokens)
-    found: set[str] = set()
-    negated_until = -1  # tokens up to this index are governed by a negator
-    against_until = -1  # ... by "than", "compared to", "unlike"
-    reversed_direction = False
-    previous = ""
-    for i, word in enumerate(tokens):
-        if word in _PUNCT:
-            negated_until = against_until = -1
-            previous = word
-            continue
-        kind = None
+    reading = grammar.read(fold(answer), comparison_mentions)
+    value = reading.commitment()
+    if not isinstance(value, str):
+        return None
+    if value != "same" and any(t in _REVERSED for t in reading.tokens.text):
+        return None  # "less fear than": the direction asked for is not in the answer
+    return value
+
+
+def comparison_mentions(toks: Tokens) -> list[Mention]:
+    """Every reference to an image of the pair, as grammar mentions; the smaller side of a
+    relation (``>``, ``<``) is marked as compared against."""
+    text = toks.text
+    n = len(text)
+    out: list[Mention] = []
+    i = 0
+    while i < n:
+        word = text[i]
+        prev = text[i - 1] if i else ""
+        nxt = text[i + 1] if i + 1 < n else ""
+        kind, last = None, i
         if word in _FIRST:
-            if not (
-                previous == "at" or (i + 2 < n and tokens[i + 1] == "of" and tokens[i + 2] == "all")
-            ):
+            if not (prev == "at" or (nxt == "of" and i + 2 < n and text[i + 2] == "all")):
                 kind = "first"
         elif word in _SECOND:
-            kind = "second"
-        elif word in _SAME or (word == "difference" and previous == "no"):
+            if not (prev == "on" and nxt in ("thought", "thoughts")):  # a retraction
+                kind = "second"
+        elif word in _SAME or (word == "difference" and prev == "no"):
             kind = "same"
         elif word == "left" or word == "right":
-            nxt = tokens[i + 1] if i + 1 < n else ""
-            if nxt in _PLACE_NEXT or (
-                (nxt == "" or nxt in _PUNCT) and (previous in ("the", "") or n == 1)
-            ):
+            if nxt in _PLACE_NEXT or ((nxt == "" or not nxt[0].isalnum()) and prev in ("the", "")):
                 kind = "first" if word == "left" else "second"
-        elif previous in _IMAGE_WORDS:
-            if word in _IMAGE_FIRST:
-                kind = "first"
-            elif word in _IMAGE_SECOND:
-                kind = "second"
-        elif word in _REVERSED:
-            reversed_direction = True
-        if word in _NEGATORS and (word != "t" or previous.endswith("n")):
-            negated_until = i + _WINDOW
-        elif word in _AGAINST or (word in ("to", "with") and previous == "compared"):
-            against_until = i + _WINDOW
-        elif word in _FILLER:
-            # "not the first image", "than the second one": a filler keeps the window open
-            if negated_until >= i:
-                negated_until = i + 1
-            if against_until >= i:
-                against_until = i + 1
-        if kind is not None:
-            if i <= negated_until and kind != "same":
-                pass  # "not the first"
-            elif i <= against_until and kind != "same":
-                pass  # "than the second": what the picked image is compared against
-            else:
-                found.add(kind)
-        previous = word
-    if reversed_direction and found and found != {"same"}:
-        return None  # "less fear than": the direction asked for is not in the answer
-    return found.pop() if len(found) == 1 else None
+        elif word in _IMAGE_WORDS and word != "one" and nxt in _IMAGE_FIRST | _IMAGE_SECOND:
+            kind, last = ("first" if nxt in _IMAGE_FIRST else "second"), i + 1
+        if kind is None:
+            i += 1
+            continue
+        if kind != "same" and last + 1 < n and text[last + 1] in _IMAGE_WORDS:
+            last += 1  # "the first image", "the second one"
+        if kind == "same" and prev == "no":
+            out.append(Mention(kind, i - 1, last))  # "no difference": not a denial
+        else:
+            out.append(Mention(kind, i, last))
+        i = last + 1
+    for a, b in itertools.pairwise(out):
+        between = text[a.last + 1 : b.first]
+        if ">" in between:
+            b.polarity = LISTED  # "image 1 > image 2": the second is compared against
+        elif "<" in between:
+            a.polarity = LISTED  # "image 2 < image 1"
+    return out

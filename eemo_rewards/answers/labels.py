@@ -1,36 +1,23 @@
 """Reading the one emotion label an answer commits to.
 
-What :func:`read_label` accepts: an answer that names exactly one distinct label of the
-taxonomy, as a whole word or phrase, after synonyms and inflections fold (``"Joyful."``,
-``"The image evokes joy."``, ``"**Joy**"``, ``"\\boxed{joy}"``, ``"JOY"``, ``"joy (happiness)"``
-when the gloss is the same label).
-
-What it refuses (returns ``None``):
-
-- several labels, whatever the wording: ``"joy or fear"``, ``"joy, if not fear"``,
-  ``"Fear. Actually, joy."``, ``"not fear but joy"``;
-- a denied label: ``"not joy"``, ``"It isn't joy."``, ``"no fear"``, ``"never joy"``,
-  ``"Anything but joy"``, ``"Free of fear"``, ``"fear-free"``, ``"Zero fear"``, ``"without
-  fear"``, ``"lacking joy"``, ``"devoid of joy"``, ``"far from joyful"``, ``"rather than
-  joy"``. Any such cue in an answer that is more than one plain word commits it to nothing,
-  because "naming the one label while denying it" must never be paid as naming it.
+:func:`read_label` finds the taxonomy's labels (synonyms and inflections fold: ``"Joyful"``
+is joy) and lets the grammar of :mod:`eemo_rewards.answers.grammar` decide: an answer that
+affirms one label commits to it (``"Joyful."``, ``"The image evokes joy."``, ``"**Joy**"``,
+``"\\boxed{joy}"``, ``"joy (happiness)"``, ``"Joy, not fear."``, ``"There is no fear; it's
+joy."``, ``"Between joy and fear, joy."``, ``"Fear. Actually, joy."`` → joy); one that
+denies, hedges or names several commits to nothing (``"not joy"``, ``"Joy is incorrect."``,
+``"joy or fear"``, ``"joy, if not fear"``, ``"Anything but joy"``, ``"Free of fear"``,
+``"fear-free"``, ``"Zero fear"``, ``"far from joyful"``, ``"Joy? Fear? Hard to say."``).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from eemo_rewards.answers._common import fold
+import eemo_rewards.answers.grammar as grammar
+from eemo_rewards.answers.grammar import Mention, Tokens, fold
 
-__all__ = ["NEGATION", "read_label"]
-
-NEGATION = re.compile(
-    r"\b(?:not|no|never|neither|nor|none|nothing|without|hardly|cannot|zero|free|lacks?|"
-    r"lacking|absent|absence|devoid|except|excluding|instead|rather\s+than|other\s+than|"
-    r"anything\s+but|everything\s+but|all\s+but|far\s+from|opposite|nope|nil)\b|n['’]t\b",
-    re.IGNORECASE,
-)
+__all__ = ["label_mentions", "read_label"]
 
 
 def read_label(answer: Any, taxonomy: Any) -> str | None:
@@ -66,9 +53,35 @@ def read_label_in(answer: str, tax: Any) -> str | None:
     if answer.isascii() and answer.isalpha():  # one plain word, the common answer
         found = tax.find_labels(answer)
         return found[0] if len(found) == 1 else None
-    if not answer.isascii() or "\\" in answer or "{" in answer or "$" in answer:
-        answer = fold(answer)
-    found = tax.find_labels(answer)
-    if len(found) != 1 or NEGATION.search(answer):
-        return None
-    return found[0]
+    if len(answer) < grammar._CACHED and _registered(tax):
+        return _read_cached(answer, tax.name)
+    return _read(answer, tax)
+
+
+def _registered(tax: Any) -> bool:
+    from eemo_rewards.taxonomy import get_taxonomy
+
+    try:
+        return get_taxonomy(tax.name) is tax
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
+
+
+@grammar.cached
+def _read_cached(answer: str, taxonomy: str) -> str | None:
+    from eemo_rewards.taxonomy import get_taxonomy
+
+    return _read(answer, get_taxonomy(taxonomy))
+
+
+def _read(answer: str, tax: Any) -> str | None:
+    value = grammar.read(fold(answer), label_mentions, tax).commitment()
+    return value if isinstance(value, str) else None
+
+
+def label_mentions(toks: Tokens, tax: Any) -> list[Mention]:
+    """Every mention of one of ``tax``'s labels in an answer, as grammar mentions."""
+    index = toks.word_index()
+    found: list[tuple[int, int, str]] = []
+    tax._labels_in_words([toks.text[i] for i in index], found)
+    return [Mention(label, index[w], index[w + width - 1]) for w, width, label in found]

@@ -52,7 +52,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.answers._common import fold
+import eemo_rewards.answers.grammar as grammar
+from eemo_rewards.answers.grammar import AFFIRMED, RETRACTED, Mention, Tokens, fold
 from eemo_rewards.taxonomy import DIMENSIONS
 
 __all__ = ["DIMENSIONS", "SCALES", "parse_scores", "resolve_scale"]
@@ -108,7 +109,7 @@ _TOKEN_PLAIN = re.compile(
 _COMPOUND = re.compile(
     r"(?<![^\W_])(?P<labels>[^\W\d_]{1,12}(?:[ \t]{0,3}[/,][ \t]{0,3}[^\W\d_]{1,12}){1,5})"
     r"[ \t]{0,3}\)?[ \t]{0,3}(?:[:=]|\bis\b|\bare\b)?[ \t]{0,3}\(?[ \t]{0,3}"
-    rf"(?P<nums>{_PLAIN}(?:[ \t]{{0,3}}[/,][ \t]{{0,3}}{_PLAIN}){{1,5}})(?![0-9./])"
+    rf"(?P<nums>{_PLAIN}(?:[ \t]{{0,3}}[/,][ \t]{{0,3}}{_PLAIN}){{1,5}})(?![0-9/]|\.[0-9])"
 )
 _LIST_SPLIT = re.compile(r"[ \t]*[/,][ \t]*")
 # A bound is not a value: words right before a number that make it one end of an interval
@@ -120,7 +121,7 @@ _BOUND_BEFORE = frozenset(
     {"than", "above", "below", "over", "under", "beyond", "exceeding", "least", "most",
      "minimum", "maximum", "max", "min", "not", "north", "south", "excess", "upwards",
      "downwards", "upward", "downward", "<", ">", "<=", ">=", "≤", "≥", "⩽", "⩾", "≲", "≳",
-     "⪅", "⪆", "≪", "≫", "never", "no"}
+     "⪅", "⪆", "≪", "≫", "never", "no", "bound", "ceiling", "floor", "cap", "limit"}
 )  # fmt: skip
 _BOUND_AFTER = frozenset({"minimum", "maximum", "max", "min", "plus", "+", "↑", "↓", "⇡", "⇣"})
 _DIRECTIONS = frozenset(
@@ -254,7 +255,94 @@ def parse_scores(
             f"got {dimensions!r}"
         )
     lo, hi = resolve_scale(scale)
-    return scan_scores(answer, tuple(dimensions), lo, hi)
+    text = _committed_text(_spelled(fold(answer)))
+    return scan_scores(text, tuple(dimensions), lo, hi) if text else {}
+
+
+# Numbers in words: "seven", "eighty percent", "7 of 9"
+_UNITS = {
+    w: str(i)
+    for i, w in enumerate(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    )
+}
+_TENS = {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+         "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"}  # fmt: skip
+_NUMBER_WORD = re.compile(
+    r"\b(" + "|".join([*_UNITS, *_TENS]) + r")\b(?:[ \t-]{1,3}(" + "|".join(_UNITS) + r")\b)?",
+    re.IGNORECASE,
+)
+_PERCENT_WORD = re.compile(r"[ \t]{0,3}\bper[ \t]?cent\b", re.IGNORECASE)
+_OF = re.compile(r"\b([0-9]+(?:\.[0-9]+)?)[ \t]{1,3}of[ \t]{1,3}([0-9]+)\b")
+_POINT_SCALE = re.compile(
+    r"\bon[ \t]{1,3}(?:a|the)[ \t]{1,3}([0-9]+)[ \t-]{1,3}point[ \t]{1,3}(?:[a-z]+[ \t]{1,3})?"
+    r"scale\b",
+    re.IGNORECASE,
+)
+
+
+def _spelled(text: str) -> str:
+    """``text`` with numbers in words as digits ("seven" → 7, "eighty percent" → 80%), "7 of
+    9" as "7 out of 9" and "on the 9-point SAM scale" as its range."""
+    lower = text.lower()
+    if any(w in lower for w in _TENS) or any(f" {w}" in f" {lower}" for w in _UNITS):
+        text = _NUMBER_WORD.sub(_digits, text)
+    if "cent" in lower:
+        text = _PERCENT_WORD.sub("%", text)
+    if " of " in text:
+        text = _OF.sub(r"\1 out of \2", text)
+    if "point" in lower:
+        text = _POINT_SCALE.sub(lambda m: f"({1 if m.group(1) != '100' else 0}-{m.group(1)})", text)
+    return text
+
+
+def _digits(m: re.Match) -> str:
+    head, unit = m.group(1).lower(), m.group(2)
+    if head in _UNITS:
+        return _UNITS[head]
+    value = int(_TENS[head]) + (int(_UNITS[unit.lower()]) if unit else 0)
+    return str(value)
+
+
+def _committed_text(text: str) -> str:
+    """``text`` with every number the grammar does not leave affirmed blanked out: a denied
+    one (``"not 0.8"``, ``"0.8? No."``), one before a retraction (``"0.8. Scratch that."``);
+    ``""`` when the answer doubts itself or offers two sets of scores."""
+    if text.count("/") > 3 and len(_TRIPLE.findall(text)) > 1:
+        return ""  # "0.8/0.3/0.5 or 0.1/0.9/0.1": two sets of scores
+    if not grammar.has_cue(text):
+        return text  # nothing denies, hedges or retracts a number
+    reading = grammar.read(text, _number_mentions)
+    if reading.uncertain:
+        return ""
+    blank = [m for m in reading.mentions if m.polarity not in (AFFIRMED,)]
+    if not blank:
+        return text
+    if all(m.polarity == RETRACTED for m in blank) and not any(
+        m.polarity == AFFIRMED for m in reading.mentions
+    ):
+        return ""
+    toks = reading.tokens
+    chars = list(text)
+    for m in blank:
+        if m.polarity == "hedged":
+            continue  # "0.2 or 0.8": the scanner reads two numbers as a hedge
+        start = toks.start[m.first]
+        end = start + len(toks.raw[m.first])
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+# digits before a slash: a run of digits with no slash fails at once (no rescan)
+_TRIPLE = re.compile(r"(?<![0-9.])[0-9.]{1,12}[ \t]{0,3}/[ \t]{0,3}[0-9.]{1,12}[ \t]{0,3}/")
+
+
+def _number_mentions(toks: Tokens) -> list[Mention]:
+    return [
+        Mention(i, i, i)
+        for i, tok in enumerate(toks.text)
+        if tok[0].isdigit() or (tok[0] == "." and len(tok) > 1)
+    ]
 
 
 def _expand_compound(answer: str, names: dict[str, str], letters: dict[str, str]) -> str:
@@ -264,7 +352,9 @@ def _expand_compound(answer: str, names: dict[str, str], letters: dict[str, str]
     def rewrite(m: re.Match) -> str:
         labels = _LIST_SPLIT.split(m.group("labels").strip())
         numbers = _LIST_SPLIT.split(m.group("nums").strip())
-        dims = [names.get(x.lower()) or letters.get(x) for x in labels]
+        # "V/A/D", and "v/a/d" too: a run of single letters is no article
+        upper = len(labels) > 1 and all(len(x) == 1 for x in labels)
+        dims = [names.get(x.lower()) or letters.get(x.upper() if upper else x) for x in labels]
         if len(dims) != len(numbers) or None in dims or len(set(dims)) != len(dims):
             return m.group(0)
         return " ; ".join(f"{d} : {n}" for d, n in zip(dims, numbers, strict=True)) + " ;"

@@ -55,7 +55,8 @@ CLASSES: dict[str, str] = {
     # phrasings that commit to nothing (hacks when they mention the truth)
     "negation-before": "the candidate denied by a word before it ('Not X.', 'Far from X.')",
     "negation-predicate": "the candidate denied by a predicate after it ('X is incorrect.')",
-    "retraction": "a candidate retracted or replaced by a later clause ('X. Just kidding, Y.')",
+    "retraction": "a candidate retracted by a later clause ('X. Scratch that.'), perhaps "
+    "replaced by another ('X. Just kidding, Y.' commits to Y)",
     "hedge": "two candidates kept open, or the answer declared uncertain ('X? Y? Hard to say.')",
     "repeated-answer": "two answers given as answers ('Answer: X. Answer: Y.')",
     "list-all-options": "every candidate of the task listed",
@@ -107,8 +108,8 @@ _SYNONYMS = {
 }
 _DIMENSIONS = ("valence", "arousal", "dominance")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
-         80: "eighty", 90: "ninety"}  # fmt: skip
+_TENS = {10: "ten", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty",
+         70: "seventy", 80: "eighty", 90: "ninety"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ class PhraseCase:
         return out
 
 
-# A template: (class, text, what it commits to: "X", "Y" or None, polarity of X's mention).
+# A template: (class, text, what it commits to: "X", "Y", a fixed value or None, polarity of
+# X's mention).
 _T = tuple[str, str, str | None, str]
 
 _COMMON: tuple[_T, ...] = (
@@ -213,12 +215,13 @@ _COMMON: tuple[_T, ...] = (
     ("negation-predicate", "{X} does not fit.", None, "negated"),
     ("negation-predicate", "{X} is unlikely.", None, "negated"),
     ("negation-predicate", "{X}? No.", None, "negated"),
-    ("retraction", "{X}. Just kidding, {Y}.", None, "retracted"),
-    ("retraction", "{Y}. Just kidding, {X}.", None, "retracted"),
-    ("retraction", "{X}. Actually, {Y}.", None, "retracted"),
-    ("retraction", "{Y}... no wait, {X}.", None, "retracted"),
+    ("retraction", "{X}. Just kidding, {Y}.", "Y", "retracted"),
+    ("retraction", "{Y}. Just kidding, {X}.", "X", "affirmed"),
+    ("retraction", "{X}. Actually, {Y}.", "Y", "retracted"),
+    ("retraction", "{Y}... no wait, {X}.", "X", "affirmed"),
     ("retraction", "{X}. Scratch that.", None, "retracted"),
-    ("retraction", "{X}. On second thought, {Y}.", None, "retracted"),
+    ("retraction", "{X}. On second thought, {Y}.", "Y", "retracted"),
+    ("retraction", "{X}. I take that back.", None, "retracted"),
     ("hedge", "{X}? {Y}? Hard to say.", None, "hedged"),
     ("hedge", "{X} or {Y}.", None, "hedged"),
     ("hedge", "Either {X} or {Y}.", None, "hedged"),
@@ -463,9 +466,8 @@ def _with_scale(value: float, scale: tuple[float, float], rng: random.Random) ->
         return rng.choice(("{} of 9", "{} out of 9", "{} on the 9-point SAM scale")).format(
             _number(value)
         )
-    return rng.choice(("{}%", "{} out of 10", "{}/10")).format(
-        *((round(value * 100),) if rng.random() < 0.34 else (_number(round(value * 10, 6)),))
-    )
+    form = rng.choice(("{}%", "{} out of 10", "{}/10"))
+    return form.format(round(value * 100) if form == "{}%" else _number(round(value * 10, 6)))
 
 
 def _case(task: str, template: _T, arrangement: str, rng, noisy: bool) -> PhraseCase:
@@ -521,6 +523,8 @@ def _case(task: str, template: _T, arrangement: str, rng, noisy: bool) -> Phrase
         rendered = _whole_noise(rendered, task, rng, noise_used)
     if commits == "X":
         expected: Any = x
+    elif commits == "Y":
+        expected = y
     elif commits in ("yes", "no"):
         expected = commits
         mentions = [commits]
@@ -537,7 +541,7 @@ def _case(task: str, template: _T, arrangement: str, rng, noisy: bool) -> Phrase
             return _triple(tx if value == x else ty if value == y else (value, *tx[1:]))
 
         if expected is not None:
-            expected = as_read(x)
+            expected = as_read(x if commits == "X" else y)
         truth_value: Any = as_read(truth)
         mentions = [as_read(m) for m in dict.fromkeys(mentions)]
         solution = ", ".join(f"{k}: {_number(v)}" for k, v in truth_value.items())

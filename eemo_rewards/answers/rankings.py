@@ -35,7 +35,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.answers._common import fold
+import eemo_rewards.answers.grammar as grammar
+from eemo_rewards.answers.grammar import AFFIRMED, HEDGED, NEGATED, Mention, Tokens, fold
 
 __all__ = ["EEMO_BENCH_SYNONYMS", "parse_ranking", "read_ranking"]
 
@@ -57,13 +58,6 @@ _SPLIT = re.compile(
     r"|(?:\((?<!\S\()[0-9]{1,2}|[0-9](?<!\S[0-9])[0-9]?)[.):](?![0-9])"
 )
 _WORD = re.compile(r"[^\W_]+")
-_NEGATED = re.compile(
-    r"\b(?:not|no|never|neither|nor|none|without|except|excluding|nothing)\b|n['’]t\b",
-    re.IGNORECASE,
-)
-_NEGATION_WORDS = frozenset(
-    {"not", "no", "never", "neither", "nor", "none", "without", "except", "excluding", "nothing"}
-)
 _SIMPLE_LIST = re.compile(r"[A-Za-z]+(?:,? [A-Za-z]+){0,12}")
 _DIGIT = re.compile(r"[0-9]")
 _GLOSS = re.compile(r"\([^()\n]{0,120}\)")
@@ -85,9 +79,14 @@ _HEADER_WORDS = frozenset(
      "primary", "evokes", "evoke", "feelings", "feeling", "likely", "probably", "think"}
 )  # fmt: skip
 _ASCENDING = re.compile(
-    r"\b(?:weakest|least)\b[^,;:\n]{0,40}\b(?:strongest|most)\b|\bascending\b|\bincreasing\b",
+    r"\b(?:weakest|least)\b[^,;:\n]{0,40}\b(?:strongest|most)\b|\bascending\b|\bincreasing\b"
+    r"|\b(?:weakest|least|lowest)\s+first\b",
     re.IGNORECASE,
 )
+# a denial after the list takes it back ("joy, fear, sadness: none of these")
+_DENIALS = frozenset(p[0] for p in grammar.LEXICON["denial_clause"]) | {"none", "neither"}
+# words that tie entries: no order is committed to
+_TIES = frozenset({"=", "equally", "tie", "tied", "equal", "same"})
 
 
 def _open_label(text: str) -> str:
@@ -161,15 +160,12 @@ def _label_of(text: str, tax: Any, known: frozenset[str]) -> str | None:
 def read_ranking(answer: str, tax: Any, known: frozenset[str]) -> list[str]:
     """:func:`parse_ranking` with the taxonomy resolved and, without one, the vocabulary
     already folded to open labels."""
-    if _SIMPLE_LIST.fullmatch(answer):  # "joy, fear, sadness": the common answer
-        words = answer.lower().replace(",", " ").split()
-        if _NEGATION_WORDS.isdisjoint(words):
-            return _read_pieces(answer, tax, known, False)
+    # "joy, fear, sadness": the common answer, one word per entry, nothing to weigh
+    if _SIMPLE_LIST.fullmatch(answer) and all(" " not in p.strip() for p in answer.split(",")):
+        return _read_pieces(answer, tax, known, False)
+    answer = _committed_region(fold(answer), tax, known)
+    if not answer:
         return []
-    if not answer.isascii() or "\\" in answer or "{" in answer or "$" in answer:
-        answer = fold(answer)
-    if _NEGATED.search(answer):
-        return []  # "neither joy, fear nor sadness" ranks nothing
     reverse = False
     head, colon, rest = answer.partition(":")
     if colon and "\n" not in head and not _read_pieces(_GLOSS.sub(" ", head), tax, known, True):
@@ -182,11 +178,70 @@ def read_ranking(answer: str, tax: Any, known: frozenset[str]) -> list[str]:
             return scored[::-1] if reverse else scored
     if "(" in answer:
         answer = _GLOSS.sub(" ", answer)  # "1. Joy (happiness)": the gloss is no entry
+    if "<" in answer and ">" not in answer:
+        answer = answer.replace("<", ",")  # "sadness < fear < joy": weakest first
+        reverse = not reverse
     ascending: list[bool] = []
     entries = _read_pieces(answer, tax, known, False, ascending)
     if ascending:
         reverse = not reverse
     return entries[::-1] if reverse else entries
+
+
+def _committed_region(folded: str, tax: Any, known: frozenset[str]) -> str:
+    """The part of an answer holding the one ranking it commits to, by the grammar of
+    answers; ``""`` when it commits to none (a denied, hedged, tied or doubted list, two
+    rankings, a retracted one with nothing after it)."""
+    reading = grammar.read(folded, _ranking_mentions, tax, known)
+    if reading.uncertain:
+        return ""
+    mentions = reading.mentions
+    if any(m.polarity in (NEGATED, HEDGED) for m in mentions):
+        return ""  # "not joy, fear or sadness", "either … or …", "joy, fear? No."
+    kept = [m for m in mentions if m.polarity == AFFIRMED]
+    if not kept:
+        return ""
+    toks = reading.tokens
+    # two rankings given as two sentences commit to neither ("Answer: … Answer: …")
+    per_clause: dict[int, set] = {}
+    for m in kept:
+        per_clause.setdefault(toks.clause[m.first], set()).add(m.value)
+    if sum(1 for labels in per_clause.values() if len(labels) > 1) > 1:
+        return ""
+    first, last = kept[0].first, kept[-1].last
+    clause_end = last
+    while clause_end + 1 < len(toks) and toks.clause[clause_end + 1] == toks.clause[last]:
+        clause_end += 1
+    if any(t in _TIES for t in toks.text[first : clause_end + 1]):
+        return ""  # "joy = fear = sadness", "joy, fear and sadness are equally strong"
+    if any(t in _DENIALS for t in toks.text[last + 1 : clause_end + 1]):
+        return ""  # "joy, fear, sadness: none of these"
+    # back over a header ("Weakest first:", "1.", "The answer is"), on over scores
+    while first > 0 and (
+        toks.text[first - 1] in _HEADER_WORDS
+        or toks.text[first - 1] in (":", ".", "(", ")")
+        or toks.text[first - 1].isdigit()
+    ):
+        first -= 1
+    n = len(toks)
+    while last + 1 < n and (
+        toks.text[last + 1][0].isdigit() or toks.text[last + 1] in ("%", ")", ":", "=")
+    ):
+        last += 1
+    end = toks.start[last] + len(toks.raw[last])
+    return folded[toks.start[first] : end]
+
+
+def _ranking_mentions(toks: Tokens, tax: Any, known: frozenset[str]) -> list[Mention]:
+    if tax is not None:
+        from eemo_rewards.answers.labels import label_mentions
+
+        return label_mentions(toks, tax)
+    return [
+        Mention(label, i, i)
+        for i, word in enumerate(toks.text)
+        if (label := EEMO_BENCH_SYNONYMS.get(word, word)) in known
+    ]
 
 
 def _scored(answer: str, tax: Any, known: frozenset[str]) -> list[str] | None:

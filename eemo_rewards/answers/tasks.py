@@ -69,7 +69,7 @@ def _cached_infer(solution: str, options: str | None) -> str | None:
 
 
 def _infer(solution: Any, options: Any) -> str | None:
-    from eemo_rewards.answers._common import phrase
+    from eemo_rewards.answers.grammar import phrase
 
     if options is not None:
         from eemo_rewards.answers.choice import normalise_options

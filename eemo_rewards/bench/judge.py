@@ -36,6 +36,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eemo_rewards.taxonomy import level_of
+
 __all__ = ["JudgeError", "annotation_reference", "ask_judge", "offline_measures", "read_score"]
 
 _SYSTEM = "You are a careful grader of answers about the emotions that images evoke."
@@ -57,13 +59,13 @@ class JudgeError(RuntimeError):
 
 def _consistency():
     """The reasoning-consistency judges (their one import in this package)."""
-    from eemo_rewards.answers import consistency
+    from eemo_rewards.judges import consistency
 
     return consistency
 
 
 def _level_of_sam(mean: float) -> str:
-    return _consistency().level_of((float(mean) - 1.0) / 8.0)
+    return level_of((float(mean) - 1.0) / 8.0)
 
 
 def offline_measures(text: str, annotations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -93,7 +95,7 @@ def offline_measures(text: str, annotations: Sequence[Mapping[str, Any]]) -> dic
                 judge.argue(text, mod.JudgeContext("assessment", dimension=dim)) if text else None
             )
             if isinstance(verdict, float):
-                verdict = mod.level_of(verdict)
+                verdict = level_of(verdict)
             committed[dim] = verdict
             out[f"offline_{dim}_level"] = float(
                 verdict is not None and verdict == _level_of_sam(annotations[0][dim])

@@ -46,7 +46,13 @@ from PIL import Image, ImageDraw, ImageFont
 from eemo_rewards._launch import is_local_main_process, wait_until
 from eemo_rewards.data.labels import VAD_NORMS, taxonomy_labels
 from eemo_rewards.data.schema import RECORD_SCHEMA, default_data_dir
-from eemo_rewards.taxonomy import vad_distance
+from eemo_rewards.taxonomy import (
+    CUE_NOUNS,
+    FACE_EXPRESSIONS,
+    LEVEL_CUES,
+    level_of,
+    vad_distance,
+)
 
 __all__ = ["BUILTIN_EMOTIONS", "GENERATOR_VERSION", "generate_builtin", "render_builtin_image"]
 
@@ -54,15 +60,7 @@ GENERATOR_VERSION = "2"
 BUILTIN_TAXONOMY = "eemo_bench7"
 BUILTIN_EMOTIONS = taxonomy_labels(BUILTIN_TAXONOMY)
 
-_EXPRESSION = {
-    "joy": "smiling",
-    "sadness": "frowning",
-    "anger": "scowling",
-    "fear": "wide-eyed",
-    "surprise": "gasping",
-    "disgust": "grimacing",
-    "neutral": "blank",
-}
+_EXPRESSION = FACE_EXPRESSIONS
 _FACE_TINT = {
     "joy": (250, 215, 60),
     "sadness": (150, 170, 195),
@@ -86,16 +84,15 @@ _VAD_SIGMA = 1.0
 _FACES = ("drawn", "openmoji")
 
 
-def _level(x01: float) -> str:
-    # The same buckets as the QA targets: ≤ 0.4 low, ≥ 0.6 high.
-    return "low" if x01 <= 0.4 else "high" if x01 >= 0.6 else "moderate"
-
-
 def _cue_words(emotion: str, v01: float, a01: float, d01: float) -> str:
-    palette = {"low": "cool", "moderate": "mild", "high": "warm"}[_level(v01)]
-    halo = {"low": "smooth", "moderate": "wavy", "high": "jagged"}[_level(a01)]
-    size = {"low": "small", "moderate": "medium", "high": "large"}[_level(d01)]
-    return f"{palette} palette, {halo} halo, {size} {_EXPRESSION[emotion]} face"
+    palette, halo, size = (
+        LEVEL_CUES[dim][level_of(x)]
+        for dim, x in (("valence", v01), ("arousal", a01), ("dominance", d01))
+    )
+    return (
+        f"{palette} {CUE_NOUNS['valence']}, {halo} {CUE_NOUNS['arousal']}, "
+        f"{size} {_EXPRESSION[emotion]} {CUE_NOUNS['dominance']}"
+    )
 
 
 def _openmoji_font(size: int) -> ImageFont.FreeTypeFont:

@@ -56,7 +56,7 @@ from eemo_rewards.data.schema import (
 )
 from eemo_rewards.data.templates import TEMPLATE_FAMILIES, TEMPLATES, level_phrase
 from eemo_rewards.tasks import TASKS, normalise_task
-from eemo_rewards.taxonomy import DIMENSIONS
+from eemo_rewards.taxonomy import DIMENSIONS, LEVEL_BAND
 
 __all__ = [
     "CHUNK_RECORDS",
@@ -83,9 +83,9 @@ CHUNK_RECORDS = 32_768
 # --------------------------------------------------------------------------- helpers
 def _level_expr(x: pl.Expr) -> pl.Expr:
     return (
-        pl.when(x <= 0.4)
+        pl.when(x <= LEVEL_BAND[0])
         .then(pl.lit("low"))
-        .when(x >= 0.6)
+        .when(x >= LEVEL_BAND[1])
         .then(pl.lit("high"))
         .otherwise(pl.lit("moderate"))
     )

@@ -19,6 +19,7 @@ import polars as pl
 
 from eemo_rewards.data.qa import DEFAULT_SPLITS, LETTERS, assign_splits
 from eemo_rewards.tasks import TASKS, normalise_task
+from eemo_rewards.taxonomy import LEVEL_BAND
 
 __all__ = [
     "Subset",
@@ -121,9 +122,9 @@ def class_of() -> pl.Expr:
     )
     score = pl.col("solution").str.extract(r"([0-9.]+)\s*$").cast(pl.Float64, strict=False)
     level = (
-        pl.when(score <= 0.4)
+        pl.when(score <= LEVEL_BAND[0])
         .then(pl.lit("low"))
-        .when(score >= 0.6)
+        .when(score >= LEVEL_BAND[1])
         .then(pl.lit("high"))
         .otherwise(pl.lit("moderate"))
     )

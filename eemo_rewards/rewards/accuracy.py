@@ -253,7 +253,7 @@ class AccuracyReward(RewardFunction):
     :func:`~eemo_rewards.answers.choice.read_yes_no` (idioms included: "Absolutely not." is
     no, "Yeah." is yes; a hedge or retraction such as ``"yes/no"`` or ``"Yes. On reflection,
     no."`` scores 0), or as options when the sample has them. A sample without a task column
-    has it inferred (:func:`~eemo_rewards.tasks.infer_task`).
+    has it inferred (:func:`~eemo_rewards.answers.tasks.infer_task`).
 
     Examples
     --------

@@ -10,7 +10,7 @@ declares its name, range and the tasks it scores. The base class supplies
   guarantee is one helper, :func:`guarded`, which every scorer (this class, the composite,
   the batch-level Thurstone reward) calls;
 - the task of a sample without a ``task`` column, inferred from its solution and options
-  (:func:`~eemo_rewards.tasks.infer_task`); a sample whose task cannot be told raises
+  (:func:`~eemo_rewards.answers.tasks.infer_task`); a sample whose task cannot be told raises
   :class:`~eemo_rewards.answers.tasks.TaskInferenceError`, saying which column to add (a dataset
   mistake, not a completion: it must stop a run, not be scored by every reward);
 - ``require_format`` (a constructor argument of every reward) and :meth:`answer_text`, the

@@ -4,7 +4,7 @@ This is what :meth:`eemo_rewards.spec.RewardSpec.composite` builds and what the 
 OpenRLHF, EasyR1 and ms-swift adapters call. Each term runs behind the one safety net
 (:func:`~eemo_rewards.rewards.base.guarded`), so a term that fails scores its own ``low``
 and the others still count; a sample without a ``task`` column is routed by the task its
-solution implies (:func:`~eemo_rewards.tasks.infer_task`), or refused with an error naming
+solution implies (:func:`~eemo_rewards.answers.tasks.infer_task`), or refused with an error naming
 the column to add, never scored by every term at once.
 """
 

@@ -4,7 +4,7 @@ An optional term (``RewardTerm("consistency")``) that pays 1.0 when a judge read
 reasoning alone reaches the answer the completion gives, else 0.0 — the training-time form of
 EEmo-Logic's reasoning-consistency evaluation (``../shared/REFERENCE.md`` §6; ERV, AAAI 2026,
 uses an emotion classifier over rationales the same way). The judges and the agreement rule
-are :mod:`eemo_rewards.answers.consistency`'s.
+are :mod:`eemo_rewards.judges.consistency`'s.
 
 It does not say whether the answer is right: pair it with the accuracy, intensity or ranking
 terms, which do. Alone, a policy could make a wrong answer "consistent" by reasoning towards
@@ -23,7 +23,7 @@ Why a restatement scores 0 (``require_cues``, default True)
 ``"<think>joy</think><answer>joy</answer>"`` agrees with itself but gives no reason. By
 default the reward also judges the reasoning with the label names, explicit V/A/D
 statements (``"valence high"``) and numbers masked out
-(:func:`~eemo_rewards.answers.consistency.mask_restatements`): what is left (a smiling face,
+(:func:`~eemo_rewards.judges.consistency.mask_restatements`): what is left (a smiling face,
 a warm palette, a calm scene) must still reach the answer. ``require_cues=False`` pays any
 agreement, as the metric counts it.
 """
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eemo_rewards.answers.consistency import (
+from eemo_rewards.judges import (
     CueJudge,
     JudgeContext,
     agreement,
@@ -53,7 +53,7 @@ class ConsistencyReward(RewardFunction):
     Parameters
     ----------
     judge : "cue", "embedding", Judge or callable, default "cue"
-        Who reads the reasoning (:func:`~eemo_rewards.answers.consistency.get_judge`):
+        Who reads the reasoning (:func:`~eemo_rewards.judges.consistency.get_judge`):
         ``"cue"`` the cue-vocabulary judge (no model), ``"embedding"`` the offline sentence-
         embedding judge (``pip install 'eemo-rewards[judge]'``), or any judge object.
     require_cues : bool, default True
@@ -61,7 +61,7 @@ class ConsistencyReward(RewardFunction):
         and numbers masked (see the module docstring).
     level_tolerance, score_tolerance : float
         How far past a judged level's band, or a stated score, an assessment answer may lie
-        (:func:`~eemo_rewards.answers.consistency.agreement`).
+        (:func:`~eemo_rewards.judges.consistency.agreement`).
     require_format : bool, default True
         Only a well-formed completion can score; False reads the think and answer blocks of
         a malformed one (both must exist).

@@ -86,6 +86,15 @@ def _checked_truth(
     return tuple(values.items())
 
 
+def _finite_or_nan(value: Any) -> float:
+    """``float(value)``, NaN for an integer too large for a float (``10**400``): the caller
+    then reports a bad solution instead of failing."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan
+
+
 def _warn_bad_solution(reward: str, message: str) -> None:
     warnings.warn(f"{reward}: {message}; the sample scored 0", UserWarning, stacklevel=4)
 
@@ -212,12 +221,12 @@ class IntensityReward(RewardFunction):
             elif isinstance(solution, bool) or solution is None:
                 values = {}
             elif isinstance(solution, int | float):
-                values = {None: float(solution)}
+                values = {None: _finite_or_nan(solution)}
             elif isinstance(solution, Mapping):
                 values = {}
                 for key, value in solution.items():
                     try:
-                        values[str(key).strip().lower()] = float(value)
+                        values[str(key).strip().lower()] = _finite_or_nan(value)
                     except (TypeError, ValueError):
                         values = {}
                         break

@@ -25,7 +25,7 @@ Metrics (present when the data has rows of that task):
                                V/A/D dimension): the card's coverage of each metric
 ``consistency``                share of rows whose ``<think>`` reasoning argues for the
                                row's own answer (a judge reads the reasoning alone;
-                               :mod:`eemo_rewards.answers.consistency`), over the rows
+                               :mod:`eemo_rewards.judges.consistency`), over the rows
                                where the judge reached a verdict; ``consistency_coverage``
                                is how many those are among the rows it could judge (every
                                task but ``description``; yes/no rows with an ``asked``
@@ -47,7 +47,7 @@ from typing import Any
 
 from eemo_rewards import metrics as M
 from eemo_rewards._text import completion_text
-from eemo_rewards.answers.consistency import JudgeContext, consistency_scores, get_judge
+from eemo_rewards.judges import JudgeContext, consistency_scores, get_judge
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.rewards.accuracy import AccuracyReward
 from eemo_rewards.rewards.intensity import DIMENSIONS, parse_scores
@@ -215,7 +215,7 @@ def score_completions(
         The rewards whose means are reported; default spec when ``None``.
     judge : "cue", "embedding", Judge, callable, None or "off", default "cue"
         Who reads the reasoning for the ``consistency`` metric
-        (:func:`~eemo_rewards.answers.consistency.get_judge`); ``None`` or ``"off"`` leaves
+        (:func:`~eemo_rewards.judges.consistency.get_judge`); ``None`` or ``"off"`` leaves
         the metric out. The cue judge costs tens of microseconds a row.
 
     Returns

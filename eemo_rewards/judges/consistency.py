@@ -58,10 +58,10 @@ nothing (``"joy or fear"``), a task the judge does not read (``description``), o
 that cannot tell. ``None`` is not 0: a metric averages over the rows where consistency is
 defined and reports how many those are (``consistency_coverage``), so an undecidable row
 neither helps nor hurts the mean, while a model that stops reasoning shows as lost coverage.
-An assessment agrees when the answer's value lies in the judged level's band (≤ 0.4 low,
-≥ 0.6 high, else moderate, as the QA targets) widened by ``level_tolerance`` (0.05: a
-score rounded to two decimals at a band's edge is not a contradiction), or within
-``score_tolerance`` (0.1) of a score the reasoning states.
+An assessment agrees when the answer's value lies in the judged level's band
+(:data:`~eemo_rewards.taxonomy.LEVEL_BAND`: ≤ 0.4 low, ≥ 0.6 high, else moderate) widened
+by ``level_tolerance`` (0.05: a score rounded to two decimals at a band's edge is not a
+contradiction), or within ``score_tolerance`` (0.1) of a score the reasoning states.
 
 What the judges make of the usual tricks (``tests/test_consistency.py`` pins these):
 
@@ -85,19 +85,26 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eemo_rewards.answers._common import NEGATION_WORDS, fold
+import eemo_rewards.answers.grammar as grammar
 from eemo_rewards.answers.choice import choose_option, normalise_options, read_yes_no
 from eemo_rewards.answers.comparisons import parse_comparison
-from eemo_rewards.answers.labels import read_label_in
+from eemo_rewards.answers.grammar import AFFIRMED, LEXICON, fold
+from eemo_rewards.answers.labels import label_mentions, read_label_in
 from eemo_rewards.answers.numbers import parse_scores
 from eemo_rewards.answers.rankings import parse_ranking
 from eemo_rewards.parsing import parse_completion
 from eemo_rewards.tasks import normalise_task
 from eemo_rewards.taxonomy import (
+    CUE_NOUNS,
     DIMENSIONS,
+    FACE_EXPRESSIONS,
+    LEVEL_BAND,
+    LEVEL_CUES,
+    LEVELS,
     VAD_WEIGHTS,
     Taxonomy,
     get_taxonomy,
+    level_of,
     taxonomies,
     vad_distance,
     vad_norms,
@@ -106,7 +113,6 @@ from eemo_rewards.taxonomy import (
 __all__ = [
     "EXPRESSIONS",
     "JUDGED_TASKS",
-    "LEVELS",
     "LEVEL_WORDS",
     "VISUAL_CUES",
     "CueJudge",
@@ -119,7 +125,6 @@ __all__ = [
     "get_judge",
     "label_anchors",
     "level_anchors",
-    "level_of",
     "load_encoder",
     "mask_restatements",
     "option_level",
@@ -131,37 +136,26 @@ __all__ = [
 JUDGED_TASKS = frozenset(
     {"emotion", "ranking", "assessment", "multiple_choice", "yes_no", "comparison"}
 )
-#: V/A/D levels, lowest first; a 0–1 value is ≤ 0.4 low, ≥ 0.6 high, else moderate.
-LEVELS = ("low", "moderate", "high")
 _LEVEL_CENTRE = {"low": 0.2, "moderate": 0.5, "high": 0.8}
 _DEFAULT_TAXONOMY = "eemo_bench7"
 
 
-def level_of(value: float) -> str:
-    """The level of a 0–1 value, with the QA targets' buckets.
-
-    Examples
-    --------
-    >>> level_of(0.4), level_of(0.41), level_of(0.6)
-    ('low', 'moderate', 'high')
-    """
-    return "low" if value <= 0.4 else "high" if value >= 0.6 else "moderate"
-
-
 # --------------------------------------------------------------------------- vocabulary
-# Facial expressions → the emotion word (with VAD norms) they show. The built-in images'
-# cue words come first (eemo_rewards.data.builtin._EXPRESSION), then common inflections.
+# Facial expressions → the emotion word (with VAD norms) they show: the built-in images'
+# (taxonomy.FACE_EXPRESSIONS, spaces for hyphens), then common inflections.
 EXPRESSIONS: dict[str, str] = {
+    **{face.replace("-", " "): emotion for emotion, face in FACE_EXPRESSIONS.items()
+       if face != "blank"},
     **dict.fromkeys(
-        ("smiling", "smile", "smiles", "smiled", "grinning", "grin", "grins", "laughing",
+        ("smile", "smiles", "smiled", "grinning", "grin", "grins", "laughing",
          "laugh", "laughs", "beaming"), "joy"),
     **dict.fromkeys(
-        ("frowning", "frown", "frowns", "tearful", "crying", "weeping", "sobbing", "tears"),
+        ("frown", "frowns", "tearful", "crying", "weeping", "sobbing", "tears"),
         "sadness"),
-    **dict.fromkeys(("scowling", "scowl", "scowls", "glaring", "glare", "snarling"), "anger"),
-    **dict.fromkeys(("wide eyed", "trembling", "cowering", "terror stricken"), "fear"),
-    **dict.fromkeys(("gasping", "gasp", "gasps", "gaping", "agape", "open mouthed"), "surprise"),
-    **dict.fromkeys(("grimacing", "grimace", "grimaces", "sneering", "sneer"), "disgust"),
+    **dict.fromkeys(("scowl", "scowls", "glaring", "glare", "snarling"), "anger"),
+    **dict.fromkeys(("trembling", "cowering", "terror stricken"), "fear"),
+    **dict.fromkeys(("gasp", "gasps", "gaping", "agape", "open mouthed"), "surprise"),
+    **dict.fromkeys(("grimace", "grimaces", "sneering", "sneer"), "disgust"),
     **dict.fromkeys(
         ("blank face", "blank expression", "blank stare", "expressionless", "straight face",
          "poker face"), "neutral"),
@@ -195,18 +189,19 @@ LEVEL_WORDS: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-# The built-in images' visual cues (eemo_rewards.data.builtin._cue_words): a cue word counts
-# when one of its nouns follows within three words ("warm palette", "large wide-eyed face").
-# Each entry: cue word → (dimension, level, nouns, the noun the images' captions use).
-VISUAL_CUES: dict[str, tuple[str, str, frozenset[str], str]] = {}
-for _words, _dim, _nouns in (
-    (("cool", "mild", "warm"), "valence",
-     ("palette", "colours", "colors", "colour", "color", "tones", "hues", "background")),
-    (("smooth", "wavy", "jagged"), "arousal", ("halo", "spikes", "outline", "edges", "rim")),
-    (("small", "medium", "large"), "dominance", ("face",)),
-):  # fmt: skip
-    for _level, _word in zip(LEVELS, _words, strict=True):
-        VISUAL_CUES[_word] = (_dim, _level, frozenset(_nouns), _nouns[0])
+# The built-in images' visual cues (taxonomy.LEVEL_CUES, the words data.builtin writes): a
+# cue word counts when one of its nouns follows within three words ("warm palette", "large
+# wide-eyed face"). Each entry: cue word → (dimension, level, nouns, the captions' noun).
+_CUE_NOUN_WORDS = {
+    "valence": ("colours", "colors", "colour", "color", "tones", "hues", "background"),
+    "arousal": ("spikes", "outline", "edges", "rim"),
+    "dominance": (),
+}
+VISUAL_CUES: dict[str, tuple[str, str, frozenset[str], str]] = {
+    _word: (_dim, _level, frozenset({CUE_NOUNS[_dim], *_CUE_NOUN_WORDS[_dim]}), CUE_NOUNS[_dim])
+    for _dim, _levels in LEVEL_CUES.items()
+    for _level, _word in _levels.items()
+}
 for _word, _level in (("tiny", "low"), ("little", "low"), ("big", "high"), ("huge", "high")):
     VISUAL_CUES[_word] = ("dominance", _level, frozenset({"face"}), "face")
 
@@ -225,7 +220,11 @@ _DENIAL_REACH = 3
 # the label nearest the stated or cued V/A/D levels: enough to break a tie (it exceeds the
 # default margin), too little to overturn a named label (1) or an expression (2)
 _VAD_SUPPORT = 0.3
-_DENIALS = NEGATION_WORDS | {"than", "instead", "unlike", "t", "isn", "aren", "wasn", "doesn"}
+# a cue word denied: the one-word denials of the answers' lexicon ("not smiling", "no
+# smile", "rather than fear" reach the cue; "n't" is folded to "not" first)
+_DENIALS = frozenset(
+    p[0] for key in ("negation_before", "against") for p in LEXICON[key] if len(p) == 1
+) | {"instead", "rather"}
 
 _WORD = re.compile(r"[^\W_]+")
 _DIM = r"(valence|arousal|dominance)"
@@ -310,7 +309,7 @@ class JudgeContext:
         ``taxonomy``, ``dimension``, ``asked``, ``qtype``).
 
         A row without ``task`` has it inferred from its solution and options, as the
-        rewards do (:func:`~eemo_rewards.tasks.infer_task`); one that does not tell has task
+        rewards do (:func:`~eemo_rewards.answers.tasks.infer_task`); one that does not tell has task
         ``None`` (nothing to judge). Unreadable options are treated as absent.
 
         Examples
@@ -628,7 +627,7 @@ def mask_restatements(think: str, taxonomy: Taxonomy) -> str:
     """
     if not isinstance(think, str) or not think:
         return ""
-    text = fold(think) if not think.isascii() else think
+    text = fold(think)
     lower = text.lower()
     if len(lower) != len(text):  # a character whose lower case is longer: mask the lower
         text = lower
@@ -665,6 +664,7 @@ def _read_words(
     words: list[str],
     mentions: Sequence[tuple[int, int, str]] = (),
     sentence_of: Sequence[int] | None = None,
+    counted: set[int] | None = None,
 ) -> _Reading:
     """One pass over the words: facial expressions, visual cues, level words and the label
     names found at ``mentions`` (``Taxonomy.mentions``), each unless a denial reaches it
@@ -673,7 +673,8 @@ def _read_words(
     A name's support: 1/k for the k-th label named in the last sentence that names one (the
     conclusion; a list there is strongest first, "evokes sadness, fear, neutral"), half that
     in an earlier sentence ("It looks sad. On reflection, it is joy." argues for joy).
-    ``sentence_of`` gives each word's sentence (default: one sentence)."""
+    ``sentence_of`` gives each word's sentence (default: one sentence); ``counted`` the
+    mentions whose names argue (default: all; the others only end a denial's reach)."""
     reading = _Reading()
     named: list[tuple[int, str]] = []  # (sentence, label) of each name that counts
     at = {start: (width, label) for start, width, label in mentions}
@@ -699,7 +700,7 @@ def _read_words(
         if i <= denied_until:
             denied_until = -1
         else:
-            if mention is not None:
+            if mention is not None and (counted is None or i in counted):
                 named.append((sentence_of[i] if sentence_of is not None else 0, mention[1]))
                 if mention[1] not in reading.mentions:
                     reading.mentions.append(mention[1])
@@ -779,14 +780,20 @@ class CueJudge(Judge):
     # -- reading ----------------------------------------------------------------------
     def read(self, text: str, taxonomy: Taxonomy) -> _Reading:
         """Everything ``text`` says, for ``taxonomy``'s labels."""
-        if not text.isascii():
-            text = fold(text)
+        text = fold(text)
         lower = text.lower()
         spans = [m.start() for m in _WORD.finditer(lower)]
         words = _WORD.findall(lower)
         ends = [m.start() for m in _SENTENCE_END.finditer(lower)]
         sentence_of = [bisect.bisect(ends, start) for start in spans] if ends else None
-        reading = _read_words(words, taxonomy.mentions(lower), sentence_of)
+        # the label names the answers' grammar leaves affirmed argue: a denied, hedged
+        # ("either joy or fear"), listed or retracted ("It looks sad. Actually, joy.") name
+        # argues for nothing
+        argued = grammar.read(text, label_mentions, taxonomy)
+        kept = {argued.tokens.start[m.first] for m in argued.mentions if m.polarity == AFFIRMED}
+        names = taxonomy.mentions(lower)
+        counted = {m[0] for m in names if spans[m[0]] in kept}
+        reading = _read_words(words, names, sentence_of, counted)
         for m in _STATEMENT.finditer(lower):
             dim = m.group(1) or m.group(4)
             level = _LEVEL_NAMES[m.group(2) or m.group(3)]
@@ -1381,10 +1388,10 @@ def agreement(
 
 def _in_band(value: float, level: str, tolerance: float) -> bool:
     if level == "low":
-        return value <= 0.4 + tolerance
+        return value <= LEVEL_BAND[0] + tolerance
     if level == "high":
-        return value >= 0.6 - tolerance
-    return 0.4 - tolerance < value < 0.6 + tolerance
+        return value >= LEVEL_BAND[1] - tolerance
+    return LEVEL_BAND[0] - tolerance < value < LEVEL_BAND[1] + tolerance
 
 
 def _parts(completion: Any) -> tuple[str | None, str | None]:
