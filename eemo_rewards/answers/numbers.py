@@ -255,8 +255,21 @@ def parse_scores(
             f"got {dimensions!r}"
         )
     lo, hi = resolve_scale(scale)
+    return read_scores(answer, tuple(dimensions), lo, hi)
+
+
+def read_scores(
+    answer: str,
+    dimensions: tuple[str, ...],
+    lo: float,
+    hi: float,
+    table: tuple[dict[str, str], dict[str, str]] | None = None,
+) -> dict:
+    """:func:`parse_scores` with the scale resolved (and the label table, when given): the
+    numbers the grammar leaves committed, scanned. Every reader of an answer's scores goes
+    through here; :func:`scan_scores` alone reads trusted text (a dataset's solution)."""
     text = _committed_text(_spelled(fold(answer)))
-    return scan_scores(text, tuple(dimensions), lo, hi) if text else {}
+    return scan_scores(text, dimensions, lo, hi, table) if text else {}
 
 
 # Numbers in words: "seven", "eighty percent", "7 of 9"

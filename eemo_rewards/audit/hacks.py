@@ -189,13 +189,34 @@ def hack_table(
     return rows
 
 
+def plain_answer(task: str, value: Any) -> str:
+    """The plainest answer text committing to ``value`` (a :class:`PhraseCase`'s
+    ``expected`` or ``truth``).
+
+    Examples
+    --------
+    >>> plain_answer("ranking", ("joy", "fear")), plain_answer("assessment", {"valence": 0.6})
+    ('joy, fear', 'Valence: 0.6')
+    """
+    if task == "ranking":
+        return ", ".join(value)
+    if task == "assessment":
+        return ", ".join(f"{dim.capitalize()}: {v:g}" for dim, v in dict(value).items())
+    return str(value)
+
+
 def _row(case: PhraseCase, hack_class: str, variant: str, completion: str) -> dict[str, Any]:
+    wrong = wrong_answers(case)
+    if case.expected is not None and case.expected != case.truth:
+        # a hack that commits to another answer ("X. Actually, Y.") may score as Y does: a
+        # partly right ranking or a near score is no gain from the hack
+        wrong.append(plain_answer(case.task, case.expected))
     return {
         "task": case.task,
         "hack_class": hack_class,
         "variant": variant,
         "completion": completion,
         "solution": case.solution,
-        "wrong": [well_formed(w) for w in wrong_answers(case)],
+        "wrong": [well_formed(w) for w in wrong],
         "columns": _columns(case),
     }

@@ -20,11 +20,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eemo_rewards.answers.grammar import cached
 from eemo_rewards.answers.numbers import (
     DIMENSIONS,
     SCALES,
     label_table,
     parse_scores,
+    read_scores,
     resolve_scale,
     scan_scores,
 )
@@ -56,9 +58,9 @@ _BUCKET_LOW, _BUCKET_HIGH = 0.4, 0.6
 _MEMO_CHARS = 160
 
 
-@functools.lru_cache(maxsize=16384)
+@cached  # cleared with the grammar's lexicon
 def _memo_scores(text: str, dimensions: tuple[str, ...], lo: float, hi: float) -> dict:
-    return scan_scores(text, dimensions, lo, hi)
+    return read_scores(text, dimensions, lo, hi)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -288,7 +290,7 @@ class IntensityReward(RewardFunction):
             labels = self._labels
             if labels[0] is not self.dimensions:  # the dimensions were reassigned
                 labels = self._labels = (self.dimensions, label_table(self.dimensions))
-            answer = scan_scores(text, self.dimensions, *sample_scale, labels[1])
+            answer = read_scores(text, self.dimensions, *sample_scale, labels[1])
         lone = next(iter(answer.values())) if len(answer) == 1 else None
         total = 0.0
         for key, true in truth:
