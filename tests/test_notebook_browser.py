@@ -490,8 +490,11 @@ def test_the_exported_page_leads_with_the_results_card(browser, work):
         # what the cells show (their outputs, widgets' shadow roots included), in page order
         text = page.evaluate(_OUTPUT_TEXT)
         first = text[: text.index("GRPO against its SFT checkpoint")]
-        for clutter in ("Start here", "Settings", "Open a finished run", "Run SFT", "step "):
+        for clutter in ("Start here", "Settings", "Open a finished run", "Run SFT"):
             assert clutter not in first, f"{clutter!r} comes before the results card"
+        # no line of the step log ("sft step 10/600"); a setting's name such as
+        # prompts_per_step may be said where the card names the run's settings
+        assert not re.search(r"\b(?:sft|grpo) step \d+/\d+", first), "the step log comes first"
         assert text.index("GRPO against its SFT checkpoint") < text.index("Training curves")
     finally:
         page.close()

@@ -105,8 +105,10 @@ def test_main_job_exports_an_html_report_then_eval_and_sft_run_as_scripts(main_j
         "GRPO against its SFT checkpoint",
     ):
         assert section in html, section  # fmt: skip
-    # the results card comes before the curves, and counts the held-out items it compares
-    assert html.index("GRPO against its SFT checkpoint") < html.index("Training curves")
+    # the results card comes before the curves (their rendered heading, not the cell's code
+    # "## Training curves" that the export also carries), and counts the items it compares
+    curves = re.search(r"(?<!## )Training curves", html)
+    assert curves and html.index("GRPO against its SFT checkpoint") < curves.start()
     # eval_rows=8 per task and per V/A/D dimension: the card says how many items it compared
     found = re.search(
         r"on up to (\d+) held-out items \(greedy decoding; (\d+)(?:–|\\u2013)\1 items per", html

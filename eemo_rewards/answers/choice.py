@@ -785,9 +785,10 @@ def read_yes_no(text: Any) -> str | None:
     ``true``, ``"Absolutely."``, ``"Of course!"``; ``no``, ``nope``, ``nah``, ``false``,
     ``"Absolutely not."``, ``"Of course not."``, ``"not at all"``, ``"not really"``, ``"I
     think not."``, ``"by no means"``. The answer says yes or no when all its votes agree;
-    votes on both sides (``"yes/no"``, ``"Yes. No."``, ``"Yes, although no"``, ``"Yes. On
-    reflection, no."``) and a denied yes/no word (``"not no"``) say nothing. ``"no"`` inside
-    a sentence is a determiner (``"there is no fear"``) and ``"no doubt"`` an idiom, neither
+    votes on both sides (``"yes/no"``, ``"Yes. No."``, ``"Yes, although no"``) and a
+    denied yes/no word (``"not no"``) say nothing; a later clause that retracts the first
+    vote commits to the replacement (``"Yes. On reflection, no."`` is no). ``"no"`` inside a
+    sentence is a determiner (``"there is no fear"``) and ``"no doubt"`` an idiom, neither
     a vote; ``"not"``, ``"know"`` and ``"none"`` are not ``"no"``.
 
     Examples
@@ -797,7 +798,7 @@ def read_yes_no(text: Any) -> str | None:
     >>> read_yes_no("Absolutely not."), read_yes_no("Yeah."), read_yes_no("No doubt, yes.")
     ('no', 'yes', 'yes')
     >>> read_yes_no("Yes. On reflection, no."), read_yes_no("Yes, although no one is sad.")
-    (None, 'yes')
+    ('no', 'yes')
     """
     text = completion_text(text)
     if text.isascii() and text.isalpha():  # one plain word, the common answer
