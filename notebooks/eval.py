@@ -144,7 +144,7 @@ def _(interactive, model_list, run_button, sampled, set_list, settings_json):
     results = []
     if interactive and not run_button.value:
         mo.output.replace(mo.md("Press **Evaluate**.") if model_list else None)
-    else:
+    elif _jobs:  # an empty bar would spin for ever in the exported page
         for _model, _set, _sample in mo.status.progress_bar(_jobs, title="evaluating"):
             results.append(_cached(_model, _set, settings_json, _sample))
     return (results,)
