@@ -33,7 +33,7 @@ quiet() {
 }
 
 torch_dir=.venvs/_torch
-if [ ! -f "$torch_dir/.complete" ]; then
+if [ ! -f "$torch_dir/.complete" ] || [ ! -d "$torch_dir/torch" ]; then
     rm -rf "$torch_dir"
     echo "trainer envs: torch (shared)"
     quiet "$PYTHON" -m pip install -q --no-compile --no-deps --target "$torch_dir" -r "$REQ/constraints.txt"
@@ -42,7 +42,10 @@ fi
 
 build() {
     local name=$1 pin=${TRAINER[$1]} venv=.venvs/$1 start=$SECONDS stamp site
-    stamp=$(cat "$0" "$REQ/constraints.txt" "$REQ/common.txt" "$REQ/$name.txt" | sha256sum | cut -c1-16)
+    # the stamp names this checkout's path too: an environment copied from another path points
+    # at that path's torch and project (its .pth and editable install) and is rebuilt
+    stamp=$( (cat "$0" "$REQ/constraints.txt" "$REQ/common.txt" "$REQ/$name.txt"; echo "$ROOT") \
+        | sha256sum | cut -c1-16)
     if [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$stamp" ]; then
         echo "trainer envs: $name is up to date"
         return 0
