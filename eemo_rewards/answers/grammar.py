@@ -754,8 +754,13 @@ def has_cue(text: str) -> bool:
     every mention is affirmed and no stage but the commitment rule has work to do."""
     if "?" in text:
         return True
-    vocabulary = {w for entries in LEXICON.values() for p in entries for w in p}
-    return not vocabulary.isdisjoint(_WORD.findall(text.lower()))
+    return not _vocabulary().isdisjoint(_WORD.findall(text.lower()))
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """Every word of :data:`LEXICON` (rebuilt by :func:`clear_caches`)."""
+    return frozenset(w for entries in LEXICON.values() for p in entries for w in p)
 
 
 def read(folded: str, find, *args) -> Reading:
@@ -783,6 +788,8 @@ def clear_caches() -> None:
     """Forget every cached reading (after changing :data:`LEXICON` or :data:`NEUTRAL`)."""
     for cache in _CACHES:
         cache.cache_clear()
+    _vocabulary.cache_clear()
+    _tokens_cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)
