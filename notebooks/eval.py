@@ -19,6 +19,7 @@ with app.setup(hide_code=True):
         long_metrics,
         metric_bars,
     )
+    from eemo_rewards.data.frames import rows_frame
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.train.form import model_label, run_label
     from eemo_rewards.train.pipeline import (
@@ -320,7 +321,7 @@ def _(bench_runs):
         for _name, _v in _m.items()
         if not _name.endswith(("_low", "_high"))
     ]  # fmt: skip
-    bench_frame = pl.DataFrame(_rows)
+    bench_frame = rows_frame(_rows)
     _summaries = [
         mo.md((_folder / "summary.md").read_text()) for _folder, _r in bench_runs.values()
     ]

@@ -16,7 +16,6 @@ with app.setup(hide_code=True):
     from pathlib import Path
 
     import marimo as mo
-    import polars as pl
     from transformers.utils import logging as hf_logging
 
     from eemo_rewards.analysis.cards import before_after_cards, completion_cards
@@ -32,6 +31,7 @@ with app.setup(hide_code=True):
         round_frame,
         sft_loss_chart,
     )
+    from eemo_rewards.data.frames import rows_frame
     from eemo_rewards.flags import flags_to_argv
     from eemo_rewards.report.run_report import write_run_report
     from eemo_rewards.spec import PRESETS, preset
@@ -182,7 +182,7 @@ def _(cli, get_runs_version, interactive):
     _view = mo.accordion(
         {
             "Compare finished runs (settings that differ, greedy held-out metrics)": mo.ui.table(
-                round_frame(pl.DataFrame(_rows)), selection=None
+                round_frame(rows_frame(_rows)), selection=None
             )
             if _rows
             else mo.md("No finished run yet.")
@@ -663,7 +663,7 @@ def _(job, run):
             group_size=job["settings"].num_generations,
             limit=8,
         )
-        grpo_samples = round_frame(pl.DataFrame(_samples or [{"completion": ""}]))
+        grpo_samples = round_frame(rows_frame(_samples or [{"completion": ""}]))
         mo.output.replace(
             mo.vstack(
                 [
@@ -734,7 +734,7 @@ def _(card, evaluation, interactive, job, run, script, set_runs_version, train_s
         # the estimate and the compare table read the runs folder again
         set_runs_version(lambda v: v + 1)
         mo.output.replace(
-            mo.accordion({"Run summary": mo.ui.table(pl.DataFrame([run_summary]), selection=None)})
+            mo.accordion({"Run summary": mo.ui.table(rows_frame([run_summary]), selection=None)})
             if interactive
             else None
         )

@@ -12,6 +12,7 @@ with app.setup(hide_code=True):
     import polars as pl
     from transformers.utils import logging as hf_logging
 
+    from eemo_rewards.data.frames import rows_frame
     from eemo_rewards.train.evaluate import evaluate_model
     from eemo_rewards.train.pipeline import JobSettings, builtin_splits, run_sft_stage
     from eemo_rewards.train.runs import RunFolder
@@ -120,7 +121,7 @@ def _(data, interactive, run_button, settings):
                 print(f"[{time.perf_counter() - _start:6.1f}s] SFT step {step}/{total}", flush=True)
 
         final, bundle, _result = run_sft_stage(settings, data, progress=_progress)
-    metrics = pl.DataFrame(RunFolder(final.parent).read_metrics())
+    metrics = rows_frame(RunFolder(final.parent).read_metrics())
     mo.md(f"Final model: `{final}` ({time.perf_counter() - _start:.0f} s)")
     return bundle, final, metrics
 
@@ -150,8 +151,8 @@ def _(bundle, data, final, settings):
     _result = evaluate_model(
         bundle, _preview, spec=settings.spec, max_new_tokens=settings.max_completion_length
     )
-    _rows = pl.DataFrame(_result.rows).select("task", "solution", "completion", "correct")
-    _metrics = pl.DataFrame([{k: round(v, 3) for k, v in _result.metrics.items()}])
+    _rows = rows_frame(_result.rows).select("task", "solution", "completion", "correct")
+    _metrics = rows_frame([{k: round(v, 3) for k, v in _result.metrics.items()}])
     mo.vstack(
         [
             mo.md(f"### Greedy answers on {len(_preview)} held-out rows (`{final}`)"),

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from eemo_rewards.analysis.designs import DESIGNS
+from eemo_rewards.data.frames import rows_frame
 from eemo_rewards.metrics import srcc
 
 __all__ = [
@@ -206,7 +207,7 @@ def separation(scored: pl.DataFrame) -> pl.DataFrame:
                 "srcc_quality": _spearman(group["score01"], group["quality"]),
             }
         )
-    return pl.DataFrame(rows, schema_overrides={"srcc_quality": pl.Float64})
+    return rows_frame(rows, schema_overrides={"srcc_quality": pl.Float64})
 
 
 def _spearman(x: pl.Series, y: pl.Series) -> float | None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import polars as pl
 
+from eemo_rewards.data.frames import rows_frame
+
 __all__ = [
     "GRPO_SERIES",
     "HEADLINE_METRICS",
@@ -92,7 +94,7 @@ def sft_loss(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     >>> sft_loss([{"step": 10, "loss": 2.0}, {"step": 20, "loss": float("nan")}]).rows()
     [(10, 2.0)]
     """
-    frame = pl.DataFrame(list(records)) if records else pl.DataFrame()
+    frame = rows_frame(records)
     if "loss" not in frame.columns:
         return pl.DataFrame(schema={"step": pl.Int64, "loss": pl.Float64})
     return _clean(frame.select("step", "loss"), "loss")
@@ -110,7 +112,7 @@ def grpo_series(records: Sequence[Mapping[str, Any]]) -> dict[str, pl.DataFrame]
     >>> grpo_series(logs)["kl"].height
     0
     """
-    frame = pl.DataFrame(list(records)) if records else pl.DataFrame()
+    frame = rows_frame(records)
     steps = frame.filter(pl.col("reward").is_not_null()) if "reward" in frame.columns else None
     out = {}
     for name, (patterns, _title) in GRPO_SERIES.items():
@@ -281,9 +283,7 @@ def long_metrics(rows: Sequence[Mapping[str, Any]], index: Sequence[str]) -> pl.
     >>> long_metrics(rows, ["stage", "decoding"]).rows()
     [('sft', 'greedy', 'emotion_acc', 0.5)]
     """
-    frame = pl.DataFrame(
-        [{k: v for k, v in r.items() if k not in ("examples", "items")} for r in rows]
-    )
+    frame = rows_frame({k: v for k, v in r.items() if k not in ("examples", "items")} for r in rows)
     skip = {*index, "n", "seconds"}
     metrics = [c for c in frame.columns if c not in skip and frame[c].dtype.is_numeric()]
     long = frame.unpivot(index=list(index), on=metrics, variable_name="metric")
@@ -360,7 +360,7 @@ def examples_frame(
     >>> examples_frame(rows, ["stage"], ["task", "correct"]).rows()
     [('sft', 'emotion', True)]
     """
-    frame = pl.DataFrame([{k: r[k] for k in keys} | e for r in rows for e in r["examples"]])
+    frame = rows_frame({k: r[k] for k in keys} | e for r in rows for e in r["examples"])
     return frame.select(*keys, *[c for c in columns if c in frame.columns])
 
 

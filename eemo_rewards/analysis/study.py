@@ -31,6 +31,7 @@ from eemo_rewards.analysis.power import (
     paired_difference,
     paired_values,
 )
+from eemo_rewards.data.frames import rows_frame
 
 __all__ = [
     "METRICS",
@@ -122,7 +123,7 @@ def arm_metrics(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.DataF
                 continue
             out = metric_interval(groups, kind=metric_kind(metric), seed=seed)
             rows.append({"setting": setting, "arm": arm, "metric": metric, **out})
-    return pl.DataFrame(rows)
+    return rows_frame(rows)
 
 
 def headline_table(done: Sequence[Mapping[str, Any]], *, seed: int = 0) -> pl.DataFrame:
@@ -351,8 +352,8 @@ def reward_curves_chart(results: pl.DataFrame):
     for r in results.filter(pl.col("arm").str.starts_with("grpo")).iter_rows(named=True):
         for step, value in enumerate(r.get("curve_reward") or [], start=1):
             rows.append({"setting": r["setting"], "arm": r["arm"], "step": step, "reward": value})
-    frame = pl.DataFrame(rows) if rows else pl.DataFrame({"setting": [], "arm": [], "step": [],
-                                                          "reward": []})  # fmt: skip
+    frame = rows_frame(rows, empty={"setting": pl.String, "arm": pl.String, "step": pl.Int64,
+                                    "reward": pl.Float64})  # fmt: skip
     frame = frame.group_by("setting", "arm", "step").agg(pl.col("reward").mean()).sort("step")
     return (
         alt.Chart(frame)

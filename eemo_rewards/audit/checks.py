@@ -41,6 +41,7 @@ from eemo_rewards.audit.inputs import (
     odd_cases,
 )
 from eemo_rewards.audit.target import AuditTarget, _cut
+from eemo_rewards.data.frames import rows_frame
 
 __all__ = [
     "AUC_FAIL",
@@ -420,7 +421,7 @@ def totality_check(
                     break
                 seconds = min(seconds, _timed(target, text, columns))
             growth_rows.append({"input": label, "characters": size, "seconds": seconds})
-    growth = pl.DataFrame(growth_rows)
+    growth = rows_frame(growth_rows)
     ratios = {}
     for label, frame in growth.group_by("input", maintain_order=True):
         times = dict(zip(frame["characters"], frame["seconds"], strict=True))
@@ -443,7 +444,7 @@ def totality_check(
         f"{n_odd - len(failing)}/{n_odd} odd inputs handled, {rate:,.0f} completions/CPU s, "
         f"1 MB ×{worst_growth:.0f} of 10 kB"
     )
-    table = pl.DataFrame(rows, schema_overrides={"seconds": pl.Float64})
+    table = rows_frame(rows, schema_overrides={"seconds": pl.Float64})
     worst = table.filter(pl.col("problem") != "") if failing else None
     speed = pl.DataFrame(
         {

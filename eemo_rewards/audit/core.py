@@ -26,6 +26,7 @@ from eemo_rewards.audit.checks import (
 )
 from eemo_rewards.audit.hacks import hack_table
 from eemo_rewards.audit.target import AuditTarget
+from eemo_rewards.data.frames import rows_frame
 from eemo_rewards.tasks import normalise_task
 
 __all__ = ["AUDIT_TASKS", "DEFAULT_REFERENCE", "AuditResult", "audit"]
@@ -322,7 +323,7 @@ def _score_hacks(
             }
         )
     schema = {"score": pl.Float64, "wrong_score": pl.Float64, "margin": pl.Float64}
-    return pl.DataFrame(records, schema_overrides=schema)
+    return rows_frame(records, schema_overrides=schema)
 
 
 def _observed(scored_pool: pl.DataFrame, more: Sequence[float | None]) -> tuple[float, float]:

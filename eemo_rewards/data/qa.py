@@ -41,11 +41,12 @@ import inspect
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import polars as pl
 
+from eemo_rewards.data.frames import rows_frame
 from eemo_rewards.data.labels import TAXONOMY_LABELS, label_distance
 from eemo_rewards.data.schema import (
     QA_SCHEMA,
@@ -769,12 +770,10 @@ def _render(rows: pl.DataFrame, families: Sequence[str], rng: np.random.Generato
         return rows.clear().with_columns(
             pl.lit(None, pl.String).alias("question"), pl.lit(None, pl.String).alias("template_id")
         )
-    table = pl.DataFrame(
-        [
-            {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
-            for f in usable
-            for i, t in enumerate(TEMPLATES[f][kind])
-        ]
+    table = rows_frame(
+        {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
+        for f in usable
+        for i, t in enumerate(TEMPLATES[f][kind])
     )
     counts = [len(TEMPLATES[f][kind]) for f in usable]
     family_ix = rng.integers(0, len(usable), rows.height)
@@ -1076,7 +1075,7 @@ def _batches(
 
         # Each row group is decoded once (a lazy slice would decode its group per slice).
         batches = pq.ParquetFile(records).iter_batches(batch_size=size)
-        frames = (pl.DataFrame(pl.from_arrow(b)) for b in batches)
+        frames = (cast(pl.DataFrame, pl.from_arrow(b)) for b in batches)
     else:
         n = source.select(pl.len()).collect().item()
         frames = (source.slice(start, size).collect() for start in range(0, n, size))
@@ -1369,12 +1368,10 @@ def check_qa(qa: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("first"))
         .otherwise(pl.lit("second"))
     )
-    level_phrases = pl.DataFrame(
-        [
-            {"dimension": d, "_lvl": x, "_lvl_phrase": level_phrase(d, x)}
-            for d in DIMENSIONS
-            for x in LEVELS
-        ]
+    level_phrases = rows_frame(
+        {"dimension": d, "_lvl": x, "_lvl_phrase": level_phrase(d, x)}
+        for d in DIMENSIONS
+        for x in LEVELS
     )
     labels = pl.DataFrame(
         {

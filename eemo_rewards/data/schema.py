@@ -118,7 +118,7 @@ def conform_records(frame: pl.DataFrame) -> pl.DataFrame:
         else:
             columns.append(pl.Series(name, [None] * frame.height, dtype=dtype))
     extra = [frame[c] for c in frame.columns if c not in RECORD_SCHEMA]
-    return pl.DataFrame(columns + extra)
+    return pl.DataFrame({s.name: s for s in columns + extra})
 
 
 class ValidationResult(NamedTuple):
