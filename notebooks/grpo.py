@@ -763,13 +763,15 @@ def _(
     written_reports = []
     if job is not None:
         # a report is what was shared: opening a finished run rewrites neither the run's
-        # own copy nor --report; they are written when something was computed here, or
-        # when --report names a path
+        # own copy nor the default report; each is written when something was computed
+        # here or when it is missing, and --report naming a path writes that path
         _computed = not job["reused"] or evaluated_now
         _targets = []
         if _computed or not (run.path / "report.html").exists():
             _targets.append(run.path / "report.html")
-        if flags["report"] and (_computed or flags["report_asked"]):
+        if flags["report"] and (
+            _computed or flags["report_asked"] or not Path(flags["report"]).exists()
+        ):
             _targets.append(Path(flags["report"]))
         _charts = {"sft_loss": (sft_chart, sft_points), **run_charts}
         _charts["evaluation"] = (eval_chart, eval_table.height)

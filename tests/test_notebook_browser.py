@@ -460,8 +460,11 @@ def test_the_exported_page_leads_with_the_results_card(browser, work):
         capture_output=True, text=True, cwd=out, env=_env(work), timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    # nothing was computed and --report was not given: no report is written or rewritten
-    assert _snapshot(kept) == kept and not (out / "reports").exists()
+    # nothing was computed and --report was not given: the run's report is not rewritten,
+    # and the default report, missing in this folder, is written (the quickstart's page)
+    assert _snapshot(kept) == kept
+    written = (out / "reports" / "grpo" / "report.html").read_text()
+    assert "GRPO against its SFT checkpoint" in written and job.name in written
     html = page_path.read_text()
     assert "step 6/6" not in html, "the step log is in the page"
     page = browser.new_page()
