@@ -37,6 +37,7 @@ Rules that hold for every output (and that :func:`check_qa` re-derives from the 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -119,10 +120,17 @@ def _balanced(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _hard_negatives(taxonomy: str, answer: str, exclude: Iterable[str], k: int) -> list[str]:
+    return list(_nearest_others(taxonomy, answer, frozenset(exclude), k))
+
+
+@functools.lru_cache(maxsize=65536)
+def _nearest_others(taxonomy: str, answer: str, exclude: frozenset[str], k: int) -> tuple:
+    """The ``k`` labels nearest ``answer`` outside ``exclude``: every chunk of a large set
+    asks for the same few hundred combinations."""
     labels = TAXONOMY_LABELS[taxonomy]
-    banned = set(exclude) | {answer}
+    banned = exclude | {answer}
     candidates = [x for x in labels if x not in banned]
-    return sorted(candidates, key=lambda x: (label_distance(answer, x), x))[:k]
+    return tuple(sorted(candidates, key=lambda x: (label_distance(answer, x), x))[:k])
 
 
 # "<taxonomy>/<label>" → its bit in a set of the taxonomy's labels (a taxonomy has < 64).
@@ -1279,6 +1287,8 @@ def write_qa(
         compression=compression,
         store_schema=False,
         write_statistics=["task", "qtype", "dimension", "split", "source", "taxonomy"],
+        # every question has its own id: a dictionary of them is built only to be dropped
+        use_dictionary=[c for c in QA_SCHEMA if c != "id"],
     ) as writer:
         start = 0
         for index, chunk in enumerate(_rechunk(kept_frames, chunk_records)):

@@ -116,7 +116,7 @@ def conform_records(frame: pl.DataFrame) -> pl.DataFrame:
                     f"cast to {dtype}: fix the reader or the input ({exc})"
                 ) from None
         else:
-            columns.append(pl.Series(name, [None] * frame.height, dtype=dtype))
+            columns.append(pl.repeat(None, frame.height, dtype=dtype, eager=True).alias(name))
     extra = [frame[c] for c in frame.columns if c not in RECORD_SCHEMA]
     return pl.DataFrame({s.name: s for s in columns + extra})
 
