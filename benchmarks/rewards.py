@@ -185,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:40s} {rate:14,.0f} {rate / trl_rate:8.2f}")
     for label in ("default composite", COLD):
         ratio = rates[label] / trl_rate
+        # one smoke round of a few thousand completions pays every scorer's first call:
+        # its ratio is no evidence either way
+        verdict = "smoke run: no verdict" if args.smoke else "met" if ratio >= 1.0 else "MISSED"
         print(
-            f"\n{label} vs TRL's think_format_reward: {ratio:.2f}x "
-            f"(target >= 1.0: {'met' if ratio >= 1.0 else 'MISSED'})",
+            f"\n{label} vs TRL's think_format_reward: {ratio:.2f}x (target >= 1.0: {verdict})",
             end="",
         )
     print()
