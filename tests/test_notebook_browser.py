@@ -273,7 +273,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
         # cells run on open (pyproject's auto_instantiate): widgets without a run-all click
         run_button = page.get_by_role("button", name="Run SFT → GRPO")
         run_button.wait_for(timeout=300_000)
-        text = _wait_text(page, "What Run does", timeout=60)
+        _wait_text(page, "What Run does", timeout=60)
         for expected in (
             "Start here",
             "Settings",
@@ -283,7 +283,7 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
             "completions per GRPO step",
             "Open a finished run",
         ):
-            assert expected in text, expected  # fmt: skip
+            text = _wait_text(page, expected, timeout=60)  # cells answer one after another
         _no_cell_error(text)
         assert _trained(runs) == [], "the editor trained before Run was pressed"
         _shot(page, "1-editor-first-open.png")
@@ -340,9 +340,14 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
         picker = page.locator("select").filter(
             has=page.locator("option", has_text="train with the settings above")
         )
-        options = picker.locator("option").all_inner_texts()
-        option = next((o for o in options if "GRPO steps" in o), None)
-        assert option is not None, f"the finished run is not offered: {options}"
+        offered: list[str] = []
+
+        def _offered() -> bool:
+            offered[:] = picker.locator("option").all_inner_texts()
+            return any("GRPO steps" in o for o in offered)
+
+        _wait_until(page, _offered, "the finished run offered in the picker")
+        option = next(o for o in offered if "GRPO steps" in o)
         picker.select_option(label=option)
         text = _wait_text(page, CARD, timeout=120)
         _no_cell_error(text)
@@ -356,6 +361,16 @@ def test_grpo_notebook_in_the_editor_then_as_an_app(browser, work):
     finally:
         viewer.stop()
         page.close()
+
+
+def _wait_until(page, check, what: str, timeout: float = 90) -> None:
+    """Poll ``check()`` until it holds: cells answer an edit one after another, so a state
+    that one cell shows may lag the text another cell already shows."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout} s")
+        page.wait_for_timeout(150)
 
 
 def _field(page, label: str):
@@ -392,14 +407,14 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
         # scientific notation is read as written: a new run (another job id), no error
         _type(page, "GRPO learning rate", "2e-5")
         text = _wait_text(page, "A new run ", timeout=30)
-        assert "⚠" not in page.evaluate(_OUTPUT_TEXT) and not run_button.is_disabled()
+        _wait_until(page, lambda: not run_button.is_disabled(), "Run turned on")
+        assert "⚠" not in page.evaluate(_OUTPUT_TEXT)
         assert job.name not in text.split("What Run does")[1][:300]
         # a negative rate is an error beside the field, and Run is off
         _type(page, "GRPO learning rate", "-0.001")
-        text = _wait_text(page, "must be above 0", timeout=30)
-        assert "1 field(s) to fix" in text
-        page.wait_for_timeout(500)
-        assert run_button.is_disabled(), "Run stayed on with an invalid learning rate"
+        _wait_text(page, "must be above 0", timeout=30)
+        _wait_text(page, "1 field(s) to fix", timeout=30)
+        _wait_until(page, run_button.is_disabled, "Run turned off with an invalid learning rate")
         _shot(page, "5-editor-invalid-learning-rate.png")
         assert _field(page, "GRPO learning rate").input_value() == "-0.001", "value reverted"
         _type(page, "GRPO learning rate", "1e-05")
@@ -409,13 +424,12 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
         _type(page, "model", "nobody/no-such-model")
         _wait_text(page, "not in this machine's model cache", timeout=30)
         text = _wait_text(page, "1 field(s) to fix", timeout=30)  # the model's error alone
-        page.wait_for_timeout(500)
-        assert run_button.is_disabled()
+        _wait_until(page, run_button.is_disabled, "Run turned off with an unknown model")
         _no_cell_error(text)
         # a model the form cannot rule out but that fails to load: one callout, no folder
         _type(page, "model", str(bad_model))
         _wait_text(page, "A new run ", timeout=30)
-        page.wait_for_timeout(500)
+        _wait_until(page, lambda: not run_button.is_disabled(), "Run turned on")
         run_button.click()
         text = _wait_text(page, "The run could not start", timeout=120)
         _no_cell_error(text)
@@ -425,10 +439,12 @@ def test_the_form_reads_what_is_typed_and_fewer_steps_never_touch_a_finished_run
         # fewer GRPO steps than the finished run: the form says what happens before Run
         _type(page, "model", "tiny")
         _type(page, "GRPO steps", "3")
-        text = _wait_text(page, "kept no checkpoint at step 3", timeout=30)
-        assert "trains 3 GRPO steps" in text and "reuses its finished SFT stage" in text
+        _wait_text(page, "kept no checkpoint at step 3", timeout=30)
+        text = _wait_text(page, "trains 3 GRPO steps", timeout=30)
+        assert "reuses its finished SFT stage" in text
         # estimated from this machine's measured speed: GRPO and evaluation, no SFT
-        assert "earlier tiny stage(s) on this machine" in text and "GRPO " in text
+        text = _wait_text(page, "earlier tiny stage(s) on this machine", timeout=30)
+        assert "GRPO " in text
         _type(page, "GRPO steps", "4")
         text = _wait_text(page, "its checkpoint at step 4 is evaluated", timeout=30)
         assert f"{job.name}-4steps" in text
