@@ -32,6 +32,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,10 +236,8 @@ def _around(before: dict, cap: float, n_base: str) -> dict:
     median of both phases' rounds (one phase alone moved by a third between runs on the
     shared machine)."""
     after = _run(cap, "baseline", "--records", n_base)
-    per_row = sorted(cpu / before["rows"] for cpu in before["cpu_rounds"] + after["cpu_rounds"])
-    middle = len(per_row) // 2
-    median = (per_row[middle] + per_row[~middle]) / 2
-    return {"rows": before["rows"], "cpu_seconds": median * before["rows"],
+    cpu = statistics.median(before["cpu_rounds"] + after["cpu_rounds"])
+    return {"rows": before["rows"], "cpu_seconds": cpu,
             "seconds": (before["seconds"] + after["seconds"]) / 2}  # fmt: skip
 
 

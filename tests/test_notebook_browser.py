@@ -180,17 +180,19 @@ def _text(page) -> str:
 def _wait_text(page, needle: str, timeout: float, seen: list[str] | None = None) -> str:
     """Poll the page's text until it holds ``needle``; every text seen goes to ``seen``."""
     timeout = max(timeout, 90)  # a form's answer on a loaded 2-core machine can take a while
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = _text(page)
+    latest = [""]  # the last text read
+
+    def holds() -> bool:
+        latest[0] = _text(page)
         if seen is not None:
-            seen.append(text)
-        if needle in text:
-            return text
-        page.wait_for_timeout(150)
-    raise AssertionError(
-        f"{needle!r} did not appear within {timeout} s; page text:\n{text[-3000:]}"
-    )
+            seen.append(latest[0])
+        return needle in latest[0]
+
+    try:
+        _wait_until(page, holds, f"{needle!r} did not appear", timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; page text:\n{latest[0][-3000:]}") from None
+    return latest[0]
 
 
 def _wait_drawn(page, timeout: float = 60) -> None:

@@ -119,12 +119,8 @@ def _balanced(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(n) % k if n else np.zeros(0, dtype=np.int64)
 
 
-def _hard_negatives(taxonomy: str, answer: str, exclude: Iterable[str], k: int) -> list[str]:
-    return list(_nearest_others(taxonomy, answer, frozenset(exclude), k))
-
-
 @functools.lru_cache(maxsize=65536)
-def _nearest_others(taxonomy: str, answer: str, exclude: frozenset[str], k: int) -> tuple:
+def _hard_negatives(taxonomy: str, answer: str, exclude: frozenset[str], k: int) -> tuple:
     """The ``k`` labels nearest ``answer`` outside ``exclude``: every chunk of a large set
     asks for the same few hundred combinations."""
     labels = TAXONOMY_LABELS[taxonomy]
@@ -153,7 +149,7 @@ def _distractor_table(keys: pl.DataFrame, answer: str, exclude: str, k: int) -> 
     """Distractors per distinct (taxonomy, answer, excluded set): few combos, so Python is fine."""
     combos = keys.select("taxonomy", answer, exclude).unique(maintain_order=True)
     out = [
-        _hard_negatives(t, a, _excluded(t, ex), k) if a is not None else None
+        list(_hard_negatives(t, a, frozenset(_excluded(t, ex)), k)) if a is not None else None
         for t, a, ex in combos.iter_rows()
     ]
     return combos.with_columns(pl.Series("_neg", out, dtype=pl.List(pl.String)))
