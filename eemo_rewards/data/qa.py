@@ -293,15 +293,8 @@ def _prepare(kept: pl.DataFrame, assigned: pl.Series | None, think: str) -> pl.D
             "_hi": [b[1] for b in VAD_SCALES.values()],
         }
     )
-    labels = pl.DataFrame(
-        {
-            "taxonomy": list(TAXONOMY_LABELS),
-            "_labels": [", ".join(v) for v in TAXONOMY_LABELS.values()],
-        }
-    )
     frame = (
         kept.join(bounds, on="vad_scale", how="left", maintain_order="left")
-        .join(labels, on="taxonomy", how="left", maintain_order="left")
         .with_columns(
             ((pl.col(d) - pl.col("_lo")) / (pl.col("_hi") - pl.col("_lo"))).alias(f"_{d}")
             for d in DIMENSIONS
@@ -330,7 +323,6 @@ def _base(frame: pl.DataFrame, task: str, qtype: str, dimension: str | pl.Expr) 
         pl.col("source"),
         pl.col("split"),
         pl.col("_think").alias("think"),
-        pl.col("_labels").alias("_labels"),
     )
 
 
@@ -595,44 +587,35 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
         "source",
         "split",
         "ranking",
-        "_labels",
         "_think",
         *(f"_{d}" for d in DIMENSIONS),
     ]
-    # Pairing runs on row numbers; the wide columns are gathered once for the chosen pairs.
-    light = frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), "split", "taxonomy", "id"
-    )
-    rounds = []
-    per_round = max(1, light.height // 2)
+    # Pairing runs on row numbers (ids are unique, so a pair of rows is a pair of images);
+    # the wide columns are gathered once for the chosen pairs. Splits and taxonomies become
+    # their dense ranks (splits in sorted order, a missing one first).
+    split = frame["split"].rank("dense").fill_null(0).to_numpy()
+    taxonomy = frame["taxonomy"].rank("dense").fill_null(-1).to_numpy()
+    n = frame.height
+    firsts, seconds = [], []
+    per_round = max(1, n // 2)
     for _ in range(-(-n_pairs // per_round) + 1):
-        shuffled = light.with_columns(pl.Series("_key", rng.random(light.height))).sort(
-            "split", "_key"
-        )
-        position = pl.int_range(pl.len()).over("split")
-        shuffled = shuffled.with_columns(
-            (position // 2).alias("_pair"), (position % 2).alias("_odd")
-        )
-        first = shuffled.filter(pl.col("_odd") == 0)
-        second = shuffled.filter(pl.col("_odd") == 1)
-        rounds.append(
-            first.join(
-                second.select("split", "_pair", "_i", "taxonomy", "id"),
-                on=["split", "_pair"],
-                suffix="_2",
-                maintain_order="left",
-            )
-        )
-    chosen = (
-        pl.concat(rounds)
-        .filter(pl.col("taxonomy") == pl.col("taxonomy_2"))
-        .with_columns(
-            pl.min_horizontal("id", "id_2").alias("_lo"),
-            pl.max_horizontal("id", "id_2").alias("_hi"),
-        )
-        .unique(subset=["_lo", "_hi"], keep="first", maintain_order=True)
-        .head(n_pairs)
-    )
+        # Each round shuffles the images within each split and pairs neighbours: the 1st
+        # with the 2nd, the 3rd with the 4th, … (an odd one out waits for the next round).
+        order = np.lexsort((rng.random(n), split))
+        ranked = split[order]
+        position = np.arange(n) - np.searchsorted(ranked, ranked)
+        # The next image is in the same split (an image without a split pairs with none).
+        has_next = np.append((ranked[1:] == ranked[:-1]) & (ranked[1:] > 0), False)
+        take = np.flatnonzero((position % 2 == 0) & has_next)
+        firsts.append(order[take])
+        seconds.append(order[take + 1])
+    one, two = np.concatenate(firsts), np.concatenate(seconds)
+    same = (taxonomy[one] == taxonomy[two]) & (taxonomy[one] >= 0)
+    one, two = one[same], two[same]
+    # The first time each unordered pair is drawn, in drawing order.
+    _, drawn_first = np.unique(np.minimum(one, two) * n + np.maximum(one, two), return_index=True)
+    chosen = np.sort(drawn_first)[:n_pairs]
+    chosen = pl.DataFrame({"_i": one[chosen], "_i_2": two[chosen]})
     base = frame.select(keep)
     second = base.drop("split")[chosen["_i_2"]]
     return pl.concat(
@@ -656,14 +639,14 @@ def _pair_base(pairs: pl.DataFrame, task: str, qtype: str, dimension) -> pl.Data
         pl.concat_str(
             pl.lit("first: "), pl.col("_think"), pl.lit(" | second: "), pl.col("_think_2")
         ).alias("think"),
-        pl.col("_labels"),
     )
 
 
 def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     parts = []
+    numbered = pairs.with_row_index("_p")
     for d in DIMENSIONS:
-        part = pairs.filter(pl.col(f"_{d}").is_not_null() & pl.col(f"_{d}_2").is_not_null())
+        part = numbered.filter(pl.col(f"_{d}").is_not_null() & pl.col(f"_{d}_2").is_not_null())
         parts.append(
             part.with_columns(
                 pl.lit(d).alias("_dim"),
@@ -672,11 +655,12 @@ def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         )
     rows = pl.concat(parts) if parts else pairs
     if rows.height:
-        rows = (
-            rows.with_columns(pl.Series("_r", rng.random(rows.height)))
-            .with_columns(pl.col("_r").rank("ordinal").over("id", "id_2").alias("_k"))
-            .filter(pl.col("_k") == 1)
-        )
+        # One dimension per pair: the one with the smallest draw.
+        pair, draw = rows["_p"].to_numpy(), rng.random(rows.height)
+        order = np.lexsort((draw, pair))
+        smallest = np.zeros(rows.height, dtype=bool)
+        smallest[order[np.append(True, pair[order][1:] != pair[order][:-1])]] = True
+        rows = rows.filter(pl.Series(smallest))
     return _pair_base(rows, "comparison", "more", pl.col("_dim")).with_columns(
         pl.lit(None, pl.List(pl.String)).alias("options"),
         pl.when(rows["_diff"].abs() < _SAME_MARGIN)
@@ -766,80 +750,115 @@ def _yes_no_both(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- templates
-def _render(rows: pl.DataFrame, families: Sequence[str], rng: np.random.Generator) -> pl.DataFrame:
-    """Pick a family and phrasing per row, fill the template, append the options block."""
-    kind = rows["task"][0] + "/" + rows["qtype"][0]
-    usable = [f for f in families if kind in TEMPLATES[f]]
-    if not usable:
-        return rows.clear().with_columns(
-            pl.lit(None, pl.String).alias("question"), pl.lit(None, pl.String).alias("template_id")
-        )
-    table = rows_frame(
-        {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
-        for f in usable
-        for i, t in enumerate(TEMPLATES[f][kind])
-    )
-    counts = [len(TEMPLATES[f][kind]) for f in usable]
-    family_ix = rng.integers(0, len(usable), rows.height)
-    phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
-    first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
-    rows = rows.hstack(table[first[family_ix] + phrase_ix].select("template_id", "_family"))
-    # A question is a function of a few low-cardinality columns: render each distinct
-    # combination once (a few thousand) and gather, instead of filling every row's template.
-    keys = [
-        c
-        for c in (
-            "template_id",
-            "_emotion",
-            "_level",
-            "dimension",
-            "_labels",
-            "_feeling",
-            "options",
-        )
-        if c in rows.columns
-    ]
-    distinct = rows.select(keys).unique().with_row_index("_q")
-    where = rows.select(keys).join(
-        distinct, on=keys, how="left", nulls_equal=True, maintain_order="left"
-    )["_q"]
-    fields = {
-        "{emotion}": pl.col("_emotion") if "_emotion" in keys else None,
-        "{level}": pl.col("_level") if "_level" in keys else None,
-        "{dimension}": pl.col("dimension"),
-        "{labels}": pl.col("_labels"),
-        "{feeling}": pl.col("_feeling") if "_feeling" in keys else None,
-    }
+# The columns a question is a function of besides its template (``_labels`` is one of
+# ``taxonomy``, the shorter key), and what each placeholder fills.
+_QUESTION_KEYS = ("_emotion", "_level", "dimension", "taxonomy", "_feeling", "options")
+_FIELDS = {
+    "{emotion}": "_emotion",
+    "{level}": "_level",
+    "{dimension}": "dimension",
+    "{labels}": "_labels",
+    "{feeling}": "_feeling",
+}
+# A taxonomy's labels as its questions list them.
+_LABEL_LISTS = {taxonomy: ", ".join(labels) for taxonomy, labels in TAXONOMY_LABELS.items()}
+_TAIL = {"yes_no": " Answer yes or no.", "multiple_choice": "\nAnswer with the option's letter."}
+
+
+@functools.cache
+def _question_expr() -> pl.Expr:
+    """The question of a distinct key row: the template ``_t`` filled, the options block
+    appended, then the task's ``_tail`` (built once: building expressions costs time)."""
     question = pl.col("_t")
-    for placeholder, value in fields.items():
-        if value is not None:
-            question = question.str.replace_all(placeholder, value.fill_null(""), literal=True)
+    for placeholder, column in _FIELDS.items():
+        question = question.str.replace_all(placeholder, pl.col(column).fill_null(""), literal=True)
     with_options = pl.concat_str(question, pl.lit("\nOptions:\n"), _letters_of(pl.col("options")))
-    tail = {
-        "yes_no": " Answer yes or no.",
-        "multiple_choice": "\nAnswer with the option's letter.",
-    }.get(rows["task"][0], "")
-    questions = (
-        distinct.join(table.select("template_id", "_t"), on="template_id", how="left")
-        .sort("_q")
-        .select(
-            pl.when(pl.col("options").is_not_null())
-            .then(with_options)
-            .otherwise(question)
-            .add(pl.lit(tail))
-            .alias("question")
-        )["question"]
+    return (
+        pl.when(pl.col("options").is_not_null())
+        .then(with_options)
+        .otherwise(question)
+        .add(pl.col("_tail"))
+        .alias("question")
     )
-    rows = rows.with_columns(questions.gather(where))
-    if "emoprompt" in usable:
-        # EmoPrompt's reference reasoning follows its steps: cues, then feeling.
-        rows = rows.with_columns(
-            pl.when(pl.col("_family") == "emoprompt")
-            .then(pl.concat_str(pl.lit("Step by step: "), pl.col("think")))
-            .otherwise(pl.col("think"))
-            .alias("think")
+
+
+def _render(
+    parts: Sequence[pl.DataFrame], families: Sequence[str], rng: np.random.Generator
+) -> list[pl.DataFrame]:
+    """Pick a family and phrasing per row, fill the template, append the options block.
+
+    The questions of every part (one kind each) are rendered together; a part whose kind no
+    family phrases is left out."""
+    picked, tables = [], []
+    n_templates = 0  # the templates of the kinds so far: "_tix" numbers them all
+    for rows in parts:
+        kind = rows["task"][0] + "/" + rows["qtype"][0]
+        usable = [f for f in families if kind in TEMPLATES[f]]
+        if not usable:
+            continue
+        table = rows_frame(
+            {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
+            for f in usable
+            for i, t in enumerate(TEMPLATES[f][kind])
+        ).with_columns(pl.lit(_TAIL.get(rows["task"][0], "")).alias("_tail"))
+        counts = [len(TEMPLATES[f][kind]) for f in usable]
+        family_ix = rng.integers(0, len(usable), rows.height)
+        phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
+        first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
+        tix = first[family_ix] + phrase_ix
+        picked.append(
+            rows.hstack(table[tix].select("template_id", "_family")).with_columns(
+                pl.Series("_tix", tix + n_templates, dtype=pl.UInt32)
+            )
         )
-    return rows
+        tables.append(table.select("_t", "_tail"))
+        n_templates += table.height
+    if not picked:
+        return []
+    # A question is a function of its template and the key columns (a column a kind lacks is
+    # null in its rows: its templates do not name that field). Render each distinct
+    # combination once (a few thousand) and gather: one hashing pass finds each row's first
+    # row with the same key, and those first rows are the distinct combinations, in order.
+    keys = ["_tix", *(c for c in _QUESTION_KEYS if any(c in p.columns for p in picked))]
+    key_rows = pl.concat(
+        [p.select(c for c in keys if c in p.columns) for p in picked],
+        how="diagonal_relaxed",
+    )
+    first = (
+        key_rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), *keys)
+        .select(pl.col("_r").first().over(keys))
+        .to_series()
+        .to_numpy()
+    )
+    is_first = first == np.arange(key_rows.height)
+    distinct = key_rows.filter(pl.Series(is_first)).with_columns(
+        pl.col("taxonomy").replace_strict(_LABEL_LISTS, default=None).alias("_labels"),
+        *(
+            pl.lit(None, pl.String).alias(c)
+            for c in _FIELDS.values()
+            if c not in (*key_rows.columns, "_labels")
+        ),
+    )
+    questions = (
+        distinct.hstack(pl.concat(tables)[distinct["_tix"]])
+        .select(_question_expr())
+        .to_series()
+        .gather((np.cumsum(is_first) - 1)[first])
+    )
+    rendered, offset = [], 0
+    for rows in picked:
+        rows = rows.with_columns(questions.slice(offset, rows.height))
+        offset += rows.height
+        if "emoprompt" in families:
+            # EmoPrompt's reference reasoning follows its steps: cues, then feeling.
+            rows = rows.with_columns(
+                pl.when(pl.col("_family") == "emoprompt")
+                .then(pl.concat_str(pl.lit("Step by step: "), pl.col("think")))
+                .otherwise(pl.col("think"))
+                .alias("think")
+            )
+        rendered.append(rows)
+    return rendered
 
 
 def generate_qa(
@@ -1007,26 +1026,24 @@ def _chunk_qa(
                 built.append(_mc_common(pair_rows, rng))
             if "yes_no" in wanted:
                 built.append(_yes_no_both(pair_rows, rng))
-    rendered = [_render(b, families, rng) for b in built if b.height]
-    return [_conform_qa(r) for r in rendered if r.height]
+    return [_conform_qa(r) for r in _render([b for b in built if b.height], families, rng)]
 
 
 def _conform_qa(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rendered rows → the columns of :data:`QA_SCHEMA`, ids and answers included."""
-    pair_id = (
-        pl.when(pl.col("image_id_2").is_not_null())
-        .then(pl.concat_str("image_id", pl.lit("|"), "image_id_2"))
-        .alias("pair_id")
-    )
-    ident = pl.concat_str(
-        pl.coalesce(pair_id, "image_id"),
-        pl.lit("/"),
-        "task",
-        pl.lit("/"),
-        "qtype",
-        pl.lit("/"),
-        "dimension",
-    )
+    """Rendered rows of one kind → the columns of :data:`QA_SCHEMA`, ids and answers included.
+
+    A question's id is ``<image id or pair id>/<task>/<qtype>/<dimension>``."""
+    kind = pl.lit(f"/{rows['task'][0]}/{rows['qtype'][0]}/")
+    if rows["image_id_2"].null_count() == rows.height:  # single images: no pair id
+        pair_id = pl.lit(None, pl.String).alias("pair_id")
+        ident = pl.concat_str("image_id", kind, "dimension")
+    else:
+        pair_id = (
+            pl.when(pl.col("image_id_2").is_not_null())
+            .then(pl.concat_str("image_id", pl.lit("|"), "image_id_2"))
+            .alias("pair_id")
+        )
+        ident = pl.concat_str(pl.coalesce(pair_id, "image_id"), kind, "dimension")
     made = {"id": ident, "pair_id": pair_id, "answer": pl.col("solution")}
     return rows.select(
         (made[c] if c in made else pl.col(c) if c in rows.columns else pl.lit(None))
@@ -1275,14 +1292,16 @@ def write_qa(
     )
     n_rows = 0
     schema = pl.DataFrame(schema=QA_SCHEMA).to_arrow(compat_level=pl.CompatLevel.newest()).schema
-    # Without the arrow schema in the file, readers see plain strings, not string views;
-    # statistics only on the columns selections filter on (the others cost time, not help).
+    # Without the arrow schema in the file, readers see plain strings, not string views.
+    # Statistics only where a row group's min and max can skip it: columns that follow the
+    # records' order (every chunk holds every task, question type and dimension, so their
+    # statistics would never skip one and only cost time).
     with pq.ParquetWriter(
         path,
         schema,
         compression=compression,
         store_schema=False,
-        write_statistics=["task", "qtype", "dimension", "split", "source", "taxonomy"],
+        write_statistics=["source", "taxonomy", "split"],
         # every question has its own id: a dictionary of them is built only to be dropped
         use_dictionary=[c for c in QA_SCHEMA if c != "id"],
     ) as writer:
