@@ -33,7 +33,7 @@ def records_with_defects(n: int, seed: int, defect_rate: float = 0.15) -> pl.Dat
         ranking = [str(x) for x in rng.choice(labels, size=k, replace=False)]
         row = {
             "id": f"img{i:04d}",
-            "image_path": f"images/{i}.jpg",
+            "image_path": None if i % 13 == 5 else f"images/{i}.jpg",
             "source": "test",
             "taxonomy": taxonomy,
             "ranking": ranking,
@@ -79,26 +79,28 @@ def test_the_seeded_input_has_every_kind_of_defect():
 
 @pytest.mark.slow
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     batch=st.integers(1, 70),
     chunk=st.integers(20, 90),
     seed=st.integers(0, 2),
     pairs=st.sampled_from([None, 0, 9]),
+    templates=st.sampled_from([("eemo",), ("emovit",), ("emoprompt", "eemo", "emovit")]),
+    think=st.sampled_from(["full", "cues", "none"]),
 )
 def test_streamed_rows_equal_in_memory_rows_whatever_the_batches(
-    tmp_path, batch, chunk, seed, pairs
+    tmp_path, batch, chunk, seed, pairs, templates, think
 ):
     kept, quarantine = validate_records(RECORDS, require_label=False)
-    expected = generate_qa(kept, seed=seed, pairs=pairs, chunk_records=chunk)
+    options = {"seed": seed, "pairs": pairs, "templates": templates, "think": think}
+    expected = generate_qa(kept, chunk_records=chunk, **options)
     out = write_qa(
         RECORDS,
-        tmp_path / f"qa-{batch}-{chunk}-{seed}-{pairs}.parquet",
-        seed=seed,
-        pairs=pairs,
+        tmp_path / f"qa-{batch}-{chunk}-{seed}-{pairs}-{len(templates)}-{think}.parquet",
         chunk_records=chunk,
         batch_records=batch,
+        **options,
     )
     streamed = pl.read_parquet(out.path)
     assert streamed.schema == pl.Schema(QA_SCHEMA)
