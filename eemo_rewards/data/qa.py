@@ -1302,6 +1302,9 @@ def write_qa(
         compression=compression,
         store_schema=False,
         write_statistics=["source", "taxonomy", "split"],
+        # A chunk's reasoning texts make a dictionary of a few MB: past the default 1 MB
+        # page the writer would fall back to compressing every row's text.
+        dictionary_pagesize_limit=8 << 20,
         # every question has its own id: a dictionary of them is built only to be dropped
         use_dictionary=[c for c in QA_SCHEMA if c != "id"],
     ) as writer:
