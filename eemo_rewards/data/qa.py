@@ -199,11 +199,10 @@ def _vad_levels_expr() -> pl.Expr:
     )
 
 
-def _think_expr(style: str) -> pl.Expr:
-    """Reference reasoning from what the record knows: the visual cues, then the feeling."""
-    if style == "none":
-        return pl.lit("")
-    cues = pl.coalesce(
+def _cues_expr() -> pl.Expr:
+    """The visual cues a record knows: its caption, else its content, scene, expression and
+    first objects."""
+    return pl.coalesce(
         pl.col("caption"),
         pl.concat_str(
             [
@@ -216,9 +215,17 @@ def _think_expr(style: str) -> pl.Expr:
             ignore_nulls=True,
         ),
     )
+
+
+def _think_expr(style: str) -> pl.Expr:
+    """Reference reasoning from what the record knows: the visual cues (``_cues``), then the
+    feeling (``_vad``, the V/A/D levels, and the ranking)."""
+    if style == "none":
+        return pl.lit("")
+    cues = pl.col("_cues")
     if style == "cues":
         return cues.fill_null("")
-    vad = _vad_levels_expr()
+    vad = pl.col("_vad")
     return pl.concat_str(
         [
             pl.when(cues != "").then(cues),
@@ -233,7 +240,7 @@ def _think_expr(style: str) -> pl.Expr:
 
 
 def _description_expr() -> pl.Expr:
-    """The reference answer of an open-ended question."""
+    """The reference answer of an open-ended question (``_vad``: the V/A/D levels)."""
     cues = pl.coalesce(pl.col("caption"), pl.col("content"))
     main = (
         pl.when(pl.col("ranking").list.len() > 1)
@@ -247,7 +254,7 @@ def _description_expr() -> pl.Expr:
         .when(pl.col("emotion").is_not_null())
         .then(pl.format("It evokes {}.", pl.col("emotion")))
     )
-    vad = _vad_levels_expr()
+    vad = pl.col("_vad")
     return pl.concat_str(
         [
             pl.when(cues.is_not_null()).then(pl.format("The image shows {}.", cues)),
@@ -304,6 +311,8 @@ def _prepare(kept: pl.DataFrame, assigned: pl.Series | None, think: str) -> pl.D
     )
     if assigned is not None:
         frame = frame.with_columns(pl.coalesce(pl.col("split"), assigned).alias("split"))
+    # The pieces both texts use, computed once (an expression used twice is evaluated twice).
+    frame = frame.with_columns(_cues_expr().alias("_cues"), _vad_levels_expr().alias("_vad"))
     return frame.with_columns(
         _think_expr(think).alias("_think"), _description_expr().alias("_desc")
     )
