@@ -759,9 +759,8 @@ def _yes_no_both(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- templates
-# The columns a question is a function of besides its template (``_labels`` is one of
-# ``taxonomy``, the shorter key), and what each placeholder fills.
-_QUESTION_KEYS = ("_emotion", "_level", "dimension", "taxonomy", "_feeling", "options")
+# What each placeholder of a template fills, and the column a question's key holds for it
+# (the label list is one of the taxonomy, a shorter key).
 _FIELDS = {
     "{emotion}": "_emotion",
     "{level}": "_level",
@@ -769,6 +768,7 @@ _FIELDS = {
     "{labels}": "_labels",
     "{feeling}": "_feeling",
 }
+_KEY_OF = {column: "taxonomy" if column == "_labels" else column for column in _FIELDS.values()}
 # A taxonomy's labels as its questions list them.
 _LABEL_LISTS = {taxonomy: ", ".join(labels) for taxonomy, labels in TAXONOMY_LABELS.items()}
 _TAIL = {"yes_no": " Answer yes or no.", "multiple_choice": "\nAnswer with the option's letter."}
@@ -798,13 +798,14 @@ def _render(
 
     The questions of every part (one kind each) are rendered together; a part whose kind no
     family phrases is left out."""
-    picked, tables = [], []
-    n_templates = 0  # the templates of the kinds so far: "_tix" numbers them all
-    for rows in parts:
+    picked, tables, distinct, where = [], [], [], []
+    n_templates = n_distinct = 0  # "_tix" numbers the templates of all kinds; "where" indexes
+    for rows in parts:  # the distinct questions of all kinds
         kind = rows["task"][0] + "/" + rows["qtype"][0]
         usable = [f for f in families if kind in TEMPLATES[f]]
         if not usable:
             continue
+        texts = [t for f in usable for t in TEMPLATES[f][kind]]
         table = rows_frame(
             {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
             for f in usable
@@ -815,44 +816,45 @@ def _render(
         phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
         first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
         tix = first[family_ix] + phrase_ix
-        picked.append(
-            rows.hstack(table[tix].select("template_id", "_family")).with_columns(
-                pl.Series("_tix", tix + n_templates, dtype=pl.UInt32)
-            )
+        rows = rows.hstack(table[tix].select("template_id", "_family")).with_columns(
+            pl.Series("_tix", tix + n_templates, dtype=pl.UInt32)
         )
+        picked.append(rows)
         tables.append(table.select("_t", "_tail"))
         n_templates += table.height
+        # A question is a function of its template, the fields its kind's templates name
+        # (the label list is one of the taxonomy) and its options: render each distinct
+        # combination once and gather. One hashing pass finds each row's first row with
+        # the same key; those first rows are the distinct combinations, in row order.
+        named = [
+            _KEY_OF[c] for placeholder, c in _FIELDS.items() if any(placeholder in t for t in texts)
+        ]
+        has_options = rows["options"].null_count() < rows.height
+        keys = ["_tix", *(c for c in named if c in rows.columns)]
+        keys += ["options"] if has_options else []
+        first = (
+            rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), *keys)
+            .select(pl.col("_r").first().over(keys))
+            .to_series()
+            .to_numpy()
+        )
+        is_first = first == np.arange(rows.height)
+        distinct.append(rows.select(keys).filter(pl.Series(is_first)))
+        where.append(n_distinct + (np.cumsum(is_first) - 1)[first])
+        n_distinct += distinct[-1].height
     if not picked:
         return []
-    # A question is a function of its template and the key columns (a column a kind lacks is
-    # null in its rows: its templates do not name that field). Render each distinct
-    # combination once (a few thousand) and gather: one hashing pass finds each row's first
-    # row with the same key, and those first rows are the distinct combinations, in order.
-    keys = ["_tix", *(c for c in _QUESTION_KEYS if any(c in p.columns for p in picked))]
-    key_rows = pl.concat(
-        [p.select(c for c in keys if c in p.columns) for p in picked],
+    # The distinct rows of every kind, with the columns a kind's key left out as nulls.
+    absent = dict.fromkeys(_KEY_OF.values(), pl.String)
+    fields = pl.concat(
+        [pl.DataFrame(schema={**absent, "options": pl.List(pl.String)}), *distinct],
         how="diagonal_relaxed",
-    )
-    first = (
-        key_rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), *keys)
-        .select(pl.col("_r").first().over(keys))
-        .to_series()
-        .to_numpy()
-    )
-    is_first = first == np.arange(key_rows.height)
-    distinct = key_rows.filter(pl.Series(is_first)).with_columns(
-        pl.col("taxonomy").replace_strict(_LABEL_LISTS, default=None).alias("_labels"),
-        *(
-            pl.lit(None, pl.String).alias(c)
-            for c in _FIELDS.values()
-            if c not in (*key_rows.columns, "_labels")
-        ),
-    )
+    ).with_columns(pl.col("taxonomy").replace_strict(_LABEL_LISTS, default=None).alias("_labels"))
     questions = (
-        distinct.hstack(pl.concat(tables)[distinct["_tix"]])
+        fields.hstack(pl.concat(tables)[fields["_tix"]])
         .select(_question_expr())
         .to_series()
-        .gather((np.cumsum(is_first) - 1)[first])
+        .gather(np.concatenate(where))
     )
     rendered, offset = [], 0
     for rows in picked:
