@@ -395,15 +395,26 @@ def _dimension_rows(frame: pl.DataFrame, rng: np.random.Generator, all_dims: boo
             offset += h.sum()
         winner = draws.argmin(axis=1)
         keep = [h & (winner == j) for j, h in enumerate(has)]
-    return pl.concat(
-        [
-            frame.filter(pl.Series(k)).with_columns(
-                pl.lit(d).alias("_dim"),
-                pl.col(f"_{d}").alias("_value"),
-                pl.col(f"_{d}_level").alias("_level"),
-            )
-            for d, k in zip(DIMENSIONS, keep, strict=True)
-        ]
+    # One gather, in dimension order: a frame built by concatenating one filter per
+    # dimension would be copied whole the first time a column is added to it.
+    index = np.concatenate([np.flatnonzero(k) for k in keep])
+    dimension = np.repeat(np.arange(len(DIMENSIONS)), [int(k.sum()) for k in keep])
+    return frame[index].with_columns(
+        pl.Series("_dim", DIMENSIONS)[dimension],
+        pl.Series(
+            "_value",
+            np.concatenate(
+                [frame[f"_{d}"].to_numpy()[k] for d, k in zip(DIMENSIONS, keep, strict=True)]
+            ),
+        ),
+        pl.concat(
+            [
+                frame[f"_{d}_level"].filter(pl.Series(k))
+                for d, k in zip(DIMENSIONS, keep, strict=True)
+            ]
+        )
+        .rechunk()
+        .alias("_level"),
     )
 
 
@@ -652,17 +663,22 @@ def _pair_base(pairs: pl.DataFrame, task: str, qtype: str, dimension) -> pl.Data
 
 
 def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    parts = []
-    numbered = pairs.with_row_index("_p")
-    for d in DIMENSIONS:
-        part = numbered.filter(pl.col(f"_{d}").is_not_null() & pl.col(f"_{d}_2").is_not_null())
-        parts.append(
-            part.with_columns(
-                pl.lit(d).alias("_dim"),
-                (pl.col(f"_{d}") - pl.col(f"_{d}_2")).alias("_diff"),
-            )
-        )
-    rows = pl.concat(parts) if parts else pairs
+    # The pairs that know a dimension on both sides, in dimension order (one gather).
+    both = [
+        (pairs[f"_{d}"].is_not_null() & pairs[f"_{d}_2"].is_not_null()).to_numpy()
+        for d in DIMENSIONS
+    ]
+    index = np.concatenate([np.flatnonzero(k) for k in both])
+    diff = [
+        (pairs[f"_{d}"] - pairs[f"_{d}_2"]).to_numpy()[k]
+        for d, k in zip(DIMENSIONS, both, strict=True)
+    ]
+    rows = pairs.with_row_index("_p")[index].with_columns(
+        pl.Series("_dim", DIMENSIONS)[
+            np.repeat(np.arange(len(DIMENSIONS)), [int(k.sum()) for k in both])
+        ],
+        pl.Series("_diff", np.concatenate(diff), dtype=pl.Float64),
+    )
     if rows.height:
         # One dimension per pair: the one with the smallest draw.
         pair, draw = rows["_p"].to_numpy(), rng.random(rows.height)
