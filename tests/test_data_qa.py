@@ -209,3 +209,29 @@ def test_single_label_sources_ask_about_the_dominant_emotion_only():
     )
     assert check_qa(flipped, records).height == 8
     assert "ranking" not in set(qa["task"]) and "assessment" not in set(qa["task"])
+
+
+def test_the_distractor_table_gives_each_combination_its_nearest_labels():
+    from eemo_rewards.data import qa as qa_module
+
+    keys = pl.DataFrame(
+        {
+            "taxonomy": ["ekman6", "ekman6", "ekman6", "ekman6"],
+            "emotion": ["anger", "anger", None, "fear"],
+            "ranking": [
+                ["anger", "fear"],
+                ["anger", "disgust", "fear", "happiness", "sadness"],  # one label left
+                ["sadness"],
+                ["anger", "disgust", "happiness", "sadness", "surprise"],  # none left
+            ],
+        }
+    )
+    table = qa_module._distractor_table(keys, "emotion", "ranking", 3)
+    expected = [
+        list(qa_module._hard_negatives("ekman6", "anger", frozenset({"fear"}), 3)),
+        ["surprise"],
+        None,
+        [],
+    ]
+    assert table["_neg"].to_list() == expected
+    assert len(expected[0]) == 3 and "fear" not in expected[0]
