@@ -397,6 +397,15 @@ def _yes_no_member(frame: pl.DataFrame, rng: np.random.Generator) -> list[pl.Dat
     return [_yes_no_label(known, rng, "member"), _yes_no_label(single, rng, "dominant")]
 
 
+def _by_dimension(keep: Sequence[np.ndarray]) -> tuple[np.ndarray, pl.Series]:
+    """The rows ``keep[j]`` selects for each dimension ``j``, in dimension order, and their
+    dimension (``_dim``): gathering them once beats concatenating one filter per dimension,
+    a frame copied whole the first time a column is added to it."""
+    index = np.concatenate([np.flatnonzero(k) for k in keep])
+    counts = [int(k.sum()) for k in keep]
+    return index, pl.Series("_dim", DIMENSIONS)[np.repeat(np.arange(len(DIMENSIONS)), counts)]
+
+
 def _dimension_rows(frame: pl.DataFrame, rng: np.random.Generator, all_dims: bool) -> pl.DataFrame:
     """One row per record with a V/A/D value: its dimension rotates (or every dimension)."""
     has = [frame[f"_{d}"].is_not_null().to_numpy() for d in DIMENSIONS]
@@ -412,12 +421,9 @@ def _dimension_rows(frame: pl.DataFrame, rng: np.random.Generator, all_dims: boo
             offset += h.sum()
         winner = draws.argmin(axis=1)
         keep = [h & (winner == j) for j, h in enumerate(has)]
-    # One gather, in dimension order: a frame built by concatenating one filter per
-    # dimension would be copied whole the first time a column is added to it.
-    index = np.concatenate([np.flatnonzero(k) for k in keep])
-    dimension = np.repeat(np.arange(len(DIMENSIONS)), [int(k.sum()) for k in keep])
+    index, dimension = _by_dimension(keep)
     return frame[index].with_columns(
-        pl.Series("_dim", DIMENSIONS)[dimension],
+        dimension,
         pl.Series(
             "_value",
             np.concatenate(
@@ -652,11 +658,10 @@ def _pairs(frame: pl.DataFrame, n_pairs: int, rng: np.random.Generator) -> pl.Da
     # The first time each unordered pair is drawn, in drawing order.
     _, drawn_first = np.unique(np.minimum(one, two) * n + np.maximum(one, two), return_index=True)
     chosen = np.sort(drawn_first)[:n_pairs]
-    chosen = pl.DataFrame({"_i": one[chosen], "_i_2": two[chosen]})
     base = frame.select(keep)
-    second = base.drop("split")[chosen["_i_2"]]
+    second = base.drop("split")[two[chosen]]
     return pl.concat(
-        [base[chosen["_i"]], second.rename({c: f"{c}_2" for c in second.columns})],
+        [base[one[chosen]], second.rename({c: f"{c}_2" for c in second.columns})],
         how="horizontal",
     )
 
@@ -680,21 +685,18 @@ def _pair_base(pairs: pl.DataFrame, task: str, qtype: str, dimension) -> pl.Data
 
 
 def _comparison(pairs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    # The pairs that know a dimension on both sides, in dimension order (one gather).
+    # The pairs that know a dimension on both sides, in dimension order.
     both = [
         (pairs[f"_{d}"].is_not_null() & pairs[f"_{d}_2"].is_not_null()).to_numpy()
         for d in DIMENSIONS
     ]
-    index = np.concatenate([np.flatnonzero(k) for k in both])
+    index, dimension = _by_dimension(both)
     diff = [
         (pairs[f"_{d}"] - pairs[f"_{d}_2"]).to_numpy()[k]
         for d, k in zip(DIMENSIONS, both, strict=True)
     ]
     rows = pairs.with_row_index("_p")[index].with_columns(
-        pl.Series("_dim", DIMENSIONS)[
-            np.repeat(np.arange(len(DIMENSIONS)), [int(k.sum()) for k in both])
-        ],
-        pl.Series("_diff", np.concatenate(diff), dtype=pl.Float64),
+        dimension, pl.Series("_diff", np.concatenate(diff), dtype=pl.Float64)
     )
     if rows.height:
         # One dimension per pair: the one with the smallest draw.
@@ -832,13 +834,13 @@ def _render(
     The questions of every part (one kind each) are rendered together; a part whose kind no
     family phrases is left out."""
     picked, tables, distinct, where = [], [], [], []
-    n_templates = n_distinct = 0  # "_tix" numbers the templates of all kinds; "where" indexes
-    for rows in parts:  # the distinct questions of all kinds
+    # "_tix" numbers the templates of all kinds; "where" indexes the distinct questions of all.
+    n_templates = n_distinct = 0
+    for rows in parts:
         kind = rows["task"][0] + "/" + rows["qtype"][0]
         usable = [f for f in families if kind in TEMPLATES[f]]
         if not usable:
             continue
-        texts = [t for f in usable for t in TEMPLATES[f][kind]]
         table = rows_frame(
             {"template_id": f"{f}/{kind}/{i}", "_family": f, "_t": t}
             for f in usable
@@ -847,18 +849,19 @@ def _render(
         counts = [len(TEMPLATES[f][kind]) for f in usable]
         family_ix = rng.integers(0, len(usable), rows.height)
         phrase_ix = rng.integers(0, 1 << 30, rows.height) % np.array(counts)[family_ix]
-        first = np.cumsum([0, *counts[:-1]])  # the table's row of each family's first phrasing
-        tix = first[family_ix] + phrase_ix
+        starts = np.cumsum([0, *counts[:-1]])  # the table's row of each family's 1st phrasing
+        tix = starts[family_ix] + phrase_ix
         rows = rows.hstack(table[tix].select("template_id", "_family")).with_columns(
             pl.Series("_tix", tix + n_templates, dtype=pl.UInt32)
         )
-        picked.append(rows)
+        picked.append((rows, "emoprompt" in usable))
         tables.append(table.select("_t", "_tail"))
         n_templates += table.height
         # A question is a function of its template, the fields its kind's templates name
         # (the label list is one of the taxonomy) and its options: render each distinct
         # combination once and gather. One hashing pass finds each row's first row with
         # the same key; those first rows are the distinct combinations, in row order.
+        texts = table["_t"].to_list()
         named = [
             _KEY_OF[c] for placeholder, c in _FIELDS.items() if any(placeholder in t for t in texts)
         ]
@@ -890,10 +893,10 @@ def _render(
         .gather(np.concatenate(where))
     )
     rendered, offset = [], 0
-    for rows in picked:
+    for rows, emoprompt in picked:
         rows = rows.with_columns(questions.slice(offset, rows.height))
         offset += rows.height
-        if "emoprompt" in families:
+        if emoprompt:
             # EmoPrompt's reference reasoning follows its steps: cues, then feeling.
             rows = rows.with_columns(
                 pl.when(pl.col("_family") == "emoprompt")
